@@ -1,0 +1,122 @@
+"""Typed settings, read once from the environment (prefix ``CHORUS_``) and ``.env``.
+
+Every component has a production form, chosen when its URL or key below is set, and an
+embedded form that runs in-process under ``data_dir`` when it is not. Only the composition
+root (``chorus.runtime``) reads these to decide; nothing else branches on them.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CHORUS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # --- embedded state ------------------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path(".chorus"), description="Where every embedded component keeps its state."
+    )
+    snapshot_interval_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Embedded document store: how often unsaved changes are written to disk.",
+    )
+
+    # --- documents and checkpoints -------------------------------------------------------
+    mongodb_uri: SecretStr | None = Field(default=None, description="MongoDB connection URI.")
+    mongodb_database: str = Field(default="chorus", description="Database name.")
+
+    # --- Redis: rate limits, stream fan-out, cache, background queue ---------------------
+    redis_url: SecretStr | None = Field(default=None, description="redis:// URL.")
+
+    # --- vector memory -------------------------------------------------------------------
+    chroma_url: str | None = Field(default=None, description="Chroma server, http://host:port.")
+    chroma_token: SecretStr | None = Field(default=None, description="Chroma auth token.")
+
+    # --- models --------------------------------------------------------------------------
+    model: str | None = Field(
+        default=None,
+        description="Chat model as provider:model (openai:gpt-4o-mini, anthropic:..., local).",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("CHORUS_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CHORUS_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHORUS_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+    )
+    anthropic_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHORUS_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL"),
+    )
+    openai_default_model: str = "gpt-4o-mini"
+    anthropic_default_model: str = "claude-3-5-haiku-latest"
+    openai_embedding_model: str = "text-embedding-3-small"
+    local_model_threads: int = Field(default=2, ge=1)
+    local_model_context: int = Field(default=2048, ge=256)
+
+    # --- media and email -----------------------------------------------------------------
+    s3_bucket: str | None = Field(default=None, description="S3 bucket for media.")
+    ses_sender: str | None = Field(default=None, description="Verified SES sender address.")
+    aws_region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices("CHORUS_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHORUS_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
+        description="Override for S3/SES-compatible endpoints (MinIO, LocalStack, moto).",
+    )
+
+    # --- tracing -------------------------------------------------------------------------
+    langsmith_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
+    )
+    langsmith_tracing: bool = Field(
+        default=False, validation_alias=AliasChoices("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2")
+    )
+    langsmith_project: str = Field(
+        default="chorus",
+        validation_alias=AliasChoices("LANGSMITH_PROJECT", "CHORUS_LANGSMITH_PROJECT"),
+    )
+
+    # --- security ------------------------------------------------------------------------
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs tokens. Unset: generated once and kept in the data dir (0600).",
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key that encrypts stored credentials. Unset: kept in the data dir.",
+    )
+
+    # --- serving -------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @cached_property
+    def tracing_enabled(self) -> bool:
+        return self.langsmith_tracing and self.langsmith_api_key is not None
+
+
+def secret(value: SecretStr | None) -> str | None:
+    """The plain value of an optional secret."""
+    return value.get_secret_value() if value is not None else None
