@@ -1,0 +1,71 @@
+"""Operator access across tenants: creating and listing organizations, finding a sign-in.
+
+This is the one module whose queries are not scoped to a tenant. Everything else goes through
+``TenantRepository``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from persistence.ids import utcnow
+from persistence.models import Organization, User, UserSession
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:80] or "org"
+
+
+class OrganizationAdmin:
+    def __init__(self, db: Any) -> None:
+        self.organizations = db[Organization.collection]
+        self.users = db[User.collection]
+
+    async def create(self, name: str, **fields: Any) -> Organization:
+        """A new organization with a unique slug derived from its name."""
+        name = name.strip()
+        if not name:
+            raise ValueError("organization name must not be empty")
+        base = slugify(name)
+        for attempt in range(1, 1000):
+            org_id = ObjectId()
+            slug = base if attempt == 1 else f"{base}-{attempt}"
+            org = Organization(id=org_id, organization_id=org_id, name=name, slug=slug, **fields)
+            try:
+                await self.organizations.insert_one(org.to_mongo())
+            except DuplicateKeyError:
+                continue  # slug taken: the unique index decides, so concurrent creates are safe
+            return org
+        raise ValueError(f"no free slug for {name!r}")
+
+    async def get(self, org_id: ObjectId) -> Organization | None:
+        raw = await self.organizations.find_one({"_id": org_id})
+        return Organization.from_mongo(raw) if raw else None
+
+    async def get_by_slug(self, slug: str) -> Organization | None:
+        raw = await self.organizations.find_one({"slug": slug})
+        return Organization.from_mongo(raw) if raw else None
+
+    async def list(self, *, include_deleted: bool = False) -> list[Organization]:
+        query = {} if include_deleted else {"deletedAt": None}
+        cursor = self.organizations.find(query).sort([("createdAt", 1)])
+        return [Organization.from_mongo(raw) for raw in await cursor.to_list(None)]
+
+    async def find_user_by_email(self, email: str) -> User | None:
+        """Sign-in looks a user up by email before it knows the tenant."""
+        raw = await self.users.find_one({"email": email.strip().lower()})
+        return User.from_mongo(raw) if raw else None
+
+    async def purge_expired_sessions(self, now: datetime | None = None) -> int:
+        """Delete sign-in sessions past their expiry, across tenants (a maintenance job)."""
+        sessions = self.organizations.database[UserSession.collection]
+        result = await sessions.delete_many({"expiresAt": {"$lt": now or utcnow()}})
+        return result.deleted_count

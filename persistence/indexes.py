@@ -1,0 +1,61 @@
+"""The indexes of the data model, created at start. ``create_index`` is idempotent on both forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ASC, DESC, TEXT = 1, -1, "text"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    collection: str
+    keys: list[tuple[str, Any]]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+INDEXES: tuple[IndexSpec, ...] = (
+    # The specification's performance-critical indexes.
+    IndexSpec("users", [("organizationId", ASC), ("email", ASC)], {"unique": True}),
+    IndexSpec(
+        "posts",
+        [("organizationId", ASC), ("scheduling.status", ASC), ("scheduling.scheduledAt", ASC)],
+    ),
+    IndexSpec(
+        "analytics", [("organizationId", ASC), ("postId", ASC), ("timeData.dateBucket", ASC)]
+    ),
+    IndexSpec(
+        "social_accounts", [("organizationId", ASC), ("platform", ASC), ("status.isActive", ASC)]
+    ),
+    IndexSpec("ai_tasks", [("organizationId", ASC), ("agentId", ASC), ("execution.status", ASC)]),
+    IndexSpec("audit_logs", [("organizationId", ASC), ("timestamp", DESC)]),
+    # Text search.
+    IndexSpec("posts", [("content.text", TEXT), ("content.title", TEXT)]),
+    IndexSpec("content_templates", [("name", TEXT), ("description", TEXT)]),
+    # The specification's 2dsphere index on analytics.demographics.locations is left out on
+    # purpose: that field holds a breakdown object, not GeoJSON, and MongoDB rejects inserts
+    # whose indexed field is not valid GeoJSON.
+    #
+    # Identity: an email signs in to exactly one account, an organization slug is unique.
+    IndexSpec("users", [("email", ASC)], {"unique": True}),
+    IndexSpec("organizations", [("slug", ASC)], {"unique": True}),
+    IndexSpec("user_sessions", [("tokenHash", ASC)], {"unique": True}),
+    IndexSpec("user_sessions", [("organizationId", ASC), ("userId", ASC), ("familyId", ASC)]),
+    IndexSpec("api_keys", [("keyHash", ASC)], {"unique": True}),
+    # What the agents' analytics queries and the importer look up.
+    IndexSpec("analytics", [("organizationId", ASC), ("timeData.recordedAt", ASC)]),
+    IndexSpec(
+        "posts",
+        [("organizationId", ASC), ("platforms.platform", ASC), ("platforms.platformPostId", ASC)],
+    ),
+    IndexSpec("ai_tasks", [("organizationId", ASC), ("createdAt", DESC)]),
+    IndexSpec("webhook_events", [("source", ASC), ("eventId", ASC)], {"unique": True}),
+)
+
+
+async def ensure_indexes(db: Any) -> int:
+    """Create every index (a no-op for those that exist); returns how many were asked for."""
+    for spec in INDEXES:
+        await db[spec.collection].create_index(spec.keys, **spec.options)
+    return len(INDEXES)

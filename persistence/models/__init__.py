@@ -1,0 +1,54 @@
+"""Typed documents for every collection of the data model. Each carries ``organizationId``."""
+
+from persistence.models.ai import AiAgent, AiTask, Workflow
+from persistence.models.analytics import Analytics, AudienceInsights, CompetitorAnalysis
+from persistence.models.audit import AuditLog, DataExport
+from persistence.models.base import Document, Model
+from persistence.models.content import ContentTemplate, Post, SocialAccount
+from persistence.models.integrations import Integration, Notification, WebhookEvent
+from persistence.models.organizations import ApiKey, Organization, User, UserSession
+
+ALL_DOCUMENTS: tuple[type[Document], ...] = (
+    Organization,
+    User,
+    UserSession,
+    ApiKey,
+    SocialAccount,
+    Post,
+    ContentTemplate,
+    Analytics,
+    AudienceInsights,
+    CompetitorAnalysis,
+    AiAgent,
+    AiTask,
+    Workflow,
+    Integration,
+    WebhookEvent,
+    Notification,
+    AuditLog,
+    DataExport,
+)
+
+__all__ = [
+    "ALL_DOCUMENTS",
+    "AiAgent",
+    "AiTask",
+    "Analytics",
+    "ApiKey",
+    "AudienceInsights",
+    "AuditLog",
+    "CompetitorAnalysis",
+    "ContentTemplate",
+    "DataExport",
+    "Document",
+    "Integration",
+    "Model",
+    "Notification",
+    "Organization",
+    "Post",
+    "SocialAccount",
+    "User",
+    "UserSession",
+    "WebhookEvent",
+    "Workflow",
+]

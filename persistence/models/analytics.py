@@ -1,0 +1,106 @@
+"""analytics, audience_insights, competitor_analysis."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from persistence.ids import PyObjectId, UTCDateTime
+from persistence.models.base import Document, Model
+from persistence.models.content import Platform
+
+
+class SentimentBreakdown(Model):
+    positive: float = 0.0
+    neutral: float = 0.0
+    negative: float = 0.0
+
+
+class Metrics(Model):
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    saves: int = 0
+    clicks: int = 0
+    impressions: int = 0
+    reach: int = 0
+    unique_views: int = 0
+    engagement_rate: float = 0.0
+    click_through_rate: float = 0.0
+    conversion_rate: float | None = None
+    cost_per_click: float | None = None
+    sentiment_score: float | None = Field(default=None, ge=-1, le=1)
+    sentiment_breakdown: SentimentBreakdown | None = None
+
+
+class TimeData(Model):
+    """Buckets precomputed in UTC, so daily and hourly aggregations need no date arithmetic."""
+
+    recorded_at: UTCDateTime
+    date_bucket: UTCDateTime
+    hour_bucket: int = Field(ge=0, le=23)
+    day_of_week: int = Field(ge=0, le=6, description="0 = Monday")
+    month: int = Field(ge=1, le=12)
+    quarter: int = Field(ge=1, le=4)
+
+
+class Analytics(Document):
+    collection = "analytics"
+
+    post_id: PyObjectId
+    social_account_id: PyObjectId | None = None
+    platform: Platform
+    metrics: Metrics = Field(default_factory=Metrics)
+    demographics: dict[str, Any] = Field(default_factory=dict)
+    time_data: TimeData
+    comparison: dict[str, Any] = Field(default_factory=dict)
+
+
+class AudienceInsights(Document):
+    collection = "audience_insights"
+
+    social_account_id: PyObjectId
+    platform: Platform
+    insights: dict[str, Any] = Field(default_factory=dict)
+    analysis_date: UTCDateTime
+    data_source: Literal["platform_api", "ai_analysis", "import"] = "platform_api"
+
+
+class Competitor(Model):
+    name: str
+    platform: Platform
+    handle: str
+    profile_url: str | None = None
+
+
+class CompetitorMetrics(Model):
+    follower_count: int = 0
+    following_count: int = 0
+    post_count: int = 0
+    avg_engagement: float = 0.0
+    post_frequency: float = 0.0
+
+
+class CompetitorContent(Model):
+    top_performing_posts: list[dict[str, Any]] = Field(default_factory=list)
+    content_types: dict[str, Any] = Field(default_factory=dict)
+    hashtag_usage: list[str] = Field(default_factory=list)
+    posting_times: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Swot(Model):
+    strengths: list[str] = Field(default_factory=list)
+    weaknesses: list[str] = Field(default_factory=list)
+    opportunities: list[str] = Field(default_factory=list)
+    threats: list[str] = Field(default_factory=list)
+
+
+class CompetitorAnalysis(Document):
+    collection = "competitor_analysis"
+
+    competitor: Competitor
+    metrics: CompetitorMetrics = Field(default_factory=CompetitorMetrics)
+    content: CompetitorContent = Field(default_factory=CompetitorContent)
+    analysis: Swot = Field(default_factory=Swot)
+    last_analyzed: UTCDateTime | None = None

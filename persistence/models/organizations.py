@@ -1,0 +1,150 @@
+"""organizations, users, user_sessions, api_keys."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import EmailStr, Field, field_validator
+
+from persistence.ids import PyObjectId, UTCDateTime
+from persistence.models.base import Document, Model
+
+Plan = Literal["free", "pro", "enterprise"]
+Role = Literal["admin", "manager", "user", "viewer"]
+
+
+class Subscription(Model):
+    plan: Plan = "free"
+    status: Literal["active", "cancelled", "expired", "past_due", "trialing"] = "active"
+    max_users: int = 3
+    max_social_accounts: int = 5
+    billing_cycle: Literal["monthly", "yearly"] = "monthly"
+    next_billing_date: UTCDateTime | None = None
+    stripe_customer_id: str | None = None
+    stripe_subscription_id: str | None = None
+
+
+class OrganizationSettings(Model):
+    data_retention_days: int = 365
+    allowed_domains: list[str] = Field(default_factory=list)
+    sso_enabled: bool = False
+    timezone: str = "UTC"
+    banned_terms: list[str] = Field(default_factory=list)
+    industry: str | None = None
+
+
+class OrganizationGdpr(Model):
+    consent_required: bool = True
+    consent_date: UTCDateTime | None = None
+    data_processing_agreement: str | None = None
+
+
+class Organization(Document):
+    """A tenant. Its ``organizationId`` is its own ``_id``, so tenant-first access is uniform."""
+
+    collection = "organizations"
+
+    name: str = Field(min_length=1, max_length=200)
+    slug: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=100)
+    subscription: Subscription = Field(default_factory=Subscription)
+    settings: OrganizationSettings = Field(default_factory=OrganizationSettings)
+    gdpr: OrganizationGdpr = Field(default_factory=OrganizationGdpr)
+    deleted_at: UTCDateTime | None = None
+
+
+class Profile(Model):
+    first_name: str | None = None
+    last_name: str | None = None
+    avatar_url: str | None = None
+    timezone: str = "UTC"
+    language: str = "en"
+    phone_number: str | None = None
+
+
+class NotificationSettings(Model):
+    email: bool = True
+    push: bool = False
+    sms: bool = False
+    frequency: Literal["immediate", "daily", "weekly"] = "immediate"
+
+
+class DashboardSettings(Model):
+    default_view: str = "overview"
+    widgets: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class UserSettings(Model):
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+
+
+class Authentication(Model):
+    is_active: bool = True
+    email_verified: bool = False
+    two_factor_enabled: bool = False
+    last_login: UTCDateTime | None = None
+    login_attempts: int = 0
+    locked_until: UTCDateTime | None = None
+
+
+class UserGdpr(Model):
+    consent_granted: bool = False
+    consent_date: UTCDateTime | None = None
+    data_export_requested: bool = False
+    data_deletion_requested: bool = False
+    processing_purposes: list[str] = Field(default_factory=list)
+
+
+class User(Document):
+    collection = "users"
+
+    email: EmailStr
+    password_hash: str
+    profile: Profile = Field(default_factory=Profile)
+    role: Role = "user"
+    permissions: list[str] = Field(default_factory=list)
+    settings: UserSettings = Field(default_factory=UserSettings)
+    authentication: Authentication = Field(default_factory=Authentication)
+    gdpr: UserGdpr = Field(default_factory=UserGdpr)
+
+    @field_validator("email")
+    @classmethod
+    def _lowercase(cls, value: str) -> str:
+        # Sign-in compares emails case-insensitively; storing them lowercased makes that exact.
+        return value.lower()
+
+
+class DeviceInfo(Model):
+    user_agent: str | None = None
+    browser: str | None = None
+    os: str | None = None
+    device: str | None = None
+
+
+class SessionLocation(Model):
+    ip_address: str | None = None
+    country: str | None = None
+    city: str | None = None
+
+
+class UserSession(Document):
+    collection = "user_sessions"
+
+    user_id: PyObjectId
+    token_hash: str
+    family_id: str
+    device_info: DeviceInfo = Field(default_factory=DeviceInfo)
+    location: SessionLocation = Field(default_factory=SessionLocation)
+    is_active: bool = True
+    expires_at: UTCDateTime
+
+
+class ApiKey(Document):
+    collection = "api_keys"
+
+    user_id: PyObjectId
+    name: str = Field(min_length=1, max_length=100)
+    prefix: str
+    key_hash: str
+    last_used_at: UTCDateTime | None = None
+    revoked_at: UTCDateTime | None = None
