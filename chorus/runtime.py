@@ -1,0 +1,350 @@
+"""The composition root: builds every component in its production or embedded form.
+
+This is the only module that looks at which settings are present to choose a form. Everything
+else receives the built components and cannot tell which form it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langchain_core.embeddings import Embeddings
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from chorus.chat_models import ChatModels
+from chorus.jobs import JOBS
+from chorus.settings import Settings, secret
+from memory.chroma import http_client, persistent_client
+from memory.embeddings import local_embeddings, openai_embeddings
+from memory.store import TenantMemory
+from persistence.cache import Cache, InProcessCache, RedisCache
+from persistence.checkpointer import build_checkpointer
+from persistence.crypto import CredentialCipher, load_or_create_key, load_or_create_secret
+from persistence.eventlog import EventLog, InProcessEventLog, RedisEventLog
+from persistence.indexes import ensure_indexes
+from persistence.mailer import Mailer, OutboxMailer, SesMailer
+from persistence.media import LocalMediaStore, MediaStore, S3MediaStore
+from persistence.pubsub import InProcessPubSub, PubSub, RedisPubSub
+from persistence.queue import ArqJobQueue, InProcessJobQueue, JobQueue
+from persistence.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
+
+log = logging.getLogger(__name__)
+
+Form = Literal["production", "embedded", "off"]
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    form: Form
+    backend: str
+    ok: bool
+    detail: str = ""
+    seconds: float = 0.0
+
+
+class LazyEmbeddings(Embeddings):
+    """Loads the embedding model on first use: starting the service must not pay for it."""
+
+    def __init__(self, factory: Callable[[], Embeddings]) -> None:
+        self._factory = factory
+        self._model: Embeddings | None = None
+
+    @property
+    def model(self) -> Embeddings:
+        if self._model is None:
+            self._model = self._factory()
+        return self._model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.model.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.embed_query(text)
+
+
+@dataclass
+class Runtime:
+    """Every component of one process, built for the active settings."""
+
+    settings: Settings
+    db: Any  # PyMongo AsyncDatabase, or the embedded engine's equivalent
+    checkpointer: BaseCheckpointSaver
+    rate_limiter: RateLimiter
+    pubsub: PubSub
+    event_log: EventLog
+    cache: Cache
+    jobs: JobQueue
+    memory: TenantMemory
+    embeddings: Embeddings
+    chat_models: ChatModels
+    media: MediaStore
+    mailer: Mailer
+    cipher: CredentialCipher
+    signing_secret: str
+    forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, settings: Settings | None = None) -> Runtime:
+        settings = settings or Settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        forms: dict[str, tuple[Form, str]] = {}
+        closers: list[Callable[[], Awaitable[None]]] = []
+
+        db, sync_client, documents_form = _documents(settings, closers)
+        forms["documents"] = documents_form
+        checkpointer = build_checkpointer(sync_client, settings.mongodb_database)
+        forms["checkpoints"] = (documents_form[0], "MongoDBSaver on " + documents_form[1])
+
+        redis_url = secret(settings.redis_url)
+        redis = None
+        if redis_url:
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(redis_url)
+            closers.append(redis.aclose)
+            rate_limiter: RateLimiter = RedisRateLimiter(redis)
+            pubsub: PubSub = RedisPubSub(redis)
+            event_log: EventLog = RedisEventLog(redis)
+            cache: Cache = RedisCache(redis)
+            forms["redis"] = ("production", "Redis " + _redacted(redis_url))
+        else:
+            rate_limiter, pubsub = InProcessRateLimiter(), InProcessPubSub()
+            event_log, cache = InProcessEventLog(), InProcessCache()
+            forms["redis"] = ("embedded", "in-process rate limiter, pub/sub, event log, cache")
+
+        if settings.chroma_url:
+            chroma = http_client(settings.chroma_url, secret(settings.chroma_token))
+            forms["vector_memory"] = ("production", f"Chroma server {settings.chroma_url}")
+        else:
+            chroma_dir = settings.data_dir / "chroma"
+            chroma = persistent_client(chroma_dir)
+            forms["vector_memory"] = ("embedded", f"Chroma PersistentClient {chroma_dir}")
+
+        openai_key = secret(settings.openai_api_key)
+        if openai_key:
+            embeddings: Embeddings = LazyEmbeddings(
+                lambda: openai_embeddings(
+                    openai_key, settings.openai_embedding_model, settings.openai_base_url
+                )
+            )
+            forms["embeddings"] = ("production", f"OpenAI {settings.openai_embedding_model}")
+        else:
+            embeddings = LazyEmbeddings(local_embeddings)
+            forms["embeddings"] = ("embedded", "local all-MiniLM-L6-v2 (sentence-transformers)")
+
+        chat_models = ChatModels(settings)
+        spec = chat_models.default
+        forms["chat_model"] = (
+            ("embedded" if spec in ("local", "scripted") else "production") if spec else "off",
+            spec or "not configured",
+        )
+
+        if settings.s3_bucket:
+            media: MediaStore = S3MediaStore(
+                settings.s3_bucket, settings.aws_region, settings.aws_endpoint_url
+            )
+            forms["media"] = ("production", f"S3 bucket {settings.s3_bucket}")
+        else:
+            media = LocalMediaStore(settings.data_dir / "media")
+            forms["media"] = ("embedded", f"directory {settings.data_dir / 'media'}")
+
+        if settings.ses_sender:
+            mailer: Mailer = SesMailer(
+                settings.ses_sender, settings.aws_region, settings.aws_endpoint_url
+            )
+            forms["email"] = ("production", f"SES as {settings.ses_sender}")
+        else:
+            mailer = OutboxMailer(settings.data_dir / "outbox", "chorus@localhost")
+            forms["email"] = ("embedded", f"outbox {settings.data_dir / 'outbox'}")
+
+        _configure_tracing(settings)
+        forms["tracing"] = (
+            ("production", f"LangSmith project {settings.langsmith_project}")
+            if settings.tracing_enabled
+            else ("off", "LangSmith not configured")
+        )
+
+        key = secret(settings.encryption_key) or load_or_create_key(settings.data_dir)
+        signing = secret(settings.secret_key) or load_or_create_secret(settings.data_dir, "signing")
+
+        runtime = cls(
+            settings=settings,
+            db=db,
+            checkpointer=checkpointer,
+            rate_limiter=rate_limiter,
+            pubsub=pubsub,
+            event_log=event_log,
+            cache=cache,
+            jobs=None,  # type: ignore[arg-type]  # set below: jobs receive the runtime
+            memory=TenantMemory(chroma, embeddings),
+            embeddings=embeddings,
+            chat_models=chat_models,
+            media=media,
+            mailer=mailer,
+            cipher=CredentialCipher([k.strip() for k in key.split(",") if k.strip()]),
+            signing_secret=signing,
+            forms=forms,
+            _closers=closers,
+        )
+        if redis_url:
+            runtime.jobs = ArqJobQueue(redis_url)
+            forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")
+        else:
+            runtime.jobs = InProcessJobQueue(JOBS, {"runtime": runtime})
+            forms["jobs"] = ("embedded", "in-process runner")
+        closers.insert(0, runtime.jobs.close)
+        await ensure_indexes(db)
+        return runtime
+
+    async def close(self) -> None:
+        """Release everything, newest first; embedded documents are flushed to disk."""
+        for closer in self._closers:
+            try:
+                await closer()
+            except Exception:  # closing must go on for the rest
+                log.exception("closing a component failed")
+        self._closers.clear()
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- health --------------------------------------------------------------------------
+
+    async def check(self, *, deep: bool = True) -> list[ComponentStatus]:
+        """Each component, its form, and whether it answers. ``deep`` also loads models."""
+        probes: dict[str, Callable[[], Awaitable[str]]] = {
+            "documents": self._probe_documents,
+            "checkpoints": self._probe_checkpoints,
+            "redis": self._probe_redis,
+            "jobs": self._probe_jobs,
+            "vector_memory": self._probe_memory,
+            "media": self._probe_media,
+            "email": self._probe_email,
+            "tracing": self._probe_tracing,
+        }
+        if deep:
+            probes["embeddings"] = self._probe_embeddings
+            probes["chat_model"] = self._probe_chat_model
+        results = []
+        for name, probe in probes.items():
+            form, backend = self.forms[name]
+            started = time.perf_counter()
+            try:
+                detail, ok = await asyncio.wait_for(probe(), timeout=120), True
+            except Exception as exc:
+                detail, ok = f"{type(exc).__name__}: {exc}", False
+            results.append(
+                ComponentStatus(name, form, backend, ok, detail, time.perf_counter() - started)
+            )
+        return results
+
+    async def _probe_documents(self) -> str:
+        await self.db.command("ping")
+        return f"{len(await self.db.list_collection_names())} collections"
+
+    async def _probe_checkpoints(self) -> str:
+        config = {"configurable": {"thread_id": "doctor", "organization_id": "0" * 24}}
+        await self.checkpointer.aget_tuple(config)  # type: ignore[arg-type]
+        return "read ok"
+
+    async def _probe_redis(self) -> str:
+        key = f"doctor:{os.getpid()}:{time.time_ns()}"
+        await self.cache.set(key, b"1", ttl_seconds=5)
+        if await self.cache.get(key) != b"1":
+            raise RuntimeError("cache did not return what was written")
+        await self.cache.delete(key)
+        return "cache round trip ok"
+
+    async def _probe_jobs(self) -> str:
+        return type(self.jobs).__name__
+
+    async def _probe_memory(self) -> str:
+        return f"{await asyncio.to_thread(self.memory.heartbeat)} collections"
+
+    async def _probe_media(self) -> str:
+        return await self.media.check()
+
+    async def _probe_email(self) -> str:
+        return await self.mailer.check()
+
+    async def _probe_tracing(self) -> str:
+        return "on" if self.settings.tracing_enabled else "off"
+
+    async def _probe_embeddings(self) -> str:
+        vector = await asyncio.to_thread(self.embeddings.embed_query, "doctor")
+        return f"{len(vector)}-dim vectors"
+
+    async def _probe_chat_model(self) -> str:
+        model = self.chat_models.get(temperature=0.0, max_tokens=4)
+        reply = await model.ainvoke("Reply with: ok")
+        return f"answered {len(str(reply.content))} chars"
+
+
+def _documents(
+    settings: Settings, closers: list[Callable[[], Awaitable[None]]]
+) -> tuple[Any, Any, tuple[Form, str]]:
+    """The async database for the app and the sync client for the checkpointer."""
+    uri = secret(settings.mongodb_uri)
+    if uri:
+        from pymongo import AsyncMongoClient, MongoClient
+
+        async_client: Any = AsyncMongoClient(uri, tz_aware=True, appname="chorus")
+        sync_client: Any = MongoClient(uri, tz_aware=True, appname="chorus-checkpoints")
+
+        async def close_mongo() -> None:
+            await async_client.close()
+            sync_client.close()
+
+        closers.append(close_mongo)
+        return (
+            async_client[settings.mongodb_database],
+            sync_client,
+            ("production", "MongoDB " + _redacted(uri)),
+        )
+    from persistence.embedded_mongo import EmbeddedMongo
+
+    path = settings.data_dir / "documents"
+    engine = EmbeddedMongo(path, snapshot_interval=settings.snapshot_interval_seconds)
+
+    async def close_engine() -> None:
+        await asyncio.to_thread(engine.close)
+
+    closers.append(close_engine)
+    return (
+        engine.async_client[settings.mongodb_database],
+        engine.sync_client,
+        ("embedded", f"in-process engine saved under {path}"),
+    )
+
+
+def _redacted(url: str) -> str:
+    """A URL without its credentials, for logs and health output."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _configure_tracing(settings: Settings) -> None:
+    # LangChain reads tracing configuration from the environment.
+    if settings.tracing_enabled:
+        os.environ["LANGSMITH_TRACING"] = "true"
+        os.environ["LANGSMITH_API_KEY"] = secret(settings.langsmith_api_key) or ""
+        os.environ.setdefault("LANGSMITH_PROJECT", settings.langsmith_project)
+    else:
+        os.environ["LANGSMITH_TRACING"] = "false"

@@ -1,0 +1,103 @@
+"""Background jobs behind one interface: arq on Redis, or an in-process runner.
+
+A job is ``async def job(ctx: dict, **kwargs)``. ``ctx`` carries what the worker set up (the
+runtime); arq adds its own keys (``job_id``, ``job_try``). The in-process runner gives the same
+shape so a job never knows where it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+Job = Callable[..., Awaitable[Any]]
+
+
+class UnknownJob(LookupError):
+    """A job name that no worker registers."""
+
+
+class JobQueue(Protocol):
+    async def enqueue(self, name: str, /, *, job_id: str | None = None, **kwargs: Any) -> str:
+        """Queue ``name(**kwargs)``; returns the job id. A duplicate ``job_id`` is not re-run."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessJobQueue:
+    """Runs jobs as asyncio tasks in this process, at most ``max_jobs`` at once."""
+
+    def __init__(self, jobs: Mapping[str, Job], ctx: dict[str, Any], max_jobs: int = 10) -> None:
+        self._jobs = dict(jobs)
+        self._ctx = ctx
+        self._slots = asyncio.Semaphore(max_jobs)
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+
+    async def enqueue(self, name: str, /, *, job_id: str | None = None, **kwargs: Any) -> str:
+        if name not in self._jobs:
+            raise UnknownJob(f"no job named {name!r}; known: {', '.join(sorted(self._jobs))}")
+        job_id = job_id or uuid.uuid4().hex
+        if job_id in self._tasks:
+            return job_id
+        task = asyncio.create_task(self._run(name, job_id, kwargs), name=f"job:{name}:{job_id}")
+        self._tasks[job_id] = task
+        return job_id
+
+    async def _run(self, name: str, job_id: str, kwargs: dict[str, Any]) -> Any:
+        async with self._slots:
+            try:
+                return await self._jobs[name](
+                    {**self._ctx, "job_id": job_id, "job_try": 1}, **kwargs
+                )
+            except Exception:
+                log.exception("job %s (%s) failed", name, job_id)
+                raise
+
+    async def result(self, job_id: str) -> Any:
+        """Wait for a job queued here and return what it returned."""
+        return await self._tasks[job_id]
+
+    async def close(self) -> None:
+        pending = [t for t in self._tasks.values() if not t.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+class ArqJobQueue:
+    """Queues jobs on Redis for ``chorus worker`` processes on any number of machines.
+
+    The connection pool is made on first use, so a service starts (and reports Redis as down
+    in its health check) even when Redis is unreachable.
+    """
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis_url = redis_url
+        self._pool: Any = None
+        self._lock = asyncio.Lock()
+
+    async def _connection(self) -> Any:
+        async with self._lock:
+            if self._pool is None:
+                from arq import create_pool
+                from arq.connections import RedisSettings
+
+                self._pool = await create_pool(RedisSettings.from_dsn(self._redis_url))
+            return self._pool
+
+    async def enqueue(self, name: str, /, *, job_id: str | None = None, **kwargs: Any) -> str:
+        pool = await self._connection()
+        job = await pool.enqueue_job(name, _job_id=job_id, **kwargs)
+        # arq answers None when a job with that id is already queued or running.
+        return job.job_id if job is not None else str(job_id)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
