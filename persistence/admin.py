@@ -29,19 +29,25 @@ class OrganizationAdmin:
         self.organizations = db[Organization.collection]
         self.users = db[User.collection]
 
-    async def create(self, name: str, **fields: Any) -> Organization:
-        """A new organization with a unique slug derived from its name."""
+    async def create(self, name: str, *, slug: str | None = None, **fields: Any) -> Organization:
+        """A new organization. Its slug is ``slug`` exactly (DuplicateKeyError if taken), or
+        else derived from the name and made unique with a numeric suffix."""
         name = name.strip()
         if not name:
             raise ValueError("organization name must not be empty")
-        base = slugify(name)
-        for attempt in range(1, 1000):
+        candidates = [slug] if slug else [slugify(name)]
+        if not slug:
+            candidates += [f"{candidates[0]}-{n}" for n in range(2, 1000)]
+        for candidate in candidates:
             org_id = ObjectId()
-            slug = base if attempt == 1 else f"{base}-{attempt}"
-            org = Organization(id=org_id, organization_id=org_id, name=name, slug=slug, **fields)
+            org = Organization(
+                id=org_id, organization_id=org_id, name=name, slug=candidate, **fields
+            )
             try:
                 await self.organizations.insert_one(org.to_mongo())
             except DuplicateKeyError:
+                if slug:
+                    raise
                 continue  # slug taken: the unique index decides, so concurrent creates are safe
             return org
         raise ValueError(f"no free slug for {name!r}")
