@@ -1,0 +1,113 @@
+"""The ``chorus`` command as a script would use it: exit codes and JSON on the last line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from chorus.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "data"
+    monkeypatch.setenv("CHORUS_DATA_DIR", str(path))
+    monkeypatch.setenv("CHORUS_MODEL", "scripted")
+    return path
+
+
+def last_json(output: str) -> Any:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["serve"], ["worker"], ["seed-demo"], ["orgs", "create"], ["orgs", "list"], ["doctor"]],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_orgs_create_then_list(data_dir: Path) -> None:
+    created = runner.invoke(app, ["orgs", "create", "Acme Bakery"])
+    assert created.exit_code == 0, created.output
+    org = last_json(created.stdout)
+    assert org["name"] == "Acme Bakery"
+    assert org["slug"] == "acme-bakery"
+    assert org["_id"] == org["organizationId"]
+
+    again = last_json(runner.invoke(app, ["orgs", "create", "Acme Bakery"]).stdout)
+    assert again["slug"] == "acme-bakery-2"
+
+    listed = runner.invoke(app, ["orgs", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert [o["slug"] for o in last_json(listed.stdout)] == ["acme-bakery", "acme-bakery-2"]
+
+
+def test_orgs_create_rejects_an_empty_name(data_dir: Path) -> None:
+    result = runner.invoke(app, ["orgs", "create", "   "])
+    assert result.exit_code == 2
+    assert "must not be empty" in result.output
+
+
+def test_doctor_quick_passes_on_a_fresh_data_dir(data_dir: Path) -> None:
+    result = runner.invoke(app, ["doctor", "--quick"])
+    assert result.exit_code == 0, result.output
+    report = last_json(result.stdout)
+    assert report["ok"] is True
+    forms = {c["name"]: c["form"] for c in report["components"]}
+    assert forms["documents"] == "embedded"
+    assert forms["redis"] == "embedded"
+
+
+@pytest.mark.local_models
+def test_doctor_loads_the_local_models_and_passes(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHORUS_MODEL")  # the default: the packaged local model
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    report = last_json(result.stdout)
+    components = {c["name"]: c for c in report["components"]}
+    assert components["chat_model"]["backend"] == "local"
+    assert components["embeddings"]["ok"] is True
+
+
+def test_doctor_fails_when_a_component_does_not_answer(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing listens on port 9 of loopback, so the Redis form cannot answer.
+    monkeypatch.setenv("CHORUS_REDIS_URL", "redis://127.0.0.1:9/0")
+    result = runner.invoke(app, ["doctor", "--quick"])
+    assert result.exit_code != 0
+
+
+def test_seed_demo_is_idempotent(data_dir: Path) -> None:
+    first = runner.invoke(app, ["seed-demo"])
+    assert first.exit_code == 0, first.output
+    summary = last_json(first.stdout)
+    assert summary["created"] is True
+    assert summary["admin_email"]
+    assert summary["admin_password"]
+    second = runner.invoke(app, ["seed-demo"])
+    assert second.exit_code == 0, second.output
+    again = last_json(second.stdout)
+    assert again["created"] is False
+    assert again["organization_id"] == summary["organization_id"]
+    assert again["admin_password"] == summary["admin_password"]
+    assert again["posts"] == summary["posts"]
+    assert again["analytics"] == summary["analytics"]
+
+
+def test_worker_without_redis_explains_itself(data_dir: Path) -> None:
+    result = runner.invoke(app, ["worker", "--burst"])
+    assert result.exit_code == 2
+    assert "CHORUS_REDIS_URL" in result.output
