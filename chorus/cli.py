@@ -62,7 +62,9 @@ def serve(
 
     settings = Settings()
     if seed_demo_data:
-        _seed(settings)
+        summary = _seed(settings)
+        console.print(f"demo organization {summary['slug']}: sign in as {summary['admin_email']}")
+        _print_json(summary)
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
