@@ -50,6 +50,7 @@ INDEXES: tuple[IndexSpec, ...] = (
         [("organizationId", ASC), ("platforms.platform", ASC), ("platforms.platformPostId", ASC)],
     ),
     IndexSpec("ai_tasks", [("organizationId", ASC), ("createdAt", DESC)]),
+    IndexSpec("ai_agents", [("organizationId", ASC), ("agentType", ASC)], {"unique": True}),
     IndexSpec("webhook_events", [("source", ASC), ("eventId", ASC)], {"unique": True}),
 )
 

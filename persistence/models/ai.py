@@ -100,7 +100,7 @@ class TaskResources(Model):
     tokens_in: int = 0
     tokens_out: int = 0
     tokens_used: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = Field(default=0.0, description="None: the model has no price")
     memory_used: int | None = None
 
 
