@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from support import TEST_MONGODB_URI, make_settings
+from support import make_settings, opened_runtime
 
 from chorus.runtime import Runtime
 from chorus.settings import Settings
@@ -43,10 +43,5 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    rt = await Runtime.open(settings)
-    try:
+    async with opened_runtime(settings) as rt:
         yield rt
-    finally:
-        if TEST_MONGODB_URI:
-            await rt.db.client.drop_database(settings.mongodb_database)
-        await rt.close()

@@ -4,17 +4,42 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from chorus.runtime import Runtime
 from chorus.settings import Settings
 
 TEST_MONGODB_URI = os.environ.get("CHORUS_TEST_MONGODB_URI")
 TEST_REDIS_URL = os.environ.get("CHORUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
+# A fixed "now" for seeded data, so planted facts sit on known days.
+DEMO_NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+# Every setting that selects a production form or a paid model, pinned off unless a test
+# asks for it, whatever the developer's environment holds.
+_PRODUCTION_OFF: dict[str, Any] = {
+    "mongodb_uri": None,
+    "redis_url": None,
+    "chroma_url": None,
+    "openai_api_key": None,
+    "anthropic_api_key": None,
+    "s3_bucket": None,
+    "ses_sender": None,
+    "langsmith_api_key": None,
+    "langsmith_tracing": False,
+    "secret_key": None,
+    "encryption_key": None,
+}
+
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings for a test: embedded everything in ``data_dir``, the scripted model."""
     values: dict[str, object] = {
+        **_PRODUCTION_OFF,
         "data_dir": data_dir,
         "model": "scripted",
         "snapshot_interval_seconds": 0.2,
@@ -24,3 +49,24 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         values["mongodb_database"] = f"chorus_test_{uuid.uuid4().hex[:12]}"
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def opened_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """A runtime for ``settings``; a real test database is dropped afterwards."""
+    runtime = await Runtime.open(settings)
+    try:
+        yield runtime
+    finally:
+        if settings.mongodb_uri is not None and TEST_MONGODB_URI:
+            await runtime.db.client.drop_database(settings.mongodb_database)
+        await runtime.close()
+
+
+@asynccontextmanager
+async def seeded_runtime(data_dir: Path, **overrides: object) -> AsyncIterator[tuple[Runtime, Any]]:
+    """A runtime with the demo organization seeded at ``DEMO_NOW``: (runtime, DemoSummary)."""
+    from chorus.demo import seed_demo
+
+    async with opened_runtime(make_settings(data_dir, **overrides)) as runtime:
+        yield runtime, await seed_demo(runtime, now=DEMO_NOW)
