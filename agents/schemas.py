@@ -1,0 +1,239 @@
+"""The contracts of the seven agents: what each takes and what each answers.
+
+Callers (graphs, the API, evals) rely on these shapes; field names are camelCase on the wire,
+as everywhere in the API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from persistence.models.content import Platform
+
+RiskLevel = Literal["none", "low", "medium", "high", "critical"]
+RISK_LEVELS: tuple[str, ...] = RiskLevel.__args__  # type: ignore[attr-defined]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+# --- content_creator -------------------------------------------------------------------------
+
+
+class ContentRequest(Schema):
+    brief: str = Field(min_length=3, max_length=4000, description="What the post should say.")
+    platform: Platform
+    industry: str | None = None
+    audience: str | None = None
+    tone: str | None = None
+    call_to_action: str | None = Field(default=None, description="A CTA the post must carry.")
+    hashtags: list[str] = Field(default_factory=list, description="Hashtags to consider.")
+    feedback: str | None = Field(default=None, description="A reviewer's revision request.")
+    previous_draft: str | None = None
+
+
+class Draft(Schema):
+    text: str
+    hashtags: list[str]
+    call_to_action: str | None
+    platform: Platform
+    title: str | None = None
+    repaired: bool = Field(default=False, description="True when the deterministic fallback ran.")
+    attempts: int = Field(default=1, description="Model attempts before the draft was valid.")
+
+
+# --- trend_analyzer ---------------------------------------------------------------------------
+
+
+class TrendRequest(Schema):
+    industry: str | None = None
+    platforms: list[Platform] | None = None
+    days: int = Field(default=7, ge=1, le=90, description="The recent window.")
+
+
+class TrendItem(Schema):
+    tag: str
+    platform: str | None
+    volume: int
+    growth: float
+    score: float = Field(ge=0, le=1)
+
+
+class TrendReport(Schema):
+    trends: list[TrendItem]
+    summary: str
+
+
+# --- engagement_optimizer ---------------------------------------------------------------------
+
+
+class OptimizeRequest(Schema):
+    text: str = Field(min_length=1, max_length=70000)
+    platform: Platform
+    hashtags: list[str] = Field(default_factory=list)
+    content_type: str = "text"
+    at: datetime | None = Field(default=None, description="Planned publish time, if known.")
+
+
+class Prediction(Schema):
+    rate: float
+    low: float
+    high: float
+    source: Literal["model", "prior"]
+
+
+class Optimized(Schema):
+    text: str
+    hashtags: list[str]
+    predicted_engagement: Prediction
+    rationale: str
+
+
+# --- scheduler --------------------------------------------------------------------------------
+
+
+class ScheduleRequest(Schema):
+    platform: Platform
+    count: int = Field(default=3, ge=1, le=50)
+    timezone: str = "UTC"
+    start: datetime | None = None
+    days: int = Field(default=7, ge=1, le=60)
+    min_gap_hours: float = Field(default=3, ge=0, le=72)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}, e.g. America/New_York") from exc
+        return value
+
+
+class Slot(Schema):
+    at: datetime = Field(description="ISO-8601 with the account's offset.")
+    expected_engagement: float
+    reason: str
+
+
+class Schedule(Schema):
+    slots: list[Slot]
+    summary: str = ""
+
+
+# --- performance_tracker ----------------------------------------------------------------------
+
+
+class PerformanceRequest(Schema):
+    days: int = Field(default=30, ge=1, le=365)
+    platforms: list[Platform] | None = None
+
+
+class PlatformMetrics(Schema):
+    platform: str
+    posts: int
+    reach: int
+    impressions: int
+    engagements: int
+    engagement_rate: float
+    previous_engagement_rate: float | None
+    change_pct: float | None
+
+
+class PostRef(Schema):
+    post_id: str
+    platform: str
+    text: str
+    engagement_rate: float
+    reach: int
+
+
+class Anomaly(Schema):
+    day: str
+    metric: str
+    direction: Literal["spike", "dip"]
+    value: float
+    z: float
+
+
+class PerformanceReport(Schema):
+    metrics: list[PlatformMetrics]
+    top_posts: list[PostRef]
+    bottom_posts: list[PostRef]
+    anomalies: list[Anomaly]
+    recommendations: list[str]
+    summary: str
+
+
+# --- competitor_monitor -----------------------------------------------------------------------
+
+
+class CompetitorRequest(Schema):
+    competitors: list[str] = Field(min_length=1, max_length=20)
+    days: int = Field(default=30, ge=1, le=365)
+
+
+class Swot(Schema):
+    strengths: list[str]
+    weaknesses: list[str]
+    opportunities: list[str]
+    threats: list[str]
+
+
+class CompetitorReport(Schema):
+    benchmarks: list[dict[str, object]]
+    missing: list[str] = Field(description="Competitors with no data on file.")
+    content_gaps: list[str]
+    swot: Swot
+    recommendations: list[str]
+    summary: str
+
+
+# --- crisis_manager ---------------------------------------------------------------------------
+
+
+class Mention(Schema):
+    text: str = Field(min_length=1, max_length=5000)
+    platform: str | None = None
+    author: str | None = None
+    created_at: datetime | None = None
+    reach: int | None = Field(default=None, ge=0)
+
+
+class CrisisRequest(Schema):
+    brand: str = Field(min_length=1, max_length=200)
+    mentions: list[Mention] = Field(min_length=1, max_length=5000)
+
+
+class SentimentShares(Schema):
+    positive: float
+    neutral: float
+    negative: float
+    compound: float
+
+
+class Assessment(Schema):
+    risk_level: RiskLevel
+    score: float = Field(ge=0, le=1)
+    sentiment: SentimentShares
+    drivers: list[str]
+    volume_anomaly: bool
+
+
+class ResponsePlan(Schema):
+    summary: str
+    actions: list[str]
+    holding_statement: str | None = None
+    escalate: bool
+
+
+class CrisisReport(Schema):
+    assessment: Assessment
+    response_plan: ResponsePlan
