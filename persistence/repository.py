@@ -48,6 +48,19 @@ class TenantRepository(Generic[D]):
         await self.collection.insert_one(doc.to_mongo())
         return doc
 
+    async def insert_once(self, org_id: ObjectId, key: Filter, doc: D) -> D:
+        """Insert ``doc`` unless a document matching ``key`` exists; either way return the one
+        stored. Atomic, so a retried step never stores twice."""
+        if doc.organization_id != org_id:
+            raise TenantViolation("the document must belong to the organization of the call")
+        raw = await self.collection.find_one_and_update(
+            tenant_filter(org_id, key),
+            {"$setOnInsert": doc.to_mongo()},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return self.model.from_mongo(raw)
+
     async def insert_many(self, org_id: ObjectId, docs: Sequence[D]) -> int:
         if not docs:
             return 0

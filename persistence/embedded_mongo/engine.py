@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import bson
 import mongomock_ng
-from mongomock_ng import helpers
+from mongomock_ng import aggregate, helpers
 from mongomock_ng.command_cursor import CommandCursor
 from mongomock_ng.filtering import filter_applies
 from mongomock_ng.store import CollectionStore, DatabaseStore, ServerStore
@@ -400,7 +400,18 @@ class EngineCollection(mongomock_ng.Collection):
 
     @_locked
     def aggregate(self, pipeline: Any, session: Any = None, **kwargs: Any) -> CommandCursor:
-        docs = list(super().aggregate(pipeline, session=session, **kwargs))
+        # mongomock copies the whole collection before the first stage; a leading $match is a
+        # find() filter, so only the documents it selects are copied (the tenant's, usually).
+        stages = list(pipeline)
+        filters = []
+        while stages and set(stages[0]) == {"$match"}:
+            filters.append(stages.pop(0)["$match"])
+        if filters:
+            spec = filters[0] if len(filters) == 1 else {"$and": filters}
+            selected = list(self.find(spec))
+            docs = list(aggregate.process_pipeline(selected, self.database, stages, session))
+        else:
+            docs = list(super().aggregate(pipeline, session=session, **kwargs))
         if self.codec_options.tz_aware:
             # Computed dates ($dateFromParts, $dateTrunc...) come back naive from mongomock.
             docs = [helpers.make_datetime_timezone_aware_in_document(d) for d in docs]

@@ -112,6 +112,7 @@ class AiGeneration(Model):
     confidence: float | None = Field(default=None, ge=0, le=1)
     iterations: int = 0
     feedback: str | None = None
+    thread_id: str | None = Field(default=None, description="The graph thread that made it.")
 
 
 class PlatformTarget(Model):
