@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from persistence.models.content import Platform
+from persistence.models.content import ContentType, Platform
 
 RiskLevel = Literal["none", "low", "medium", "high", "critical"]
 RISK_LEVELS: tuple[str, ...] = RiskLevel.__args__  # type: ignore[attr-defined]
@@ -76,7 +76,7 @@ class OptimizeRequest(Schema):
     text: str = Field(min_length=1, max_length=70000)
     platform: Platform
     hashtags: list[str] = Field(default_factory=list)
-    content_type: str = "text"
+    content_type: ContentType = "text"
     at: datetime | None = Field(default=None, description="Planned publish time, if known.")
 
 
@@ -161,6 +161,8 @@ class Anomaly(Schema):
     direction: Literal["spike", "dip"]
     value: float
     z: float
+    median: float | None = Field(default=None, description="the metric's median day")
+    platform: str | None = Field(default=None, description="null: all platforms together")
 
 
 class PerformanceReport(Schema):

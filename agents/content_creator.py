@@ -1,0 +1,419 @@
+"""content_creator: a brief in, a post that passes the platform's rules out.
+
+Numbers and constraints are code; the model writes only the words of the post. Hashtags come
+from the request and from the tenant's own analytics (its relevant tags, trending first), up
+to the platform's recommended count; hashtags the model writes at the ends of its text move to
+the list. The call to action is the requested one or a sensible default for the platform, and
+its memories (brand voice, past posts close to the brief) go into the prompt.
+
+The composed post is checked with ``validate_post`` (length, hashtags, the tenant's banned
+terms, placeholders, call to action), and the text for claims nobody gave it: numbers that
+neither the request nor the memories state, and bracketed blanks. On a problem the model is
+asked once to fix its text, with the problems' messages; after ``MAX_MODEL_ATTEMPTS`` code
+takes over: sentences with invented claims are dropped and ``repair`` makes the post valid.
+A reply that is no post at all (empty, an echo of the prompt) is replaced by a template made
+from the brief. ``repaired`` tells whether code changed the model's words; ``attempts`` how
+many times the model was asked. An invalid draft never leaves this agent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import regex
+
+from agents.base import Agent, AgentContext
+from agents.prompts import content_creator as prompts
+from agents.schemas import ContentRequest, Draft
+from agents.toolkit import (
+    SENTENCE,
+    clean_prose,
+    clean_tag,
+    drop_sentences_with,
+    merge_tags,
+    org_settings,
+    reads_as_prose,
+    relevant_candidates,
+    run_clock,
+    tenant_tags,
+    unsupported_numbers,
+)
+from memory.kinds import MemoryKind
+from tools.platform_rules import (
+    DEFAULT_CTAS,
+    Violation,
+    compose,
+    find_banned,
+    find_placeholders,
+    has_cta,
+    inline_hashtags,
+    post_length,
+    repair,
+    repair_title,
+    rules_for,
+    validate_post,
+)
+
+MAX_MODEL_ATTEMPTS = 2  # the first draft and one repair by the model, then code repairs
+MEMORY_HITS = 3
+MEMORY_SNIPPET_CHARS = 280
+
+# What the model is asked to aim for; only the platform's limit is enforced.
+TARGET_CHARS = {
+    "twitter": 240,
+    "linkedin": 900,
+    "instagram": 500,
+    "facebook": 400,
+    "tiktok": 300,
+    "youtube": 600,
+    "sandbox": 400,
+}
+# A call to action that suits each platform (each holds a phrase ``has_cta`` recognises).
+PLATFORM_CTAS = {
+    "twitter": "Tell us what you think.",
+    "instagram": "Tell us in the comments.",
+    "linkedin": "Share your thoughts in the comments.",
+    "facebook": "Let us know in the comments.",
+    "tiktok": "Follow for more.",
+    "youtube": "Subscribe for more.",
+    "sandbox": "Learn more.",
+}
+# Turning an instruction into an opening: "Announce our ..." -> "Announcing our ...".
+_OPENINGS = {
+    "announce": "Announcing",
+    "introduce": "Introducing",
+    "launch": "Launching",
+    "promote": "Introducing",
+    "share": "Sharing",
+    "celebrate": "Celebrating",
+    "showcase": "Showcasing",
+    "highlight": "Spotlight on",
+    "invite": "You're invited:",
+    "remind": "A reminder:",
+    "thank": "Thank you",
+}
+_INSTRUCTION = re.compile(
+    r"^(?:please\s+)?(?:write|create|draft|compose|make|craft)\s+(?:(?:a|an|one|short|quick|"
+    r"new|\w+)\s+){0,3}?(?:post|tweet|caption|update|message)s?\s*(?:about|on|for|that|to)?\s*",
+    re.I,
+)
+_TAG = r"#[\p{L}\p{M}\p{N}_]+"
+_TAG_LINE = regex.compile(rf"^\s*(?:hashtags?\s*:)?\s*(?:{_TAG}[\s,.]*)+$", regex.I)
+_TRAILING_TAGS = regex.compile(rf"(?:(?<=\s)|^)((?:{_TAG}[\s,]*)+)[\s.]*$")
+
+
+# Any bracketed blank ("[Recipient's Name]", "[BusinessesName]"): the platform rules know the
+# common placeholder words; a model's draft should hold no brackets at all.
+_BLANK = re.compile(r"\[[^\[\]\n]{1,80}\]")
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a draft states that nobody gave it: numbers, and blanks left to fill."""
+
+    numbers: list[str]
+    blanks: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.numbers or self.blanks)
+
+    def messages(self) -> list[str]:
+        out = []
+        if self.numbers:
+            out.append(
+                f"Remove the numbers {', '.join(self.numbers)}: the brief does not give them, "
+                "so they may be wrong."
+            )
+        if self.blanks:
+            out.append(f"Replace {', '.join(self.blanks)} with real words, or remove it.")
+        return out
+
+
+class ContentCreatorAgent(Agent[ContentRequest, Draft]):
+    """Drafts one post for one platform from a brief."""
+
+    name = "content_creator"
+    task_type = "draft_post"
+    persona = prompts.PERSONA
+    input_model = ContentRequest
+    output_model = Draft
+
+    async def run(self, request: ContentRequest, ctx: AgentContext) -> Draft:
+        platform = request.platform
+        rules = rules_for(platform)
+        settings = await org_settings(ctx.db, ctx.org_id)
+        banned = [t for t in settings.banned_terms if t.strip()]
+
+        requested_tags = [t for t in (clean_tag(h, banned) for h in request.hashtags) if t]
+        candidates = await tenant_tags(ctx.db, ctx.org_id, platform, run_clock(ctx))
+        own_tags = [c.tag for c in relevant_candidates(candidates, request.brief)]
+        own_tags = [t for t in own_tags if clean_tag(t, banned)]
+        limit = rules.recommended_hashtags[1]
+        if rules.max_hashtags is not None:
+            limit = min(limit, rules.max_hashtags)
+
+        def pick_tags(body: str, model_tags: Sequence[str]) -> list[str]:
+            # The text's own inline hashtags count toward the limit.
+            inline = {t.casefold() for t in inline_hashtags(body)}
+            written = [t for t in (clean_tag(m, banned) for m in model_tags) if t]
+            return merge_tags(
+                [requested_tags, own_tags, written],
+                max(0, limit - len(inline)),
+                taken=inline,
+            )
+
+        requested_cta = usable_cta(request.call_to_action, banned, rules.max_length)
+        cta = requested_cta or default_cta(platform, banned)
+        tags = pick_tags("", ())
+        budget = text_budget(platform, tags, cta)
+        max_chars = max(40, min(budget, TARGET_CHARS.get(platform, 400)))
+
+        brand_voice, past_posts = await self._memories(request, ctx)
+        system = prompts.system_prompt(platform, banned, ctx.settings.system_prompt)
+        user = prompts.draft_prompt(
+            brief=request.brief,
+            platform=platform,
+            max_chars=max_chars,
+            audience=request.audience,
+            tone=request.tone,
+            industry=request.industry or settings.industry,
+            call_to_action=cta,
+            brand_voice=brand_voice,
+            past_posts=past_posts,
+            feedback=request.feedback,
+            previous_draft=request.previous_draft,
+        )
+        max_tokens = min(ctx.settings.max_tokens, max_chars // 3 + 80)
+
+        # Numbers the post may state: those the request and the memories give. (A post that
+        # invents a price or a date makes a claim nobody checked.)
+        sources = "\n".join(
+            filter(
+                None,
+                [
+                    request.brief,
+                    request.audience,
+                    request.tone,
+                    request.industry,
+                    settings.industry,
+                    request.feedback,
+                    request.previous_draft,
+                    cta,
+                    *brand_voice,
+                    *past_posts,
+                ],
+            )
+        )
+
+        def check(body: str, tags: list[str], cta: str | None) -> tuple[list[Violation], Claims]:
+            # A requested call to action is present by construction, whatever its words; any
+            # other must read as one to the rules.
+            violations = validate_post(
+                body, tags, platform, banned_terms=banned, require_cta=not requested_cta, cta=cta
+            )
+            # Blanks the platform rules already report as placeholders are not repeated.
+            blanks = [b for b in _BLANK.findall(body) if not find_placeholders(b)]
+            return violations, Claims(unsupported_numbers(body, sources), blanks)
+
+        attempts = 1
+        body, model_tags = parse_post(await ctx.chat(system, user, max_tokens=max_tokens))
+        deterministic = not reads_as_prose(body, echo_labels=prompts.ECHO_LABELS)
+        if deterministic:
+            body, model_tags = template_post(request.brief), []
+        tags = pick_tags(body, model_tags)
+        body_cta = own_cta(body, cta, requested_cta)
+        violations, invented = check(body, tags, body_cta)
+        while (violations or invented) and not deterministic and attempts < MAX_MODEL_ATTEMPTS:
+            attempts += 1
+            problems = [v.message for v in violations] + invented.messages()
+            reply = await ctx.chat(
+                system,
+                prompts.repair_prompt(body, problems, text_budget(platform, tags, body_cta)),
+                max_tokens=max_tokens,
+            )
+            fixed, fixed_tags = parse_post(reply)
+            if reads_as_prose(fixed, echo_labels=prompts.ECHO_LABELS):
+                body, model_tags = fixed, fixed_tags
+                tags = pick_tags(body, model_tags)
+                body_cta = own_cta(body, cta, requested_cta)
+            violations, invented = check(body, tags, body_cta)
+
+        if invented:
+            # Claims nobody gave cannot be shortened into truth: their sentences go.
+            body = drop_sentences_with(body, invented.numbers, invented.blanks)
+            if not reads_as_prose(body, echo_labels=prompts.ECHO_LABELS):
+                body, model_tags = template_post(request.brief), []
+            tags = pick_tags(body, model_tags)
+            body_cta = own_cta(body, cta, requested_cta)
+            violations, _ = check(body, tags, body_cta)
+            deterministic = True  # code, not the model, changed the words
+        repaired = deterministic or bool(violations)
+        if not violations:
+            text = compose(body, [], platform, cta=body_cta)
+        elif requested_cta and not has_cta(requested_cta):
+            # repair() would swap a call to action it does not recognise ("Order ahead at
+            # ...") for a default; this one was asked for, so the text is repaired alone and
+            # cut to fit beside it.
+            text, tags = repair(body, tags, platform, violations, banned_terms=banned)
+            text = fit_text(text, lambda b: not check(b, tags, requested_cta)[0])
+            text = compose(text, [], platform, cta=requested_cta)
+        else:
+            text, tags = repair(
+                body,
+                tags,
+                platform,
+                violations,
+                banned_terms=banned,
+                cta=body_cta,
+                require_cta=True,
+            )
+
+        title = None
+        if rules.title_max_length is not None:
+            title = repair_title(first_sentence(text), platform, banned_terms=banned)
+        final = validate_post(
+            text,
+            tags,
+            platform,
+            banned_terms=banned,
+            require_cta=not (requested_cta and requested_cta in text),
+            title=title,
+        )
+        if final:  # repair guarantees validity; this guards the guarantee
+            raise AssertionError(f"invalid draft: {[v.message for v in final]}")
+        return Draft(
+            text=text,
+            hashtags=list(tags),
+            call_to_action=cta_in(text, body_cta),
+            platform=platform,
+            title=title,
+            repaired=repaired,
+            attempts=attempts,
+        )
+
+    async def _memories(
+        self, request: ContentRequest, ctx: AgentContext
+    ) -> tuple[list[str], list[str]]:
+        """Brand voice notes and past posts of this tenant that are close to the brief."""
+        if not ctx.settings.memory.enabled:
+            return [], []
+        found = []
+        for kind in (MemoryKind.BRAND_VOICE, MemoryKind.CONTENT_HISTORY):
+            hits = await ctx.services.memory.search(ctx.org_id, kind, request.brief, k=MEMORY_HITS)
+            found.append([" ".join(h.text.split())[:MEMORY_SNIPPET_CHARS] for h in hits])
+        return found[0], found[1]
+
+
+# --- pieces ------------------------------------------------------------------------------
+
+
+def text_budget(platform: str, tags: Sequence[str], cta: str | None) -> int:
+    """How long the text may be once the call to action and hashtags are composed in."""
+    rules = rules_for(platform)
+    overhead = post_length(compose("x", tags, platform, cta=cta), platform) - 1
+    return max(0, rules.max_length - overhead)
+
+
+def usable_cta(cta: str | None, banned: Sequence[str], max_length: int) -> str | None:
+    """The requested call to action unless it is empty, holds a banned term or a placeholder,
+    or is so long it would crowd out the post (``repair`` would drop it anyway)."""
+    cta = " ".join((cta or "").split())
+    if not cta or find_banned(cta, banned) or find_placeholders(cta) or len(cta) > max_length // 4:
+        return None
+    return cta
+
+
+def default_cta(platform: str, banned: Sequence[str]) -> str:
+    for cta in (PLATFORM_CTAS.get(platform, "Learn more."), *DEFAULT_CTAS):
+        if not find_banned(cta, banned):
+            return cta
+    return ""
+
+
+def own_cta(body: str, cta: str | None, requested: str | None) -> str | None:
+    """The call to action for ``body``: the requested one always; else, if the model already
+    ended its text with a call to action, that sentence (so the post does not carry two)."""
+    if requested and cta:
+        return cta
+    sentences = [s.strip() for s in SENTENCE.findall(body.split("\n")[-1]) if s.strip()]
+    if sentences and has_cta(sentences[-1]):
+        return sentences[-1]
+    return cta
+
+
+def cta_in(text: str, cta: str | None) -> str | None:
+    """The call to action the final text carries (repair may have swapped in a default)."""
+    folded = text.casefold()
+    if cta and cta.casefold() in folded:
+        return cta
+    for candidate in (*PLATFORM_CTAS.values(), *DEFAULT_CTAS):
+        if candidate.casefold() in folded:
+            return candidate
+    sentences = [s.strip() for s in SENTENCE.findall(text) if s.strip()]
+    return next((s for s in reversed(sentences) if has_cta(s)), None)
+
+
+def parse_post(reply: str) -> tuple[str, list[str]]:
+    """The post text of a model reply, and the hashtags it wrote at the end (which belong in
+    the hashtag list, not the text). Hashtags inside sentences stay where they are; lines
+    that repeat the prompt's labels ("Brief: ...") are the model echoing, not writing."""
+    labels = [label.casefold() for label in prompts.ECHO_LABELS]
+    lines: list[str] = []
+    for line in clean_prose(reply, paragraphs=True).split("\n"):
+        if any(label in line.casefold() for label in labels):
+            if any(ln.strip() for ln in lines):
+                break  # the model went on to repeat the prompt: the post ended before
+            continue  # a leading echo of an instruction
+        lines.append(line)
+    tags: list[str] = []
+    while lines and (not lines[0].strip() or _TAG_LINE.match(lines[0])):
+        tags += inline_hashtags(lines.pop(0))
+    while lines and (not lines[-1].strip() or _TAG_LINE.match(lines[-1])):
+        tags = inline_hashtags(lines.pop()) + tags
+    text = "\n".join(lines).strip()
+    m = _TRAILING_TAGS.search(text)
+    if m:
+        tags = inline_hashtags(m.group(1)) + tags
+        text = text[: m.start()].rstrip()
+    return text, [f"#{t}" for t in tags]
+
+
+def fit_text(text: str, fits: Callable[[str], bool]) -> str:
+    """The longest start of ``text`` that ``fits``: whole words, with an ellipsis unless it
+    ends a sentence; "" if not even one word fits."""
+    if fits(text):
+        return text
+    ends = [m.end() for m in re.finditer(r"\S+", text)]
+    best, lo, hi = "", 0, len(ends) - 1
+    while lo <= hi:  # the longer the start, the longer the post: a binary search
+        mid = (lo + hi) // 2
+        head = text[: ends[mid]].rstrip(",;:-–—")
+        head = head if re.search(r"[.!?…][\"'”’)]*$", head) else head + "…"
+        if fits(head):
+            best, lo = head, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def template_post(brief: str) -> str:
+    """A plain post made from the brief, for when the model wrote nothing usable."""
+    text = " ".join(brief.split())
+    text = _INSTRUCTION.sub("", text, count=1)
+    text = first_sentence(text) or text
+    words = text.split(" ", 1)
+    opening = _OPENINGS.get(words[0].casefold().rstrip(",:"))
+    if opening:
+        text = f"{opening} {words[1]}" if len(words) > 1 else opening
+    text = text[:1].upper() + text[1:]
+    return text if re.search(r"[.!?…]$", text) else f"{text.rstrip(',;:')}."
+
+
+def first_sentence(text: str) -> str:
+    sentences = [s.strip() for s in SENTENCE.findall(text.split("\n")[0]) if s.strip()]
+    return sentences[0] if sentences else text.strip()
+
+
+content_creator = ContentCreatorAgent()

@@ -1,0 +1,119 @@
+"""content_creator: persona and prompts. The model writes the post text only; hashtags, the
+call to action and every rule check are added in code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agents.base import Persona
+
+PERSONA = Persona(
+    role="Content Creator",
+    goal="Create engaging, platform-optimized social media content.",
+    backstory=(
+        "You are an expert content creator with deep understanding of social media trends, "
+        "audience psychology, and platform algorithms. You create content that drives "
+        "engagement and achieves business objectives."
+    ),
+)
+
+PLATFORM_NAMES = {
+    "twitter": "X (Twitter)",
+    "linkedin": "LinkedIn",
+    "instagram": "Instagram",
+    "facebook": "Facebook",
+    "tiktok": "TikTok",
+    "youtube": "YouTube",
+    "sandbox": "a social network",
+}
+
+# How the post should read on each platform; a hint for the model, not a rule.
+PLATFORM_STYLE = {
+    "twitter": "short and punchy, one or two sentences",
+    "linkedin": "professional and insightful, a few short paragraphs",
+    "instagram": "warm and visual, a short caption",
+    "facebook": "friendly and conversational, a few sentences",
+    "tiktok": "energetic and casual, one or two lines",
+    "youtube": "a short video description",
+    "sandbox": "clear and friendly, a few sentences",
+}
+
+# The field labels of the prompts below: a reply that repeats one has echoed the prompt.
+ECHO_LABELS = (
+    "Brief:",
+    "Audience:",
+    "Tone:",
+    "Industry:",
+    "Brand voice:",
+    "Past posts",
+    "Reviewer feedback:",
+    "Previous draft:",
+    "Problems:",
+    "Length:",
+    "Style:",
+    "call to action:",
+    "Write the post",
+    "breaks the platform",
+    "post text only",
+)
+
+RULES = (
+    "Reply with the post text only: no hashtags, no title, no quotation marks, no notes. "
+    "Write real words, never placeholders such as [Brand Name] or {product}."
+)
+
+
+def system_prompt(platform: str, banned_terms: Sequence[str], extra: str | None = None) -> str:
+    lines = [f"Write one social media post for {PLATFORM_NAMES.get(platform, platform)}.", RULES]
+    if banned_terms:
+        lines.append("Never use these words: " + ", ".join(banned_terms) + ".")
+    if extra:
+        lines.append(extra)  # the organization's own instructions for this agent
+    return PERSONA.system_prompt("\n".join(lines))
+
+
+def draft_prompt(
+    *,
+    brief: str,
+    platform: str,
+    max_chars: int,
+    audience: str | None = None,
+    tone: str | None = None,
+    industry: str | None = None,
+    call_to_action: str | None = None,
+    brand_voice: Sequence[str] = (),
+    past_posts: Sequence[str] = (),
+    feedback: str | None = None,
+    previous_draft: str | None = None,
+) -> str:
+    lines = [f"Brief: {brief}"]
+    if audience:
+        lines.append(f"Audience: {audience}")
+    if tone:
+        lines.append(f"Tone: {tone}")
+    if industry:
+        lines.append(f"Industry: {industry}")
+    lines.append(f"Style: {PLATFORM_STYLE.get(platform, PLATFORM_STYLE['sandbox'])}.")
+    lines.append(f"Length: at most {max_chars} characters.")
+    if call_to_action:
+        lines.append(f"The post will end with this call to action: {call_to_action}")
+    if brand_voice:
+        lines.append("Brand voice:\n" + "\n".join(f"- {v}" for v in brand_voice))
+    if past_posts:
+        lines.append("Past posts of ours that worked:\n" + "\n".join(f"- {p}" for p in past_posts))
+    if previous_draft:
+        lines.append(f"Previous draft: {previous_draft}")
+    if feedback:
+        lines.append(f"Reviewer feedback: {feedback}")
+        lines.append("Rewrite the post so that it answers the feedback.")
+    lines.append("Write the post now.")
+    return "\n".join(lines)
+
+
+def repair_prompt(text: str, problems: Sequence[str], max_chars: int) -> str:
+    listed = "\n".join(f"- {p}" for p in problems)
+    return (
+        f"This post breaks the platform's rules.\nPost: {text}\nProblems:\n{listed}\n"
+        f"Length: the text must stay under {max_chars} characters (hashtags are added "
+        "separately).\nReply with the corrected post text only."
+    )
