@@ -1,0 +1,34 @@
+"""Each agent as a one-node graph named after it: ``{"input": {...}} -> {"output": {...}}``."""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from typing_extensions import TypedDict
+
+from agents.base import Agent
+
+
+class AgentState(TypedDict):
+    input: dict[str, Any]
+    output: NotRequired[dict[str, Any]]
+
+
+def dump(model: Any) -> dict[str, Any]:
+    """A pydantic result as graph state: JSON types and camelCase, as the API answers."""
+    return model.model_dump(mode="json", by_alias=True)
+
+
+def build_agent_graph(agent: Agent, checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
+    async def run(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        return {"output": dump(await agent.call(state["input"], config))}
+
+    graph = StateGraph(AgentState)
+    graph.add_node(agent.name, run)
+    graph.add_edge(START, agent.name)
+    graph.add_edge(agent.name, END)
+    return graph.compile(checkpointer=checkpointer, name=agent.name)

@@ -1,0 +1,186 @@
+"""console: a chat graph that hands each user turn to the agent that fits, or answers itself.
+
+Routing is by rules over the user's words (fast, predictable, and it works with any model):
+a turn about trends goes to the trend analyzer, "when should we post" to the scheduler, and so
+on; anything else is answered by the chat model directly, streamed token by token. Agent
+answers are rendered from their structured results, so every number shown comes from a tool.
+The conversation is kept per thread by the checkpointer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, NotRequired
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.graph.state import CompiledStateGraph
+from typing_extensions import TypedDict
+
+from agents.registry import AGENTS
+from graphs.agent_graphs import dump
+from graphs.analysis import _competitor_report, _performance_report, _trend_report
+from graphs.tenant import org_name, org_settings
+from persistence.models.content import PLATFORMS
+from tools.context import services_of
+
+HISTORY_TURNS = 12
+SYSTEM = (
+    "You are Chorus, a social media assistant for the team you are talking to. Be brief and "
+    "concrete. You have agents for trends, scheduling, performance, competitors, crises, "
+    "writing posts and optimizing them; suggest them when they fit."
+)
+
+# (agent, pattern): the first pattern that matches the user's turn decides.
+ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (agent, re.compile(pattern, re.I))
+    for agent, pattern in (
+        ("crisis_manager", r"\b(crisis|backlash|complain\w*|outrage|boycott|recall|mentions?)\b"),
+        ("competitor_monitor", r"\bcompetitors?\b|\bvs\.?\s|\bversus\b|\brivals?\b"),
+        ("scheduler", r"\b(when|best time|schedule|slots?|what time)\b"),
+        ("trend_analyzer", r"\b(trend\w*|hashtags? (are|is) (rising|hot)|what'?s hot|viral)\b"),
+        ("performance_tracker", r"\b(perform\w*|how did|how are we|metrics|analytics|report)\b"),
+        ("engagement_optimizer", r"\b(optimi[sz]e|improve|better engagement|punch up)\b"),
+        ("content_creator", r"\b(write|draft|compose|create|caption)\b.*\b(post|tweet|caption)"),
+    )
+)
+
+
+class ConsoleState(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+    route: NotRequired[str]
+    result: NotRequired[dict[str, Any]]
+
+
+def choose_route(text: str) -> str:
+    for agent, pattern in ROUTES:
+        if pattern.search(text):
+            return agent
+    return "answer"
+
+
+def _last_user_text(state: ConsoleState) -> str:
+    for message in reversed(state["messages"]):
+        if isinstance(message, HumanMessage):
+            return str(message.content)
+    return ""
+
+
+def _platform(text: str, default: str = "instagram") -> str:
+    lowered = f" {text.lower()} ".replace(" x ", " twitter ")  # X is Twitter's new name
+    return next((p for p in PLATFORMS if re.search(rf"\b{p}\b", lowered)), default)
+
+
+def _number(text: str, unit: str, default: int) -> int:
+    match = re.search(rf"(\d+)\s*{unit}", text, re.I)
+    return int(match.group(1)) if match else default
+
+
+async def _request_for(agent: str, text: str, config: RunnableConfig) -> dict[str, Any]:
+    """The agent's input, read from the user's words with defaults from the tenant."""
+    settings = await org_settings(config)
+    platform = _platform(text)
+    if agent == "scheduler":
+        return {
+            "platform": platform,
+            "count": _number(text, r"(?:slots?|posts?|times)", 3),
+            "timezone": settings.timezone,
+        }
+    named = [p for p in PLATFORMS if re.search(rf"\b{p}\b", text, re.I)] or None
+    if agent == "trend_analyzer":
+        days = _number(text, "days?", 7)
+        return {"industry": settings.industry, "platforms": named, "days": days}
+    if agent == "performance_tracker":
+        return {"days": _number(text, "days?", 30), "platforms": named}
+    if agent == "competitor_monitor":
+        pattern = r"\bcompetitors?:?|\bvs\.?\s|\bversus\b|\brivals?\b"
+        after = re.split(pattern, text, maxsplit=1, flags=re.I)[-1]
+        names = [n.strip(" .?!") for n in re.split(r",|\band\b", after) if n.strip(" .?!")]
+        days = _number(text, "days?", 30)
+        return {"competitors": names[:10] or [text.strip()[:80]], "days": days}
+    if agent == "crisis_manager":
+        lines = [line.strip("-• ").strip() for line in text.splitlines()[1:] if line.strip()]
+        quoted = re.findall(r'"([^"]{3,})"', text)
+        mentions = [{"text": t} for t in (quoted or lines or [text])]
+        return {"brand": await org_name(config), "mentions": mentions}
+    if agent == "engagement_optimizer":
+        body = text.split(":", 1)[-1].strip() or text
+        return {"text": body, "platform": platform}
+    return {"brief": text, "platform": platform, "industry": settings.industry}
+
+
+def render(agent: str, out: dict[str, Any]) -> str:
+    """An agent's structured answer as a chat message."""
+    if agent == "trend_analyzer":
+        return _trend_report(out)
+    if agent == "performance_tracker":
+        return _performance_report(out)
+    if agent == "competitor_monitor":
+        return _competitor_report(out)
+    if agent == "scheduler":
+        slots = "\n".join(f"- {s['at']}: {s['reason']}" for s in out["slots"])
+        return f"{out.get('summary', '')}\n\n{slots}".strip()
+    if agent == "crisis_manager":
+        a, plan = out["assessment"], out["responsePlan"]
+        actions = "\n".join(f"- {x}" for x in plan["actions"])
+        statement = (
+            f"\n\nHolding statement: {plan['holdingStatement']}"
+            if plan.get("holdingStatement")
+            else ""
+        )
+        return (
+            f"Risk: **{a['riskLevel']}** (score {a['score']:.2f}). {plan['summary']}\n\n"
+            f"{actions}{statement}"
+        )
+    if agent == "engagement_optimizer":
+        p = out["predictedEngagement"]
+        return (
+            f"{out['text']}\n\n{' '.join(out['hashtags'])}\n\nPredicted engagement "
+            f"{p['rate']:.2%} ({p['low']:.2%}–{p['high']:.2%}). {out['rationale']}"
+        )
+    tags = " ".join(out["hashtags"])
+    cta = f"\n\n{out['callToAction']}" if out.get("callToAction") else ""
+    return f"{out['text']}{cta}\n\n{tags}".strip()
+
+
+async def route(state: ConsoleState) -> dict[str, Any]:
+    return {"route": choose_route(_last_user_text(state))}
+
+
+async def run_agent(state: ConsoleState, config: RunnableConfig) -> dict[str, Any]:
+    agent = AGENTS[state["route"]]
+    text = _last_user_text(state)
+    try:
+        result = dump(await agent.call(await _request_for(agent.name, text, config), config))
+    except ValueError as exc:  # the turn did not carry what the agent needs
+        return {"messages": [AIMessage(f"I need a little more to go on: {exc}")]}
+    return {"result": result, "messages": [AIMessage(render(agent.name, result), name=agent.name)]}
+
+
+async def answer(state: ConsoleState, config: RunnableConfig) -> dict[str, Any]:
+    model = services_of(config).chat_models.get(  # type: ignore[attr-defined]
+        (config.get("configurable") or {}).get("model"), temperature=0.4, max_tokens=400
+    )
+    history = state["messages"][-HISTORY_TURNS:]
+    reply = await model.ainvoke([SystemMessage(SYSTEM), *history], config)
+    text = str(reply.content).strip() or "Could you say a bit more about what you need?"
+    return {"messages": [AIMessage(text, usage_metadata=reply.usage_metadata)]}
+
+
+def after_route(state: ConsoleState) -> str:
+    return "answer" if state["route"] == "answer" else "agent"
+
+
+def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
+    graph = StateGraph(ConsoleState)
+    graph.add_node("route", route)
+    graph.add_node("agent", run_agent)
+    graph.add_node("answer", answer)
+    graph.add_edge(START, "route")
+    graph.add_conditional_edges("route", after_route, ["agent", "answer"])
+    graph.add_edge("agent", END)
+    graph.add_edge("answer", END)
+    return graph.compile(checkpointer=checkpointer, name="console")

@@ -1,0 +1,207 @@
+"""content_creation: trends -> draft -> optimize -> schedule -> human approval -> store.
+
+The approval step pauses the run with ``interrupt()`` carrying the draft and the proposed slots.
+Resume with ``{"action": "approve"}``, ``{"action": "revise", "feedback": "..."}`` (back to the
+draft with the feedback) or ``{"action": "reject"}``. On approval the post is stored, scheduled
+at the first slot, and the draft enters the tenant's content_history memory. Every step with an
+effect is idempotent, so a resumed or retried run never stores twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import interrupt
+from pydantic import BaseModel, Field, ValidationError
+from typing_extensions import TypedDict
+
+from agents.content_creator import content_creator
+from agents.engagement_optimizer import engagement_optimizer
+from agents.scheduler import scheduler
+from agents.trend_analyzer import trend_analyzer
+from graphs.agent_graphs import dump
+from graphs.tenant import org_settings, thread_key
+from memory.kinds import MemoryKind
+from persistence.models import Post, SocialAccount
+from persistence.models.content import AiGeneration, PlatformTarget, PostContent, Scheduling
+from persistence.repository import TenantRepository
+from tools.context import services_of, tenant_of
+
+MAX_REVISIONS = 5
+
+
+class ContentCreationState(TypedDict):
+    brief: str
+    platform: str
+    industry: NotRequired[str | None]
+    audience: NotRequired[str | None]
+    tone: NotRequired[str | None]
+    callToAction: NotRequired[str | None]
+    timezone: NotRequired[str | None]
+    slotCount: NotRequired[int]
+    trends: NotRequired[list[dict[str, Any]]]
+    draft: NotRequired[dict[str, Any]]
+    optimized: NotRequired[dict[str, Any]]
+    slots: NotRequired[list[dict[str, Any]]]
+    feedback: NotRequired[str | None]
+    revisions: NotRequired[int]
+    decision: NotRequired[dict[str, Any]]
+    status: NotRequired[str]
+    postId: NotRequired[str]
+
+
+class Decision(BaseModel):
+    """What a reviewer answers at the approval interrupt."""
+
+    action: Literal["approve", "revise", "reject"]
+    feedback: str | None = Field(default=None, max_length=2000)
+
+
+async def trends(state: ContentCreationState, config: RunnableConfig) -> dict[str, Any]:
+    report = await trend_analyzer.call(
+        {"industry": state.get("industry"), "platforms": [state["platform"]], "days": 7}, config
+    )
+    return {"trends": dump(report)["trends"]}
+
+
+async def draft(state: ContentCreationState, config: RunnableConfig) -> dict[str, Any]:
+    trending = [t["tag"] for t in state.get("trends", [])[:5]]
+    previous = state.get("draft")
+    result = await content_creator.call(
+        {
+            "brief": state["brief"],
+            "platform": state["platform"],
+            "industry": state.get("industry"),
+            "audience": state.get("audience"),
+            "tone": state.get("tone"),
+            "callToAction": state.get("callToAction"),
+            "hashtags": trending,
+            "feedback": state.get("feedback"),
+            "previousDraft": previous["text"] if previous and state.get("feedback") else None,
+        },
+        config,
+    )
+    return {"draft": dump(result), "status": "drafted"}
+
+
+async def optimize(state: ContentCreationState, config: RunnableConfig) -> dict[str, Any]:
+    current = state["draft"]
+    result = await engagement_optimizer.call(
+        {"text": current["text"], "platform": state["platform"], "hashtags": current["hashtags"]},
+        config,
+    )
+    return {"optimized": dump(result)}
+
+
+async def schedule(state: ContentCreationState, config: RunnableConfig) -> dict[str, Any]:
+    timezone = state.get("timezone") or (await org_settings(config)).timezone
+    result = await scheduler.call(
+        {"platform": state["platform"], "count": state.get("slotCount", 3), "timezone": timezone},
+        config,
+    )
+    return {"slots": dump(result)["slots"], "timezone": timezone}
+
+
+async def approval(state: ContentCreationState) -> dict[str, Any]:
+    # Nothing happens before interrupt(): the node re-runs from the top on resume.
+    answer = interrupt(
+        {
+            "kind": "approval",
+            "question": "Publish this post at the first proposed slot?",
+            "draft": state["optimized"] | {"callToAction": state["draft"].get("callToAction")},
+            "slots": state["slots"],
+            "actions": ["approve", "revise", "reject"],
+        }
+    )
+    try:
+        decision = Decision.model_validate(answer)
+    except ValidationError as exc:
+        raise ValueError(
+            'resume with {"action": "approve"}, {"action": "revise", "feedback": "..."} or '
+            f'{{"action": "reject"}}: {exc.errors()[0]["msg"]}'
+        ) from exc
+    update: dict[str, Any] = {"decision": decision.model_dump()}
+    if decision.action == "revise":
+        update |= {"feedback": decision.feedback or "Make it better.", "status": "revising"}
+        update["revisions"] = state.get("revisions", 0) + 1
+    elif decision.action == "reject":
+        update["status"] = "rejected"
+    return update
+
+
+def after_approval(state: ContentCreationState) -> str:
+    action = state["decision"]["action"]
+    if action == "revise" and state.get("revisions", 0) <= MAX_REVISIONS:
+        return "draft"
+    return "store" if action == "approve" else END
+
+
+async def store(state: ContentCreationState, config: RunnableConfig) -> dict[str, Any]:
+    org_id = tenant_of(config)
+    services = services_of(config)
+    key = thread_key(config)
+    final = state["optimized"]
+    first_slot = state["slots"][0] if state["slots"] else None
+    account = await TenantRepository(services.db, SocialAccount).find_one(
+        org_id, {"platform": state["platform"], "status.isActive": True}
+    )
+    post = Post(
+        organization_id=org_id,
+        content=PostContent(text=final["text"], hashtags=final["hashtags"]),
+        scheduling=Scheduling(
+            status="scheduled" if first_slot else "draft",
+            scheduled_at=first_slot["at"] if first_slot else None,
+            timezone=state.get("timezone") or "UTC",
+        ),
+        ai_generation=AiGeneration(
+            is_ai_generated=True,
+            agent_id="content_creator",
+            prompt=state["brief"],
+            model=(config.get("configurable") or {}).get("model"),
+            iterations=state.get("revisions", 0) + 1,
+            feedback=state.get("feedback"),
+            thread_id=key,
+        ),
+        platforms=[PlatformTarget(social_account_id=account.id, platform=account.platform)]
+        if account
+        else [],
+    )
+    stored = await TenantRepository(services.db, Post).insert_once(
+        org_id, {"aiGeneration.threadId": key}, post
+    )
+    # The post id as the memory id: a retried step overwrites, never duplicates.
+    await services.memory.add(
+        org_id,
+        MemoryKind.CONTENT_HISTORY,
+        stored.content.text,
+        {
+            "post_id": str(stored.id),
+            "platform": state["platform"],
+            "content_type": stored.content.content_type,
+            "engagement_score": float(final["predictedEngagement"]["rate"]),
+        },
+        memory_id=str(stored.id),
+    )
+    return {"postId": str(stored.id), "status": "scheduled" if first_slot else "approved"}
+
+
+def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
+    graph = StateGraph(ContentCreationState)
+    graph.add_node("trends", trends)
+    graph.add_node("draft", draft)
+    graph.add_node("optimize", optimize)
+    graph.add_node("schedule", schedule)
+    graph.add_node("approval", approval)
+    graph.add_node("store", store)
+    graph.add_edge(START, "trends")
+    graph.add_edge("trends", "draft")
+    graph.add_edge("draft", "optimize")
+    graph.add_edge("optimize", "schedule")
+    graph.add_edge("schedule", "approval")
+    graph.add_conditional_edges("approval", after_approval, ["draft", "store", END])
+    graph.add_edge("store", END)
+    return graph.compile(checkpointer=checkpointer, name="content_creation")

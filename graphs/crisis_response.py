@@ -1,0 +1,116 @@
+"""crisis_response: assess -> remember -> (at high or critical risk) approve pausing -> pause.
+
+At high or critical risk the run pauses with a proposal to pause every scheduled post of the
+tenant; resume with ``{"action": "approve"}`` or ``{"action": "reject"}``. Pausing is one
+idempotent update: posts already paused stay paused and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal, NotRequired
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import interrupt
+from pydantic import BaseModel, ValidationError
+from typing_extensions import TypedDict
+
+from agents.crisis_manager import crisis_manager
+from graphs.agent_graphs import dump
+from graphs.tenant import thread_key
+from memory.kinds import MemoryKind
+from persistence.models import Post
+from persistence.repository import TenantRepository
+from tools.context import services_of, tenant_of
+
+PAUSE_AT = ("high", "critical")
+
+
+class CrisisState(TypedDict):
+    input: dict[str, Any]
+    output: NotRequired[dict[str, Any]]
+    decision: NotRequired[dict[str, Any]]
+    paused: NotRequired[int]
+    status: NotRequired[str]
+
+
+class PauseDecision(BaseModel):
+    action: Literal["approve", "reject"]
+
+
+async def assess(state: CrisisState, config: RunnableConfig) -> dict[str, Any]:
+    return {"output": dump(await crisis_manager.call(state["input"], config))}
+
+
+async def remember(state: CrisisState, config: RunnableConfig) -> dict[str, Any]:
+    assessment = state["output"]["assessment"]
+    plan = state["output"]["responsePlan"]
+    text = f"{plan['summary']} Drivers: {'; '.join(assessment['drivers'])}."
+    memory_id = uuid.uuid5(uuid.NAMESPACE_URL, f"crisis:{thread_key(config)}").hex
+    await services_of(config).memory.add(
+        tenant_of(config),
+        MemoryKind.CRISIS_PATTERNS,
+        text,
+        {
+            "crisis_type": state["input"].get("brand", ""),
+            "severity": assessment["riskLevel"],
+            "score": float(assessment["score"]),
+            "response_effectiveness": "unknown",
+        },
+        memory_id=memory_id,
+    )
+    return {}
+
+
+def after_remember(state: CrisisState) -> str:
+    return "approval" if state["output"]["assessment"]["riskLevel"] in PAUSE_AT else END
+
+
+async def approval(state: CrisisState, config: RunnableConfig) -> dict[str, Any]:
+    # Counting before interrupt() is a read, so re-running this node on resume is harmless.
+    scheduled = await TenantRepository(services_of(config).db, Post).count(
+        tenant_of(config), {"scheduling.status": "scheduled"}
+    )
+    answer = interrupt(
+        {
+            "kind": "approval",
+            "question": f"Pause all {scheduled} scheduled posts while the crisis is handled?",
+            "riskLevel": state["output"]["assessment"]["riskLevel"],
+            "responsePlan": state["output"]["responsePlan"],
+            "scheduledPosts": scheduled,
+            "actions": ["approve", "reject"],
+        }
+    )
+    try:
+        decision = PauseDecision.model_validate(answer)
+    except ValidationError as exc:
+        raise ValueError('resume with {"action": "approve"} or {"action": "reject"}') from exc
+    return {"decision": decision.model_dump()}
+
+
+def after_approval(state: CrisisState) -> str:
+    return "pause" if state["decision"]["action"] == "approve" else END
+
+
+async def pause(state: CrisisState, config: RunnableConfig) -> dict[str, Any]:
+    paused = await TenantRepository(services_of(config).db, Post).update_many(
+        tenant_of(config), {"scheduling.status": "scheduled"}, {"scheduling.status": "paused"}
+    )
+    return {"paused": paused, "status": "paused"}
+
+
+def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
+    graph = StateGraph(CrisisState)
+    graph.add_node("assess", assess)
+    graph.add_node("remember", remember)
+    graph.add_node("approval", approval)
+    graph.add_node("pause", pause)
+    graph.add_edge(START, "assess")
+    graph.add_edge("assess", "remember")
+    graph.add_conditional_edges("remember", after_remember, ["approval", END])
+    graph.add_conditional_edges("approval", after_approval, ["pause", END])
+    graph.add_edge("pause", END)
+    return graph.compile(checkpointer=checkpointer, name="crisis_response")
