@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -142,6 +143,92 @@ def orgs_list() -> None:
     for org in orgs:
         console.print(f"{org.id}  {org.slug:30}  {org.name}")
     _print_json([o.model_dump(mode="json", by_alias=True) for o in orgs])
+
+
+def _json_option(value: str | None, name: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]{name} is not valid JSON: {exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+async def _require_org(runtime: Runtime, org: str) -> Any:
+    from persistence.admin import OrganizationAdmin
+    from persistence.ids import parse_object_id
+
+    try:
+        found = await OrganizationAdmin(runtime.db).get(parse_object_id(org))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--org") from exc
+    if found is None:
+        raise typer.BadParameter(f"no organization {org}", param_hint="--org")
+    return found.id
+
+
+@app.command()
+def run(
+    graph: Annotated[str, typer.Argument(help="Graph name, e.g. content_creation, scheduler.")],
+    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    input: Annotated[str | None, typer.Option("--input", help="Graph input as JSON.")] = None,
+    thread: Annotated[str | None, typer.Option(help="Thread id (to resume or continue).")] = None,
+    resume: Annotated[
+        str | None, typer.Option(help='Resume an interrupt, e.g. \'{"action": "approve"}\'.')
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Chat model, provider:model.")] = None,
+) -> None:
+    """Run a graph in process: streamed updates as JSON lines, then the final state or interrupt."""
+    from graphs.registry import GRAPH_NAMES
+    from graphs.runner import BadGraphInput, run_config, stream_run
+
+    if graph not in GRAPH_NAMES:
+        raise typer.BadParameter(f"choose one of: {', '.join(GRAPH_NAMES)}", param_hint="GRAPH")
+    payload, answer = _json_option(input, "--input"), _json_option(resume, "--resume")
+    if (payload is None) == (answer is None):
+        raise typer.BadParameter("give exactly one of --input and --resume")
+    if answer is not None and not thread:
+        raise typer.BadParameter("--resume needs the --thread of the interrupted run")
+
+    async def work(runtime: Runtime) -> None:
+        org_id = await _require_org(runtime, org)
+        config = run_config(org_id, runtime, graph=graph, thread_id=thread, model=model)
+        async for event in stream_run(
+            graph, config, runtime.checkpointer, input=payload, resume=answer
+        ):
+            _print_json(event.get("update", event.get("final")))
+
+    try:
+        _with_runtime(work)
+    except BadGraphInput as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@app.command("import-analytics")
+def import_analytics_command(
+    file: Annotated[Path, typer.Argument(help="JSON lines or CSV of per-post metrics.")],
+    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    fmt: Annotated[str, typer.Option("--format", help="auto, jsonl or csv.")] = "auto",
+) -> None:
+    """Import per-post metrics into posts and analytics, idempotently."""
+    from tools.importer import import_analytics
+
+    if not file.is_file():
+        raise typer.BadParameter(f"{file} is not a file", param_hint="FILE")
+    if fmt not in ("auto", "jsonl", "csv"):
+        raise typer.BadParameter("use auto, jsonl or csv", param_hint="--format")
+
+    async def work(runtime: Runtime) -> Any:
+        org_id = await _require_org(runtime, org)
+        with console.status(f"importing {file}"):
+            return await import_analytics(runtime.db, org_id, file, fmt=fmt)  # type: ignore[arg-type]
+
+    report = _with_runtime(work)
+    for error in report.errors[:50]:
+        console.print(f"line {error.line}: {error.field}: {error.message}")
+    _print_json(report.model_dump(mode="json"))
 
 
 @app.command()

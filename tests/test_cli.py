@@ -111,3 +111,78 @@ def test_worker_without_redis_explains_itself(data_dir: Path) -> None:
     result = runner.invoke(app, ["worker", "--burst"])
     assert result.exit_code == 2
     assert "CHORUS_REDIS_URL" in result.output
+
+
+@pytest.fixture
+def demo_org(data_dir: Path) -> str:
+    result = runner.invoke(app, ["seed-demo"])
+    assert result.exit_code == 0, result.output
+    return last_json(result.stdout)["organization_id"]
+
+
+def test_run_streams_updates_then_the_interrupt_and_resumes(demo_org: str) -> None:
+    body = json.dumps({"brief": "Announce the winter cold brew", "platform": "linkedin"})
+    first = runner.invoke(
+        app, ["run", "content_creation", "--org", demo_org, "--input", body, "--thread", "cli-1"]
+    )
+    assert first.exit_code == 0, first.output
+    lines = [json.loads(line) for line in first.stdout.strip().splitlines()]
+    assert {next(iter(u)) for u in lines[:-1]} >= {"trends", "draft", "optimize", "schedule"}
+    final = lines[-1]
+    assert final["next"] == ["approval"]
+    assert final["interrupts"][0]["kind"] == "approval"
+
+    resumed = runner.invoke(
+        app,
+        [
+            "run",
+            "content_creation",
+            "--org",
+            demo_org,
+            "--thread",
+            "cli-1",
+            "--resume",
+            '{"action": "approve"}',
+        ],
+    )
+    assert resumed.exit_code == 0, resumed.output
+    assert last_json(resumed.stdout)["values"]["postId"]
+
+
+def test_run_rejects_bad_arguments_with_a_clear_message(demo_org: str) -> None:
+    unknown = runner.invoke(app, ["run", "nope", "--org", demo_org, "--input", "{}"])
+    assert unknown.exit_code == 2
+    assert "content_creation" in unknown.output
+    bad_json = runner.invoke(app, ["run", "scheduler", "--org", demo_org, "--input", "{oops"])
+    assert bad_json.exit_code == 2
+    assert "not valid JSON" in bad_json.output
+    misfit = runner.invoke(app, ["run", "content_creation", "--org", demo_org, "--input", "{}"])
+    assert misfit.exit_code == 2
+    assert "brief" in misfit.output
+    no_org = runner.invoke(
+        app, ["run", "scheduler", "--org", "0" * 24, "--input", '{"input": {"platform": "x"}}']
+    )
+    assert no_org.exit_code == 2
+    assert "no organization" in no_org.output
+
+
+def test_import_analytics_is_idempotent_and_reports_bad_rows(demo_org: str, tmp_path: Path) -> None:
+    rows = [
+        "platform,platformPostId,publishedAt,text,hashtags,mediaType,likes,comments,shares,"
+        "saves,clicks,impressions,reach",
+        "instagram,cli-1,2026-11-01T18:30:00Z,Fresh roast,#coffee #roast,image,120,8,4,9,3,"
+        "4000,3100",
+        "linkedin,cli-2,2026-11-02T08:15:00Z,Hiring baristas,#hiring,text,40,5,2,0,11,1500,1200",
+        "myspace,cli-3,2026-11-02T08:15:00Z,Bad platform,,text,1,1,1,1,1,10,10",
+    ]
+    source = tmp_path / "metrics.csv"
+    source.write_text("\n".join(rows) + "\n")
+    first = runner.invoke(app, ["import-analytics", str(source), "--org", demo_org])
+    assert first.exit_code == 0, first.output
+    report = last_json(first.stdout)
+    assert (report["imported"], report["rejected"]) == (2, 1)
+    assert report["errors"][0]["line"] == 4
+    again = last_json(
+        runner.invoke(app, ["import-analytics", str(source), "--org", demo_org]).stdout
+    )
+    assert (again["imported"], again["unchanged"], again["rejected"]) == (0, 2, 1)

@@ -1,0 +1,113 @@
+"""Benchmark: each workflow on the demo organization with the scripted model.
+
+Prints, per workflow, the time of a run excluding model time (p50, p95) and the process's peak
+memory. Target: content_creation p95 under 300 ms on the embedded profile.
+
+    .venv/bin/python bench/graphs.py [--runs 20] [--warmup 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackHandler
+from langchain_core.messages import HumanMessage
+from langgraph.types import Command
+
+ROOT = Path(__file__).resolve().parent.parent
+# This file's own folder comes first on sys.path, and its name would shadow the graphs package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support import DEMO_NOW, make_settings  # noqa: E402
+
+from chorus.demo import seed_demo  # noqa: E402
+from chorus.runtime import Runtime  # noqa: E402
+from graphs.registry import build_graph  # noqa: E402
+from graphs.runner import run_config  # noqa: E402
+
+WORKLOADS: dict[str, list[Any]] = {
+    "content_creation": [
+        {"brief": "Announce our Ethiopia single-origin cold brew", "platform": "instagram"},
+        Command(resume={"action": "approve"}),
+    ],
+    "trend_analysis": [{"input": {"days": 14}}],
+    "performance_analysis": [{"input": {"days": 30}}],
+    "competitor_analysis": [{"input": {"competitors": ["Northside Coffee"]}}],
+    "crisis_response": [
+        {
+            "input": {
+                "brand": "Lumen Coffee Roasters",
+                "mentions": [{"text": "Late delivery again, not happy", "reach": 500}],
+            }
+        }
+    ],
+    "console": [{"messages": [HumanMessage("When should we post on Instagram?")]}],
+}
+
+
+class ModelClock(AsyncCallbackHandler):
+    """Adds up the wall time spent inside chat model calls."""
+
+    def __init__(self) -> None:
+        self.started: dict[Any, float] = {}
+        self.seconds = 0.0
+
+    async def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: Any, **_: Any):
+        self.started[run_id] = time.perf_counter()
+
+    async def on_llm_end(self, response: Any, *, run_id: Any, **_: Any) -> None:
+        if run_id in self.started:
+            self.seconds += time.perf_counter() - self.started.pop(run_id)
+
+
+async def one_run(runtime: Runtime, org: str, name: str) -> float:
+    graph = build_graph(name, runtime.checkpointer)
+    clock = ModelClock()
+    config = run_config(org, runtime, graph=name, thread_id=uuid.uuid4().hex)
+    config["callbacks"] = [clock]
+    config["configurable"]["now"] = DEMO_NOW
+    started = time.perf_counter()
+    for step in WORKLOADS[name]:
+        await graph.ainvoke(step, config)
+    return time.perf_counter() - started - clock.seconds
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def main(runs: int, warmup: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = await Runtime.open(make_settings(Path(tmp) / "data"))
+        try:
+            demo = await seed_demo(runtime, now=DEMO_NOW)
+            print(f"{'workflow':22} {'p50 ms':>8} {'p95 ms':>8} {'runs':>5}")
+            for name in WORKLOADS:
+                for _ in range(warmup):
+                    await one_run(runtime, demo.organization_id, name)
+                times = [await one_run(runtime, demo.organization_id, name) for _ in range(runs)]
+                p50, p95 = statistics.median(times) * 1000, percentile(times, 0.95) * 1000
+                print(f"{name:22} {p50:8.1f} {p95:8.1f} {runs:5d}")
+        finally:
+            await runtime.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (max RSS): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args()
+    asyncio.run(main(args.runs, args.warmup))
