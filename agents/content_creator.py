@@ -41,6 +41,7 @@ from agents.toolkit import (
     unsupported_numbers,
 )
 from memory.kinds import MemoryKind
+from tools.context import memoized
 from tools.platform_rules import (
     DEFAULT_CTAS,
     Violation,
@@ -147,7 +148,12 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
         banned = [t for t in settings.banned_terms if t.strip()]
 
         requested_tags = [t for t in (clean_tag(h, banned) for h in request.hashtags) if t]
-        candidates = await tenant_tags(ctx.db, ctx.org_id, platform, run_clock(ctx))
+        now = run_clock(ctx)
+        candidates = await memoized(
+            ctx.config,
+            ("tenant_tags", ctx.org_id, platform, now),
+            lambda: tenant_tags(ctx.db, ctx.org_id, platform, now),
+        )
         own_tags = [c.tag for c in relevant_candidates(candidates, request.brief)]
         own_tags = [t for t in own_tags if clean_tag(t, banned)]
         limit = rules.recommended_hashtags[1]

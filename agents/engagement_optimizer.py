@@ -28,6 +28,7 @@ from agents.toolkit import (
     run_clock,
     tenant_tags,
 )
+from tools.context import memoized
 from tools.engagement_model import EngagementModel, featurize, models_for
 from tools.engagement_model import Prediction as ModelPrediction
 from tools.ml_common import as_utc, zone
@@ -83,7 +84,11 @@ class EngagementOptimizerAgent(Agent[OptimizeRequest, Optimized]):
         at, at_label = publish_time(request.at, model, platform, tz, now)
 
         base, fixes = valid_base(request.text, request.hashtags, platform, banned)
-        candidates = await tenant_tags(ctx.db, ctx.org_id, platform, now)
+        candidates = await memoized(
+            ctx.config,
+            ("tenant_tags", ctx.org_id, platform, now),
+            lambda: tenant_tags(ctx.db, ctx.org_id, platform, now),
+        )
         candidates = [
             c for c in relevant_candidates(candidates, base.text) if clean_tag(c.tag, banned)
         ]

@@ -19,7 +19,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
 from graphs.registry import build_graph
-from tools.context import ORG_KEY, SERVICES_KEY, Services
+from tools.context import MEMO_KEY, ORG_KEY, SERVICES_KEY, Services
 
 
 class BadGraphInput(ValueError):
@@ -37,6 +37,7 @@ def run_config(
     configurable: dict[str, Any] = {
         ORG_KEY: str(org_id),
         SERVICES_KEY: services,
+        MEMO_KEY: {},
         "thread_id": thread_id or uuid.uuid4().hex,
         "workflow": graph,
     }

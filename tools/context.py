@@ -7,7 +7,9 @@ prompt can point a tool at another tenant's data.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Protocol, TypeVar
 
 from bson import ObjectId
 from langchain_core.runnables import RunnableConfig
@@ -17,6 +19,11 @@ from persistence.ids import parse_object_id
 
 ORG_KEY = "organization_id"
 SERVICES_KEY = "services"
+# Keys starting with "__" stay out of checkpoint metadata; this one holds one run's reads.
+MEMO_KEY = "__chorus_memo"
+
+
+T = TypeVar("T")
 
 
 class MissingContext(LookupError):
@@ -44,6 +51,20 @@ def services_of(config: RunnableConfig | None) -> Services:
     return services
 
 
+async def memoized(
+    config: RunnableConfig | None, key: Hashable, compute: Callable[[], Awaitable[T]]
+) -> T:
+    """``compute()`` once per run for ``key``: several agents of one workflow ask the same
+    analytics question, and the answer cannot change within the run. Without a memo in the
+    config (a bare tool call) it simply computes."""
+    memo = ((config or {}).get("configurable") or {}).get(MEMO_KEY)
+    if memo is None:
+        return await compute()
+    if key not in memo:
+        memo[key] = asyncio.ensure_future(compute())  # concurrent askers share one answer
+    return await memo[key]
+
+
 def tool_config(org_id: ObjectId | str, services: Services, **extra: Any) -> RunnableConfig:
     """A run config carrying a tenant and services, as the serving layer builds it."""
-    return {"configurable": {ORG_KEY: str(org_id), SERVICES_KEY: services, **extra}}
+    return {"configurable": {ORG_KEY: str(org_id), SERVICES_KEY: services, MEMO_KEY: {}, **extra}}
