@@ -37,5 +37,8 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench: $(STAMP)
+	$(BIN)/python bench/graphs.py
+
 clean:
 	rm -rf $(VENV) .chorus .pytest_cache .ruff_cache
