@@ -26,7 +26,7 @@ from persistence.models.organizations import OrganizationSettings
 from persistence.repository import TenantRepository
 from tools.analytics import NOW_KEY, hashtag_stats
 from tools.platform_rules import find_banned, find_placeholders, find_urls, tag_body
-from tools.trends import TagWindowCounts, detect_trends
+from tools.trends import detect_trends, window_counts
 
 if TYPE_CHECKING:
     from agents.base import AgentContext
@@ -131,19 +131,7 @@ async def tenant_tags(
     trends = {
         t.tag: t
         for t in detect_trends(
-            [
-                TagWindowCounts(
-                    tag=s.tag,
-                    recent_uses=s.recent_uses,
-                    baseline_uses=s.baseline_uses,
-                    recent_days=s.recent_days,
-                    baseline_days=s.baseline_days,
-                    recent_engagement_rate=s.recent_engagement_rate,
-                    baseline_engagement_rate=s.baseline_engagement_rate,
-                    last_used_at=s.last_used_at,
-                )
-                for s in stats
-            ],
+            window_counts(stats),
             now=now,
         )
     }

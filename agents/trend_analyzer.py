@@ -15,7 +15,7 @@ from agents.schemas import TrendItem, TrendReport, TrendRequest
 from agents.toolkit import explain, run_clock
 from tools.analytics import hashtag_stats
 from tools.schedule_optimizer import PLATFORM_NAMES
-from tools.trends import TagWindowCounts, Trend, detect_trends
+from tools.trends import TagWindowCounts, Trend, detect_trends, window_counts
 
 MIN_TOTAL_DAYS = 90  # recent window plus baseline: a baseline of weeks, not days
 MAX_ITEMS = 10
@@ -41,20 +41,7 @@ class TrendAnalyzerAgent(Agent[TrendRequest, TrendReport]):
             stats = await hashtag_stats(
                 ctx.db, ctx.org_id, days=total, recent_days=request.days, platform=platform, now=now
             )
-            rows += [
-                TagWindowCounts(
-                    tag=s.tag,
-                    platform=s.platform,
-                    recent_uses=s.recent_uses,
-                    baseline_uses=s.baseline_uses,
-                    recent_days=s.recent_days,
-                    baseline_days=s.baseline_days,
-                    recent_engagement_rate=s.recent_engagement_rate,
-                    baseline_engagement_rate=s.baseline_engagement_rate,
-                    last_used_at=s.last_used_at,
-                )
-                for s in stats
-            ]
+            rows += window_counts(stats)
         trends = [t for t in detect_trends(rows, now=now) if t.status not in HIDDEN and t.score > 0]
         trends = trends[:MAX_ITEMS]
 

@@ -38,7 +38,7 @@ from pymongo import UpdateOne
 
 from persistence.ids import utcnow
 from persistence.models import Analytics, Post, SocialAccount
-from persistence.models.analytics import Metrics, TimeData
+from persistence.models.analytics import Metrics, TimeData, performance_of
 from persistence.models.content import (
     PLATFORMS,
     AccountInfo,
@@ -46,7 +46,6 @@ from persistence.models.content import (
     AccountStatus,
     ContentType,
     Moderation,
-    Performance,
     PlatformTarget,
     PostContent,
     Scheduling,
@@ -383,7 +382,7 @@ class _Importer:
                     entry.dirty_analytics.add(row.platform)
                 outcome = "updated" if outcome == "unchanged" else outcome
         if outcome != "unchanged":
-            entry.post.performance = _performance(entry.analytics.values())
+            entry.post.performance = performance_of(entry.analytics.values())
             entry.post_dirty = True
         return outcome
 
@@ -410,7 +409,7 @@ class _Importer:
         _set_content(post, row)
         doc = _analytics(self.org_id, post.id, account_id, row)
         doc.metrics = metrics
-        post.performance = _performance([doc])
+        post.performance = performance_of([doc])
         return _Entry(post, {row.platform: doc}, post_new=True, new_analytics={row.platform})
 
     async def _write(self, entries: list[_Entry]) -> None:
@@ -497,22 +496,6 @@ def _set_content(post: Post, row: ImportRow) -> None:
     for target in post.platforms:
         if target.platform == row.platform and target.platform_post_id == row.platform_post_id:
             target.published_at = row.published_at
-
-
-def _performance(docs: Any) -> Performance:
-    """The post's totals over its networks; the score is their combined engagement rate."""
-    total = {name: sum(getattr(d.metrics, name) for d in docs) for name in COUNTS}
-    engaged = total["likes"] + total["comments"] + total["shares"] + total["saves"]
-    return Performance(
-        engagement_score=round(engaged / total["reach"], 5) if total["reach"] else 0.0,
-        reach_count=total["reach"],
-        impression_count=total["impressions"],
-        click_count=total["clicks"],
-        share_count=total["shares"],
-        comment_count=total["comments"],
-        like_count=total["likes"],
-        save_count=total["saves"],
-    )
 
 
 def _post_changes(entry: _Entry, now: datetime) -> dict[str, Any]:

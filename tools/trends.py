@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from scipy.stats import poisson  # scikit-learn depends on scipy, so it is always present
@@ -63,6 +63,11 @@ class Trend(CamelModel):
     rising: bool
     stale: bool
     last_used_at: datetime | None = None
+
+
+def window_counts(stats: Iterable[Any]) -> list[TagWindowCounts]:
+    """Rows of ``tools.analytics.hashtag_stats`` (or anything with the same attributes)."""
+    return [TagWindowCounts.model_validate(s, from_attributes=True) for s in stats]
 
 
 def baseline_rate(row: TagWindowCounts) -> float:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from bson import ObjectId
 
 from chorus.demo.content import Copy, choose_theme, media_for, pick, write_copy
-from chorus.demo.metrics import performance, post_analytics
+from chorus.demo.metrics import post_analytics
 from chorus.demo.planted import (
     INCIDENT_DAYS_AGO,
     ORG_NAME,
@@ -25,6 +25,7 @@ from chorus.demo.planted import (
     trend_probability,
 )
 from persistence.models import Analytics, Post, SocialAccount
+from persistence.models.analytics import performance_of
 from persistence.models.content import (
     AccountInfo,
     AccountMetrics,
@@ -228,7 +229,7 @@ def _published(
                 )
                 for t in targets
             ],
-            performance=performance(docs),
+            performance=performance_of(docs),
             moderation=Moderation(
                 status="approved", moderated_by=team.manager_id, moderated_at=created
             ),

@@ -25,7 +25,6 @@ from chorus.demo.planted import (
 )
 from persistence.models import Analytics
 from persistence.models.analytics import Metrics, SentimentBreakdown, TimeData
-from persistence.models.content import Performance
 
 # What an industry report would call typical for food & beverage brands, per network.
 BENCHMARK_ENGAGEMENT = {
@@ -144,25 +143,6 @@ def post_analytics(
         ),
         comparison={"industryBenchmark": {"engagementRate": BENCHMARK_ENGAGEMENT[platform]}},
         created_at=min(published + timedelta(days=2), now),
-    )
-
-
-def performance(docs: list[Analytics]) -> Performance:
-    """The post's totals over its networks; the score is their combined engagement rate."""
-    total = {
-        k: sum(getattr(d.metrics, k) for d in docs)
-        for k in ("likes", "comments", "shares", "saves", "clicks", "impressions", "reach")
-    }
-    engaged = total["likes"] + total["comments"] + total["shares"] + total["saves"]
-    return Performance(
-        engagement_score=round(engaged / max(total["reach"], 1), 5),
-        reach_count=total["reach"],
-        impression_count=total["impressions"],
-        click_count=total["clicks"],
-        share_count=total["shares"],
-        comment_count=total["comments"],
-        like_count=total["likes"],
-        save_count=total["saves"],
     )
 
 

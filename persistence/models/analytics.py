@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import Field
 
 from persistence.ids import PyObjectId, UTCDateTime
 from persistence.models.base import Document, Model
-from persistence.models.content import Platform
+from persistence.models.content import Performance, Platform
 
 
 class SentimentBreakdown(Model):
@@ -55,6 +56,26 @@ class Analytics(Document):
     demographics: dict[str, Any] = Field(default_factory=dict)
     time_data: TimeData
     comparison: dict[str, Any] = Field(default_factory=dict)
+
+
+def performance_of(docs: Iterable[Analytics]) -> Performance:
+    """A post's totals over its networks; the score is their combined engagement rate."""
+    docs = list(docs)
+    total = {name: sum(getattr(d.metrics, name) for d in docs) for name in _COUNTED}
+    engaged = total["likes"] + total["comments"] + total["shares"] + total["saves"]
+    return Performance(
+        engagement_score=round(engaged / total["reach"], 5) if total["reach"] else 0.0,
+        reach_count=total["reach"],
+        impression_count=total["impressions"],
+        click_count=total["clicks"],
+        share_count=total["shares"],
+        comment_count=total["comments"],
+        like_count=total["likes"],
+        save_count=total["saves"],
+    )
+
+
+_COUNTED = ("likes", "comments", "shares", "saves", "clicks", "impressions", "reach")
 
 
 class AudienceInsights(Document):
