@@ -10,7 +10,7 @@ from chorus.settings import Settings, secret
 
 
 class WorkerNeedsRedis(RuntimeError):
-    pass
+    """The worker runs jobs from Redis; without it there is nothing to run."""
 
 
 def build_worker(settings: Settings, *, burst: bool = False) -> Any:

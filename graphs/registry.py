@@ -37,7 +37,7 @@ DESCRIPTIONS: dict[str, str] = {
 
 
 class UnknownGraph(LookupError):
-    pass
+    """No graph has that name."""
 
 
 def build_graphs(checkpointer: BaseCheckpointSaver | None) -> dict[str, CompiledStateGraph]:
