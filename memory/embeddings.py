@@ -122,7 +122,9 @@ def openai_embeddings(
     """OpenAI (or an OpenAI-compatible server at ``base_url``) embeddings."""
     from langchain_openai import OpenAIEmbeddings
 
-    kwargs: dict[str, Any] = {"model": model}
+    # No client-side token counting: it needs a tiktoken download (no network here, and a
+    # needless dependency in production); memory texts are far below the model's input limit.
+    kwargs: dict[str, Any] = {"model": model, "check_embedding_ctx_length": False}
     if api_key is not None:
         kwargs["api_key"] = api_key
     if base_url:

@@ -1,0 +1,149 @@
+"""Local HTTP servers that speak the OpenAI and Anthropic wire formats, for the real clients.
+
+They answer what the documented APIs answer (chat completions with usage, streamed as SSE
+chunks; embeddings; Anthropic messages), deterministically, and record each request so tests
+can see what the clients sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _vector(text: str, dims: int = 8) -> list[float]:
+    digest = hashlib.sha256(text.encode()).digest()
+    return [b / 255 for b in digest[:dims]]
+
+
+def build_app(reply: str, requests: list[dict[str, Any]]) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Any:
+        body = await request.json()
+        requests.append({"path": "chat", "auth": request.headers.get("authorization"), **body})
+        words = reply.split(" ")
+        usage = {
+            "prompt_tokens": 11,
+            "completion_tokens": len(words),
+            "total_tokens": 11 + len(words),
+        }
+        if not body.get("stream"):
+            return {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": reply},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": usage,
+            }
+
+        def events() -> Iterator[str]:
+            base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": body["model"]}
+            for i, word in enumerate(words):
+                piece = word if i == 0 else f" {word}"
+                delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                yield f"data: {json.dumps(base | {'choices': [delta]})}\n\n"
+            done = {"index": 0, "delta": {}, "finish_reason": "stop"}
+            yield f"data: {json.dumps(base | {'choices': [done]})}\n\n"
+            yield f"data: {json.dumps(base | {'choices': [], 'usage': usage})}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Any:
+        body = await request.json()
+        requests.append({"path": "embeddings", **body})
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {"object": "embedding", "index": i, "embedding": _vector(str(text))}
+            for i, text in enumerate(inputs)
+        ]
+        return {
+            "object": "list",
+            "data": data,
+            "model": body["model"],
+            "usage": {"prompt_tokens": 3, "total_tokens": 3},
+        }
+
+    @app.post("/v1/messages")
+    async def messages(request: Request) -> Any:
+        body = await request.json()
+        requests.append(
+            {
+                "path": "messages",
+                "key": request.headers.get("x-api-key"),
+                "auth": request.headers.get("authorization"),
+                **body,
+            }
+        )
+        if body.get("stream"):
+            return JSONResponse(
+                {
+                    "type": "error",
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "streaming not served here",
+                    },
+                },
+                status_code=400,
+            )
+        return {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": [{"type": "text", "text": reply}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 13, "output_tokens": len(reply.split())},
+        }
+
+    return app
+
+
+@contextmanager
+def serve(reply: str = "Fresh roast, fresh start.") -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A running server on loopback: (base URL, the requests it received)."""
+    requests: list[dict[str, Any]] = []
+    port = _free_port()
+    config = uvicorn.Config(
+        build_app(reply, requests), host="127.0.0.1", port=port, log_level="error"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the fake model API did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", requests
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
