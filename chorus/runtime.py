@@ -360,5 +360,7 @@ def _configure_tracing(settings: Settings) -> None:
         os.environ["LANGSMITH_TRACING"] = "true"
         os.environ["LANGSMITH_API_KEY"] = secret(settings.langsmith_api_key) or ""
         os.environ.setdefault("LANGSMITH_PROJECT", settings.langsmith_project)
+        if settings.langsmith_endpoint:
+            os.environ["LANGSMITH_ENDPOINT"] = settings.langsmith_endpoint
     else:
         os.environ["LANGSMITH_TRACING"] = "false"

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     langsmith_tracing: bool = Field(
         default=False, validation_alias=AliasChoices("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2")
     )
+    langsmith_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT"),
+        description="LangSmith API URL; unset: LangSmith's own.",
+    )
     langsmith_project: str = Field(
         default="chorus",
         validation_alias=AliasChoices("LANGSMITH_PROJECT", "CHORUS_LANGSMITH_PROJECT"),

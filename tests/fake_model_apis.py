@@ -128,22 +128,42 @@ def build_app(reply: str, requests: list[dict[str, Any]]) -> FastAPI:
 
 @contextmanager
 def serve(reply: str = "Fresh roast, fresh start.") -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A running server on loopback: (base URL, the requests it received)."""
+    """A running model API on loopback: (base URL, the requests it received)."""
     requests: list[dict[str, Any]] = []
+    with serve_app(build_app(reply, requests)) as base:
+        yield base, requests
+
+
+def build_langsmith_app(received: list[bytes]) -> FastAPI:
+    """Just enough of LangSmith's ingestion API to accept traces and keep their bytes."""
+    app = FastAPI()
+
+    @app.get("/info")
+    async def info() -> dict[str, Any]:
+        return {"version": "0.0-test"}
+
+    @app.api_route("/runs{rest:path}", methods=["POST", "PATCH"])
+    async def runs(request: Request, rest: str) -> JSONResponse:
+        received.append(await request.body())
+        return JSONResponse({}, status_code=202)
+
+    return app
+
+
+@contextmanager
+def serve_app(app: FastAPI) -> Iterator[str]:
+    """Any ASGI app on a free loopback port, for as long as the block runs."""
     port = _free_port()
-    config = uvicorn.Config(
-        build_app(reply, requests), host="127.0.0.1", port=port, log_level="error"
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
-            raise RuntimeError("the fake model API did not start")
+            raise RuntimeError("the fake server did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}", requests
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=5)
