@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routes import system
+from api.errors import install_error_handlers
+from api.routes import api_keys, auth, system, users
 from chorus.runtime import Runtime
 from chorus.settings import Settings
 
@@ -30,5 +31,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="AI social media management: seven agents on LangGraph, one API.",
         lifespan=lifespan,
     )
+    # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
+    app.state.rate_limits = {}
+    install_error_handlers(app)
     app.include_router(system.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
+    app.include_router(api_keys.router)
     return app

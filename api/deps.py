@@ -1,0 +1,183 @@
+"""Typed dependencies: the runtime, the principal, permission checks, rate limits.
+
+Routes declare what they need (``principal: CurrentPrincipal``,
+``dependencies=[Depends(require("write"))]``); the tenant always comes from the principal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from fastapi import Depends, Request, Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import ApiError
+from api.principal import Principal
+from api.security import InvalidToken, api_key_org, decode_access_token, hash_secret
+from api.sessions import Sessions
+from chorus.runtime import Runtime
+from persistence.ids import utcnow
+from persistence.models.organizations import ApiKey, User
+from persistence.repository import TenantRepository
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+# auto_error=False: a missing credential is answered by us, in the one error shape.
+_bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
+_api_key = APIKeyHeader(name="x-api-key", auto_error=False, description="API key")
+
+
+def unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": 'Bearer realm="chorus"'})
+
+
+async def _active_user(runtime: Runtime, org_id: ObjectId, user_id: ObjectId) -> User:
+    user = await TenantRepository(runtime.db, User).get(org_id, user_id)
+    if user is None or not user.authentication.is_active:
+        raise unauthorized("the account no longer exists or is disabled")
+    return user
+
+
+async def _from_token(runtime: Runtime, token: str) -> Principal:
+    try:
+        claims = decode_access_token(runtime.signing_secret, token)
+    except InvalidToken as exc:
+        raise unauthorized(str(exc)) from exc
+    # Checked per request so that logout and refresh-token reuse end access at once.
+    sessions = Sessions(runtime.db, runtime.signing_secret)
+    if not await sessions.is_active(claims.org_id, claims.user_id, claims.session_id):
+        raise unauthorized("the session has ended; sign in again")
+    user = await _active_user(runtime, claims.org_id, claims.user_id)
+    return Principal(
+        user_id=user.id,
+        org_id=user.organization_id,
+        role=user.role,
+        email=user.email,
+        via="token",
+        session_id=claims.session_id,
+    )
+
+
+async def _from_api_key(runtime: Runtime, key: str) -> Principal:
+    try:
+        org_id = api_key_org(key)
+    except InvalidToken as exc:
+        raise unauthorized("the API key is invalid") from exc
+    keys = TenantRepository(runtime.db, ApiKey)
+    stored = await keys.find_one(org_id, {"keyHash": hash_secret(key), "revokedAt": None})
+    if stored is None:
+        raise unauthorized("the API key is invalid or revoked")
+    user = await _active_user(runtime, org_id, stored.user_id)
+    await keys.update(org_id, stored.id, {"lastUsedAt": utcnow()})
+    return Principal(
+        user_id=user.id, org_id=org_id, role=user.role, email=user.email, via="api_key"
+    )
+
+
+async def get_principal(
+    request: Request,
+    runtime: RuntimeDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    """The caller, from ``Authorization: Bearer`` or ``x-api-key``; 401 otherwise."""
+    if bearer is not None and bearer.credentials:
+        principal = await _from_token(runtime, bearer.credentials)
+    elif api_key:
+        principal = await _from_api_key(runtime, api_key)
+    else:
+        raise unauthorized("authentication required: a bearer token or an x-api-key header")
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets through only principals whose role grants ``permission``."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            raise ApiError(403, f"the {principal.role} role may not do this (needs {permission!r})")
+        return principal
+
+    return check
+
+
+# --- rate limits -------------------------------------------------------------------------
+
+# Tests and deployments may override a route class with app.state.rate_limits[route_class]
+# = (limit, window_seconds); the values given at the route are the defaults.
+RateOverrides = dict[str, tuple[int, float]]
+
+
+def _limits(request: Request, route_class: str, limit: int, window: float) -> tuple[int, float]:
+    overrides: RateOverrides = getattr(request.app.state, "rate_limits", {}) or {}
+    return overrides.get(route_class, (limit, window))
+
+
+async def _enforce(
+    request: Request, response: Response, key: str, limit: int, window: float
+) -> None:
+    decision = await get_runtime(request).rate_limiter.hit(key, limit, window)
+    if not decision.allowed:
+        retry = max(1, math.ceil(decision.retry_after))
+        raise ApiError(
+            429,
+            f"too many requests; retry in {retry} s",
+            headers={"Retry-After": str(retry), "X-RateLimit-Limit": str(limit)},
+        )
+    response.headers["X-RateLimit-Limit"] = str(limit)
+    response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
+
+
+def client_ip(request: Request) -> str:
+    # The socket peer; behind a proxy the deployment must set uvicorn --forwarded-allow-ips
+    # so this becomes the real client (trusting X-Forwarded-For blindly would let anyone
+    # pick their own rate-limit bucket).
+    return request.client.host if request.client else "unknown"
+
+
+def rate_limited(route_class: str, limit: int, window: float) -> Callable[..., Awaitable[None]]:
+    """A dependency that allows ``limit`` hits per ``window`` seconds per principal."""
+
+    async def check(request: Request, response: Response, principal: CurrentPrincipal) -> None:
+        lim, win = _limits(request, route_class, limit, window)
+        key = f"{route_class}:{principal.org_id}:{principal.user_id}:{principal.via}"
+        await _enforce(request, response, key, lim, win)
+
+    return check
+
+
+def rate_limited_by_ip(
+    route_class: str, limit: int, window: float
+) -> Callable[..., Awaitable[None]]:
+    """The same per client IP, for routes that run before anyone is authenticated."""
+
+    async def check(request: Request, response: Response) -> None:
+        lim, win = _limits(request, route_class, limit, window)
+        await _enforce(request, response, f"{route_class}:ip:{client_ip(request)}", lim, win)
+
+    return check
+
+
+def parse_id(value: str, field: str) -> ObjectId:
+    """An id from the path; a malformed one is a 422 naming the field."""
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError) as exc:
+        raise ApiError(
+            422,
+            f"invalid input: {field}",
+            fields=[{"field": field, "message": "must be a 24-character hex id"}],
+        ) from exc

@@ -1,0 +1,155 @@
+"""One JSON error shape for every failure, and the handlers that produce it.
+
+Every error answers ``{"error": {"status", "code", "message", "fields"?}}``; ``fields`` lists
+``{"field": "body.email", "message": "..."}`` for input the caller must fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pymongo.errors import DuplicateKeyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from persistence.repository import TenantViolation
+
+log = logging.getLogger(__name__)
+
+# The code for a status when the raiser gave none.
+_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    423: "locked",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(StarletteHTTPException):
+    """An HTTP error with a machine-readable code and optional per-field messages."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: Sequence[Mapping[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, message, dict(headers) if headers else None)
+        self.code = code or code_for(status)
+        self.fields = [dict(f) for f in fields] if fields else None
+
+
+def code_for(status: int) -> str:
+    if status in _CODES:
+        return _CODES[status]
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+def error_body(
+    status: int, code: str, message: str, fields: Sequence[Mapping[str, str]] | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"status": status, "code": code, "message": message}
+    if fields:
+        error["fields"] = list(fields)
+    return {"error": error}
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    fields: Sequence[Mapping[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = error_body(status, code or code_for(status), message, fields)
+    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def _validation_message(err: Mapping[str, Any]) -> str:
+    # pydantic prefixes custom validator messages with "Value error, "; the caller needs only
+    # what to fix.
+    message = str(err.get("msg", "is invalid"))
+    return message.removeprefix("Value error, ")
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = getattr(exc, "code", None)
+    fields = getattr(exc, "fields", None)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    message = detail or HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        message = f"no route for {request.method} {request.url.path}"
+    elif exc.status_code == 405 and detail == "Method Not Allowed":
+        message = f"{request.method} is not allowed on {request.url.path}"
+    return error_response(exc.status_code, message, code=code, fields=fields, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        {"field": _field_name(err.get("loc", ())), "message": _validation_message(err)}
+        for err in exc.errors()
+    ]
+    names = ", ".join(dict.fromkeys(f["field"] for f in fields))
+    return error_response(422, f"invalid input: {names}", fields=fields)
+
+
+async def _tenant_violation(request: Request, exc: Exception) -> JSONResponse:
+    # Raised when code tried to reach across tenants: refuse without saying more.
+    return error_response(
+        403, str(exc) or "not allowed for this organization", code="tenant_violation"
+    )
+
+
+async def _duplicate_key(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DuplicateKeyError)
+    details = exc.details or {}
+    # Name the field(s) that clash, never their values or the index internals.
+    keys = [k for k in (details.get("keyPattern") or {}) if k != "organizationId"]
+    if keys:
+        message = f"a record with this {', '.join(keys)} already exists"
+        fields = [{"field": f"body.{k}", "message": "already exists"} for k in keys]
+    else:
+        message, fields = "a record with these values already exists", None
+    return error_response(409, message, fields=fields)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Log the internals; the caller only learns that it was our fault.
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every failure of ``app`` answer the one JSON error shape."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(TenantViolation, _tenant_violation)
+    app.add_exception_handler(DuplicateKeyError, _duplicate_key)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,135 @@
+"""Request and response bodies shared by the auth, users and API-key routes (camelCase JSON).
+
+Responses are built field by field from the stored models, so a secret (password hash,
+token hash, key hash) can never leak by being forgotten in an exclude list.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from persistence.models.organizations import ApiKey, Organization, Role, User
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class UserOut(ApiModel):
+    id: str
+    organization_id: str
+    email: str
+    role: Role
+    first_name: str | None = None
+    last_name: str | None = None
+    email_verified: bool = False
+    last_login: datetime | None = None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=str(user.id),
+            organization_id=str(user.organization_id),
+            email=user.email,
+            role=user.role,
+            first_name=user.profile.first_name,
+            last_name=user.profile.last_name,
+            email_verified=user.authentication.email_verified,
+            last_login=user.authentication.last_login,
+            created_at=user.created_at,
+        )
+
+
+class OrganizationOut(ApiModel):
+    id: str
+    name: str
+    slug: str
+    plan: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, org: Organization) -> OrganizationOut:
+        return cls(
+            id=str(org.id),
+            name=org.name,
+            slug=org.slug,
+            plan=org.subscription.plan,
+            created_at=org.created_at,
+        )
+
+
+class ApiKeyOut(ApiModel):
+    id: str
+    name: str
+    prefix: str
+    user_id: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyOut:
+        return cls(
+            id=str(key.id),
+            name=key.name,
+            prefix=key.prefix,
+            user_id=str(key.user_id),
+            created_at=key.created_at,
+            last_used_at=key.last_used_at,
+        )
+
+
+class TokenOut(ApiModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class AuthOut(TokenOut):
+    user: UserOut
+
+
+class RegisterOut(AuthOut):
+    organization: OrganizationOut
+
+
+class CreatedApiKeyOut(ApiKeyOut):
+    key: str = Field(description="The secret. Shown this once; only its hash is stored.")
+
+
+# --- requests ----------------------------------------------------------------------------
+
+# Argon2 takes any length, but an unbounded one is a cheap way to burn our CPU.
+Password = Field(min_length=8, max_length=256)
+
+
+class RegisterIn(ApiModel):
+    email: EmailStr
+    password: str = Password
+    organization_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+
+
+class LoginIn(ApiModel):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshIn(ApiModel):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class LogoutIn(ApiModel):
+    refresh_token: str | None = Field(default=None, max_length=512)
+
+
+class ApiKeyIn(ApiModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
