@@ -1,4 +1,4 @@
-"""The FastAPI application. The serving issue adds the routers; this is its frame."""
+"""The FastAPI application: the routers, the graphs over LangServe, the error handlers."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from api.errors import install_error_handlers
-from api.routes import api_keys, auth, system, users
+from api.graph_routes import mount_graphs
+from api.routes import ai, ai_agents, ai_tasks, analytics_import, api_keys, auth, system, users
 from chorus.runtime import Runtime
 from chorus.settings import Settings
+from persistence.checkpointer import TenantScopedSaver
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,6 +23,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await Runtime.open(settings)
         app.state.runtime = runtime
+        # The same store and keys as every other caller of the runtime's checkpointer.
+        graph_saver.bind(runtime.checkpointer.inner)  # type: ignore[attr-defined]
         try:
             yield
         finally:
@@ -38,4 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(api_keys.router)
+    app.include_router(ai.router)
+    app.include_router(ai_tasks.router)
+    app.include_router(ai_agents.router)
+    app.include_router(analytics_import.router)
+    # Until the runtime opens, the graphs' saver is the base class, which refuses every call.
+    graph_saver = TenantScopedSaver(BaseCheckpointSaver())
+    mount_graphs(app, graph_saver)
     return app

@@ -89,6 +89,12 @@ class TenantScopedSaver(BaseCheckpointSaver):
         super().__init__(serde=inner.serde)
         self.inner = inner
 
+    def bind(self, inner: BaseCheckpointSaver) -> None:
+        """Delegate to ``inner`` from now on: an app compiles its graphs when it is created,
+        before its runtime (and so the real saver) is open."""
+        self.inner = inner
+        self.serde = inner.serde
+
     # -- config translation ---------------------------------------------------------
     @staticmethod
     def _org(config: RunnableConfig | None) -> str:
