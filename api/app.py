@@ -10,7 +10,16 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
-from api.routes import ai, ai_agents, ai_tasks, analytics_import, api_keys, auth, system, users
+from api.routes import (
+    ai,
+    ai_agents,
+    ai_tasks,
+    analytics_import,
+    api_keys,
+    auth,
+    system,
+    users,
+)
 from chorus.runtime import Runtime
 from chorus.settings import Settings
 from persistence.checkpointer import TenantScopedSaver
