@@ -17,6 +17,7 @@ from api.routes import (
     analytics_import,
     api_keys,
     auth,
+    runs,
     system,
     users,
 )
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ai_tasks.router)
     app.include_router(ai_agents.router)
     app.include_router(analytics_import.router)
+    # The LangGraph SDK-compatible runs API.
+    app.include_router(runs.router)
     # Until the runtime opens, the graphs' saver is the base class, which refuses every call.
     graph_saver = TenantScopedSaver(BaseCheckpointSaver())
     mount_graphs(app, graph_saver)

@@ -15,8 +15,18 @@ async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
     return await OrganizationAdmin(ctx["runtime"].db).purge_expired_sessions()
 
 
+async def graph_run(
+    ctx: dict[str, Any], org_id: str, user_id: str, run_id: str, thread_id: str
+) -> str:
+    """A background run of the /lg runs API; imported late: the API imports the runtime."""
+    from api.routes.runs_exec import run_in_background
+
+    return await run_in_background(ctx["runtime"], org_id, user_id, run_id, thread_id)
+
+
 JOBS: dict[str, Job] = {
     "purge_expired_sessions": purge_expired_sessions,
+    "graph_run": graph_run,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).

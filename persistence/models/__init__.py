@@ -7,6 +7,7 @@ from persistence.models.base import Document, Model
 from persistence.models.content import ContentTemplate, Post, SocialAccount
 from persistence.models.integrations import Integration, Notification, WebhookEvent
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
+from persistence.models.runs import LgRun, LgThread
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Organization,
@@ -27,6 +28,8 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Notification,
     AuditLog,
     DataExport,
+    LgThread,
+    LgRun,
 )
 
 __all__ = [
@@ -42,6 +45,8 @@ __all__ = [
     "DataExport",
     "Document",
     "Integration",
+    "LgRun",
+    "LgThread",
     "Model",
     "Notification",
     "Organization",

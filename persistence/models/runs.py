@@ -1,0 +1,41 @@
+"""Threads and runs of the LangGraph-compatible runs API (``/lg``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from persistence.models.base import Document
+
+ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
+RunStatus = Literal["pending", "running", "success", "error", "interrupted", "timeout"]
+TERMINAL: frozenset[str] = frozenset({"success", "error", "interrupted", "timeout"})
+
+
+class LgThread(Document):
+    """A conversation thread: its checkpoints live in the checkpointer under ``thread_id``."""
+
+    collection = "lg_threads"
+
+    thread_id: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    status: ThreadStatus = "idle"
+    graph_id: str | None = None
+
+
+class LgRun(Document):
+    """One run of a graph on a thread (or none, for a stateless run)."""
+
+    collection = "lg_runs"
+
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    status: RunStatus = "pending"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    multitask_strategy: str = "reject"
+    # What to run: kept so a background worker can pick the run up.
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    cancel_requested: bool = False
