@@ -20,6 +20,7 @@ from api.routes import (
     runs,
     system,
     users,
+    workflows,
 )
 from chorus.runtime import Runtime
 from chorus.settings import Settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ai_tasks.router)
     app.include_router(ai_agents.router)
     app.include_router(analytics_import.router)
+    app.include_router(workflows.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     # Until the runtime opens, the graphs' saver is the base class, which refuses every call.

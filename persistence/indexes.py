@@ -52,6 +52,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("ai_tasks", [("organizationId", ASC), ("createdAt", DESC)]),
     IndexSpec("ai_agents", [("organizationId", ASC), ("agentType", ASC)], {"unique": True}),
     IndexSpec("webhook_events", [("source", ASC), ("eventId", ASC)], {"unique": True}),
+    IndexSpec("workflow_runs", [("organizationId", ASC), ("workflowId", ASC), ("startedAt", DESC)]),
     # The runs API: one thread per id within a tenant, runs listed per thread by time.
     IndexSpec("lg_threads", [("organizationId", ASC), ("threadId", ASC)], {"unique": True}),
     IndexSpec("lg_runs", [("organizationId", ASC), ("runId", ASC)], {"unique": True}),

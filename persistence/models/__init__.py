@@ -1,6 +1,6 @@
 """Typed documents for every collection of the data model. Each carries ``organizationId``."""
 
-from persistence.models.ai import AiAgent, AiTask, Workflow
+from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
 from persistence.models.analytics import Analytics, AudienceInsights, CompetitorAnalysis
 from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
@@ -23,6 +23,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     AiAgent,
     AiTask,
     Workflow,
+    WorkflowRun,
     Integration,
     WebhookEvent,
     Notification,
@@ -56,4 +57,5 @@ __all__ = [
     "UserSession",
     "WebhookEvent",
     "Workflow",
+    "WorkflowRun",
 ]

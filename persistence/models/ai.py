@@ -170,3 +170,19 @@ class Workflow(Document):
     steps: list[WorkflowStep] = Field(default_factory=list)
     execution: WorkflowExecution = Field(default_factory=WorkflowExecution)
     settings: WorkflowSettings = Field(default_factory=WorkflowSettings)
+
+
+class WorkflowRun(Document):
+    """One execution of a saved workflow: its thread, and how it ended."""
+
+    collection = "workflow_runs"
+
+    workflow_id: PyObjectId
+    graph: str
+    thread_id: str
+    status: Literal["running", "completed", "interrupted", "failed"] = "running"
+    started_at: UTCDateTime
+    finished_at: UTCDateTime | None = None
+    result: dict[str, Any] | None = None
+    interrupts: list[Any] = Field(default_factory=list)
+    error: str | None = None
