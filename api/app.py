@@ -17,6 +17,7 @@ from api.routes import (
     analytics_import,
     api_keys,
     auth,
+    console,
     runs,
     system,
     users,
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
-    app.state.rate_limits = {}
+    app.state.rate_limits = dict(settings.rate_limits)
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(auth.router)
@@ -61,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workflows.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
+    # The browser console: /console and its static files.
+    app.include_router(console.router)
+    console.mount_static(app)
     # Until the runtime opens, the graphs' saver is the base class, which refuses every call.
     graph_saver = TenantScopedSaver(BaseCheckpointSaver())
     mount_graphs(app, graph_saver)

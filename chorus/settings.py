@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     )
 
     # --- serving -------------------------------------------------------------------------
+    rate_limits: dict[str, tuple[int, float]] = Field(
+        default_factory=dict,
+        description='Per route class, [limit, window seconds], e.g. {"read": [1200, 60]}.',
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
