@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench redis clean
+.PHONY: install run test lint format bench redis chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,14 @@ redis:
 	  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
 	    --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 
-test: $(STAMP) redis
+# Debian's Chromium for the /console browser tests (Playwright's own browsers are not used).
+chromium:
+	@[ -x /usr/bin/chromium ] || { \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) redis chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
