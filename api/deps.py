@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated
 
 from bson import ObjectId
@@ -23,6 +24,8 @@ from chorus.runtime import Runtime
 from persistence.ids import utcnow
 from persistence.models.organizations import ApiKey, User
 from persistence.repository import TenantRepository
+
+LAST_USED_GRAIN = timedelta(minutes=1)
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -77,7 +80,11 @@ async def _from_api_key(runtime: Runtime, key: str) -> Principal:
     if stored is None:
         raise unauthorized("the API key is invalid or revoked")
     user = await _active_user(runtime, org_id, stored.user_id)
-    await keys.update(org_id, stored.id, {"lastUsedAt": utcnow()})
+    now = utcnow()
+    # Recorded at most once a minute per key: a write on every request would cost more than
+    # the request itself, and "last used" needs no finer grain.
+    if stored.last_used_at is None or now - stored.last_used_at > LAST_USED_GRAIN:
+        await keys.update(org_id, stored.id, {"lastUsedAt": now})
     return Principal(
         user_id=user.id, org_id=org_id, role=user.role, email=user.email, via="api_key"
     )

@@ -5,7 +5,7 @@ runs API, the same graph invoked in process, and authenticated GET throughput an
 under concurrent load from a second process. Targets: first event p95 < 100 ms; HTTP adds
 < 20 ms per run; >= 500 requests/s with p95 < 50 ms on a light read route.
 
-    .venv/bin/python bench/serve.py [--runs 20] [--requests 3000] [--concurrency 32]
+    .venv/bin/python bench/serve.py [--runs 20] [--requests 3000] [--concurrency 8]
 """
 
 from __future__ import annotations
@@ -180,6 +180,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     asyncio.run(main(args.runs, args.requests, args.concurrency))

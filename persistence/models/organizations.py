@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import Field, field_validator
 
 from persistence.ids import PyObjectId, UTCDateTime
 from persistence.models.base import Document, Model
@@ -98,7 +98,9 @@ class UserGdpr(Model):
 class User(Document):
     collection = "users"
 
-    email: EmailStr
+    # Checked as an address where it enters (the API's request models); stored documents are
+    # trusted, so loading one does not run the email validator again.
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     password_hash: str
     profile: Profile = Field(default_factory=Profile)
     role: Role = "user"
