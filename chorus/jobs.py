@@ -21,7 +21,9 @@ async def graph_run(
     """A background run of the /lg runs API; imported late: the API imports the runtime."""
     from api.routes.runs_exec import run_in_background
 
-    return await run_in_background(ctx["runtime"], org_id, user_id, run_id, thread_id)
+    return await run_in_background(
+        ctx["runtime"], org_id, user_id, run_id, thread_id, attempt=ctx.get("job_try", 1)
+    )
 
 
 JOBS: dict[str, Job] = {

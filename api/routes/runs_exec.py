@@ -109,9 +109,19 @@ async def wait_turn(runtime: Any, run: LgRun) -> None:
 
 
 async def execute(
-    runtime: Any, run: LgRun, user_id: Any, *, stateless: bool = False
+    runtime: Any,
+    run: LgRun,
+    user_id: Any,
+    *,
+    stateless: bool = False,
+    background: bool = False,
+    attempt: int = 1,
 ) -> AsyncIterator[tuple[str, Any]]:
-    """Run ``run`` and yield ``(event, data)`` pairs: metadata, the chunks, then end."""
+    """Run ``run`` and yield ``(event, data)`` pairs: metadata, the chunks, then end.
+
+    ``attempt`` > 1 is a background run picked up again after its worker stopped mid-run:
+    it continues from the thread's last checkpoint instead of sending the input twice, and
+    its event log already holds the metadata."""
     org = run.organization_id
     run_repo = runs(runtime)
     thread_repo: TenantRepository = threads(runtime)
@@ -124,8 +134,10 @@ async def execute(
     )
     config = config_for(runtime, org, user_id, name, run.thread_id, run.kwargs.get("config"))
     compiled = graph(runtime, name)
-
-    yield "metadata", {"run_id": run.run_id, "thread_id": run.thread_id}
+    if attempt > 1 and (await compiled.aget_state(config)).next:
+        payload = None  # the stopped attempt's steps are checkpointed; carry on from there
+    else:
+        yield "metadata", {"run_id": run.run_id, "thread_id": run.thread_id}
     current = await run_repo.find_one(org, {"runId": run.run_id})
     if current is None or current.cancel_requested:
         # Cancelled while it waited for its turn: it never starts.
@@ -144,6 +156,7 @@ async def execute(
             return
     # "interrupted" until it ends well: a client that disconnects stops the run there.
     status, thread_status, error = "interrupted", "idle", None
+    ended = False
     await run_repo.update_many(org, {"runId": run.run_id}, {"status": "running"})
     if not stateless:
         await thread_repo.update_many(
@@ -164,13 +177,19 @@ async def execute(
             status, thread_status = "interrupted", "interrupted"
         else:
             status = "success"
+        ended = True
     except RunCancelled:
-        status, error = "interrupted", "cancelled"
+        status, error, ended = "interrupted", "cancelled", True
     except Exception as exc:  # the client learns of it as an `error` event
         log.warning("run %s of %s failed: %r", run.run_id, name, exc)
         status, thread_status, error = "error", "error", f"{type(exc).__name__}: {exc}"
+        ended = True
         yield "error", {"error": type(exc).__name__, "message": str(exc)}
     finally:
+        if background and not ended:
+            # The worker stopped mid-run (shutdown): arq queues the job again, so the run is
+            # not over. Joiners keep waiting instead of reading a false "interrupted".
+            status, thread_status = "pending", "busy"
         await run_repo.update_many(org, {"runId": run.run_id}, {"status": status, "error": error})
         if stateless:
             await runtime.checkpointer.adelete_thread(run.thread_id, organization_id=str(org))
@@ -182,7 +201,7 @@ async def execute(
 
 
 async def run_in_background(
-    runtime: Any, org_id: str, user_id: str, run_id: str, thread_id: str
+    runtime: Any, org_id: str, user_id: str, run_id: str, thread_id: str, attempt: int = 1
 ) -> str:
     """The ``graph_run`` job: execute a stored run, logging its events for joiners."""
     run = await runs(runtime).find_one(ObjectId(org_id), {"runId": run_id})
@@ -191,7 +210,7 @@ async def run_in_background(
     stream = f"run:{run_id}"
     if run.multitask_strategy == "enqueue":
         await wait_turn(runtime, run)
-    async for event, data in execute(runtime, run, user_id):
+    async for event, data in execute(runtime, run, user_id, background=True, attempt=attempt):
         await runtime.event_log.append(stream, {"event": event, "data": data})
     await runtime.event_log.expire(stream, EVENT_TTL_SECONDS)
     done = await runs(runtime).find_one(ObjectId(org_id), {"runId": run_id})
