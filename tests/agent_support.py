@@ -4,7 +4,6 @@ and the ai_tasks an agent call left behind."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 from langchain_core.messages import BaseMessage
-from support import DEMO_NOW, seeded_runtime
+from support import DEMO_NOW, isolated_environment, seeded_runtime
 
 from chorus.local_model import local_model_path
 from chorus.runtime import Runtime
@@ -37,10 +36,7 @@ class World:
 async def agent_world(data_dir: Path) -> AsyncIterator[World]:
     """The seeded runtime for a test module. conftest's environment isolation is per test;
     this runtime outlives one, so the environment is cleaned while its settings are read."""
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith("CHORUS_") and not name.startswith("CHORUS_TEST_"):
-                mp.delenv(name)
+    with isolated_environment():
         # One llama.cpp thread: on a busy machine two threads spin-wait on each other and a
         # short reply can take a minute; one thread keeps the local smoke tests steady.
         opened = seeded_runtime(data_dir, local_model_threads=1)

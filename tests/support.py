@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,19 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         values["mongodb_database"] = f"chorus_test_{uuid.uuid4().hex[:12]}"
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@contextmanager
+def isolated_environment() -> Iterator[None]:
+    """Without the developer's CHORUS_* settings (CHORUS_TEST_* stay), for fixtures that open
+    before conftest's function-scoped isolation applies."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("CHORUS_") and not name.startswith("CHORUS_TEST_"):
+                patch.delenv(name)
+        yield
 
 
 @asynccontextmanager

@@ -4,7 +4,6 @@ and tenancy."""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -16,7 +15,7 @@ import pytest
 import pytest_asyncio
 from bson import ObjectId
 from langchain_core.messages import BaseMessage
-from support import DEMO_NOW, seeded_runtime
+from support import DEMO_NOW, isolated_environment, seeded_runtime
 
 from agents.competitor_monitor import competitor_monitor, parse_items, parse_swot
 from agents.schemas import CompetitorReport
@@ -96,10 +95,7 @@ async def _competitors(db: Any, org: ObjectId) -> None:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     seeded = seeded_runtime(tmp_path_factory.mktemp("competitors") / "data")
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith("CHORUS_") and not name.startswith("CHORUS_TEST_"):
-                mp.delenv(name)
+    with isolated_environment():
         runtime, demo = await seeded.__aenter__()
     try:
         a = ObjectId(demo.organization_id)

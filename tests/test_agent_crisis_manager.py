@@ -4,7 +4,6 @@ statement is safe to post on X, and every call is one accounted ai_tasks row."""
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from support import DEMO_NOW, seeded_runtime
+from support import DEMO_NOW, isolated_environment, seeded_runtime
 
 from agents.crisis_manager import (
     MentionSignal,
@@ -110,10 +109,7 @@ async def _quiet_org(db: Any, org: ObjectId, *, spike_yesterday: bool = False) -
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     seeded = seeded_runtime(tmp_path_factory.mktemp("crisis") / "data")
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith("CHORUS_") and not name.startswith("CHORUS_TEST_"):
-                mp.delenv(name)
+    with isolated_environment():
         runtime, demo = await seeded.__aenter__()
     try:
         b, c = ObjectId(), ObjectId()

@@ -4,7 +4,6 @@ call is one accounted ai_tasks row, and one tenant never sees another's posts.""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from support import DEMO_NOW, seeded_runtime
+from support import DEMO_NOW, isolated_environment, seeded_runtime
 
 from agents.performance_tracker import performance_tracker
 from agents.schemas import PerformanceReport
@@ -67,11 +66,7 @@ async def _seed_b(db: Any, b: ObjectId) -> None:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     seeded = seeded_runtime(tmp_path_factory.mktemp("performance") / "data")
-    with pytest.MonkeyPatch.context() as mp:
-        # conftest's environment isolation is function-scoped; this fixture opens earlier.
-        for name in list(os.environ):
-            if name.startswith("CHORUS_") and not name.startswith("CHORUS_TEST_"):
-                mp.delenv(name)
+    with isolated_environment():
         runtime, demo = await seeded.__aenter__()
     try:
         b = ObjectId()

@@ -8,7 +8,6 @@ no test here writes to it.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from support import TEST_MONGODB_URI, make_settings
+from support import TEST_MONGODB_URI, isolated_environment, make_settings
 
 from chorus.demo import PLANTED, seed_demo
 from chorus.demo.planted import TIMEZONE, TRENDING_HASHTAG, VIRAL_POSTS
@@ -205,11 +204,7 @@ async def build_competitors(db: Any, a: ObjectId) -> None:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
-    with pytest.MonkeyPatch.context() as mp:
-        # The function-scoped environment isolation of conftest does not cover this fixture.
-        for name in list(os.environ):
-            if name.startswith("CHORUS_") and not name.startswith("CHORUS_TEST_"):
-                mp.delenv(name)
+    with isolated_environment():
         settings = make_settings(tmp_path_factory.mktemp("analytics") / "data")
         runtime = await Runtime.open(settings)
     try:

@@ -7,7 +7,6 @@ small analytics file through the API, organization B stays empty; the scripted m
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ import pytest
 import pytest_asyncio
 from api_support import add_member, api_client, assert_error_shape, bearer, register
 from fastapi import FastAPI
-from support import make_settings
+from support import isolated_environment, make_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -62,11 +61,7 @@ def analytics_lines(n: int = 36) -> str:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
-    with pytest.MonkeyPatch.context() as mp:
-        # conftest's environment isolation is per test; this app outlives one.
-        for name in list(os.environ):
-            if name.startswith("CHORUS_") and not name.startswith("CHORUS_TEST_"):
-                mp.delenv(name)
+    with isolated_environment():
         settings = make_settings(tmp_path_factory.mktemp("api_ai") / "data")
     async with api_client(settings) as (app, client):
         app.state.rate_limits["ai"] = (10_000, 60)

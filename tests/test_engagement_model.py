@@ -5,7 +5,6 @@ when data changes; no query leaves the tenant."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -15,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from support import TEST_MONGODB_URI, make_settings
+from support import TEST_MONGODB_URI, isolated_environment, make_settings
 
 from chorus.demo import DemoSummary, seed_demo
 from chorus.demo.planted import PROFILES
@@ -47,10 +46,7 @@ TAGS = ["#lumencoffee", "#coldbrew", "#icedcoffee", "#summercoffee", "#specialty
 async def rt(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runtime]:
     # conftest's environment isolation is per test; this runtime outlives one, so it cleans
     # the environment itself while its settings are read.
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith("CHORUS_") and not name.startswith("CHORUS_TEST_"):
-                mp.delenv(name)
+    with isolated_environment():
         settings = make_settings(tmp_path_factory.mktemp("engagement") / "data")
         runtime = await Runtime.open(settings)
     try:
