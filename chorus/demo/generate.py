@@ -201,15 +201,7 @@ def _published(
             id=post_id,
             organization_id=team.org_id,
             user_id=team.manager_id if rng.random() < 0.6 else team.admin_id,
-            content=PostContent(
-                title=copy.title,
-                text=copy.text,
-                content_type=content_type,  # type: ignore[arg-type]
-                media_files=media_for(rng, seq, platform, content_type),
-                hashtags=copy.hashtags,
-                mentions=copy.mentions,
-                links=copy.links,
-            ),
+            content=_content(rng, seq, platform, content_type, copy),
             targeting=_targeting(),
             scheduling=Scheduling(
                 status="published",
@@ -281,15 +273,7 @@ def _planned(
     return Post(
         organization_id=team.org_id,
         user_id=team.manager_id,
-        content=PostContent(
-            title=copy.title,
-            text=copy.text,
-            content_type=content_type,  # type: ignore[arg-type]
-            media_files=media_for(rng, seq, platform, content_type),
-            hashtags=copy.hashtags,
-            mentions=copy.mentions,
-            links=copy.links,
-        ),
+        content=_content(rng, seq, platform, content_type, copy),
         targeting=_targeting(),
         scheduling=Scheduling(
             status="draft" if draft else "scheduled", scheduled_at=at, timezone=TIMEZONE
@@ -306,6 +290,20 @@ def _planned(
         if draft
         else Moderation(status="approved", moderated_by=team.manager_id, moderated_at=created),
         created_at=created,
+    )
+
+
+def _content(
+    rng: random.Random, seq: int, platform: str, content_type: str, copy: Copy
+) -> PostContent:
+    return PostContent(
+        title=copy.title,
+        text=copy.text,
+        content_type=content_type,  # type: ignore[arg-type]
+        media_files=media_for(rng, seq, platform, content_type),
+        hashtags=copy.hashtags,
+        mentions=copy.mentions,
+        links=copy.links,
     )
 
 
