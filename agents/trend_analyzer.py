@@ -2,9 +2,13 @@
 
 ``hashtag_stats`` counts each tag's uses in the last ``days`` days and in a longer baseline
 before them (per platform when platforms are given, else across all); ``detect_trends`` scores
-them with a Poisson test of the recent count against the baseline rate. The ranking, volumes,
-growth and scores are code; the model writes the summary from the top items, and a template
-stands in when its words are unusable. No memory is written here: that is the workflows' job.
+them with a Poisson test of the recent count against the baseline rate. The baseline never
+reaches back past the tenant's first analytics: days before the history began are not days of
+silence, and counting them made every steady tag look like it rose. With less than
+``MIN_BASELINE_DAYS`` of history before the recent window, nothing is called a trend. The
+ranking, volumes, growth and scores are code; the model writes the summary from the top items,
+and a template stands in when its words are unusable. No memory is written here: that is the
+workflows' job.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from agents.prompts import trend_analyzer as prompts
 from agents.schemas import TrendItem, TrendReport, TrendRequest
 from agents.toolkit import explain, run_clock
 from tools.analytics import hashtag_stats
+from tools.analytics._common import first_recorded_at
 from tools.schedule_optimizer import PLATFORM_NAMES
 from tools.trends import TagWindowCounts, Trend, detect_trends, window_counts
 
 MIN_TOTAL_DAYS = 90  # recent window plus baseline: a baseline of weeks, not days
+MIN_BASELINE_DAYS = 7  # less than a week before the window says nothing about "usual"
 MAX_ITEMS = 10
 SUMMARY_ITEMS = 3
 HIDDEN = ("stale", "declining")  # scored 0 or falling: not trends to act on
@@ -34,8 +40,12 @@ class TrendAnalyzerAgent(Agent[TrendRequest, TrendReport]):
 
     async def run(self, request: TrendRequest, ctx: AgentContext) -> TrendReport:
         now = run_clock(ctx)
-        total = max(MIN_TOTAL_DAYS, 4 * request.days)
+        first = await first_recorded_at(ctx.db, ctx.org_id, before=now)
+        history_days = int((now - first).total_seconds() // 86400) if first else 0
+        total = min(max(MIN_TOTAL_DAYS, 4 * request.days), history_days)
         platforms: list[str | None] = list(dict.fromkeys(request.platforms or [])) or [None]
+        if total - request.days < MIN_BASELINE_DAYS:
+            return TrendReport(trends=[], summary=short_history(request, history_days))
         rows: list[TagWindowCounts] = []
         for platform in platforms:
             stats = await hashtag_stats(
@@ -68,6 +78,16 @@ class TrendAnalyzerAgent(Agent[TrendRequest, TrendReport]):
             ],
             summary=summary,
         )
+
+
+def short_history(request: TrendRequest, history_days: int) -> str:
+    needed = request.days + MIN_BASELINE_DAYS
+    have = f"{history_days} days of analytics" if history_days else "no analytics yet"
+    return (
+        f"Not enough history to call anything a trend: there are {have}, and comparing the "
+        f"last {request.days} days needs at least {needed} (the window plus "
+        f"{MIN_BASELINE_DAYS} days before it). Try a shorter window, or import past analytics."
+    )
 
 
 def trend_anchors(trends: list[Trend]) -> list[str]:

@@ -95,7 +95,22 @@ async def test_an_empty_organization_has_no_trends(
     use_model(monkeypatch, world, ["Noted."])
     report = await trend_analyzer.call({}, config(world, world.b))
     assert report.trends == []
-    assert report.summary.startswith("No hashtag of yours is trending")
+    assert report.summary.startswith("Not enough history to call anything a trend")
+    assert "no analytics yet" in report.summary
+
+
+async def test_the_baseline_stops_where_the_history_begins(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo has 90 days of data: a 60-day window is compared with the ~29 days before it
+    (not with 180 days, most of them before the data began, which made every steady tag
+    "rise"), and a 90-day window has no history before it at all."""
+    use_model(monkeypatch, world, ["Noted."])
+    report = await trend_analyzer.call({"days": 60}, config(world, world.a))
+    assert "#lumencoffee" not in [t.tag for t in report.trends if t.score > 0.1]
+    everything = await trend_analyzer.call({"days": 90}, config(world, world.a))
+    assert everything.trends == []
+    assert everything.summary.startswith("Not enough history")
 
 
 async def test_ai_task_records_the_call(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

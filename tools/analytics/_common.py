@@ -157,6 +157,20 @@ async def aggregate_analytics(db: Any, org_id: ObjectId, pipeline: list[dict[str
     return await TenantRepository(db, Analytics).aggregate(org_id, pipeline)
 
 
+async def first_recorded_at(
+    db: Any, org_id: ObjectId, *, platform: str | None = None, before: datetime | None = None
+) -> datetime | None:
+    """When the tenant's analytics history begins (on ``platform``), or None without any.
+    Windows that reach further back would count the days before it as days of silence."""
+    query: dict[str, Any] = {"timeData.recordedAt": {"$lt": as_utc(before)}}
+    if platform:
+        query["platform"] = platform
+    rows = await TenantRepository(db, Analytics).find(
+        org_id, query, sort=[("timeData.recordedAt", 1)], limit=1
+    )
+    return aware(rows[0].time_data.recorded_at) if rows else None
+
+
 def rate(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, RATE_DIGITS) if denominator else None
 
