@@ -1,8 +1,11 @@
 """scheduler: the best posting slots of the coming days, from the tenant's own engagement by
 local weekday and hour.
 
-The grid comes from ``engagement_by_weekday_hour`` in the request's timezone; the tenant's
-posts already scheduled on the platform are kept ``min_gap_hours`` away; ``optimize_schedule``
+The grid comes from ``engagement_by_weekday_hour`` in the audience's timezone (the
+organization's; the request's when the organization has none but UTC), and the slots are
+picked on that clock: people engage at their own evening, whatever timezone the person asking
+reads the answer in. The slots are then shown in the request's timezone. The tenant's posts
+already scheduled on the platform are kept ``min_gap_hours`` away; ``optimize_schedule``
 picks the slots (thin cells blended toward the platform's typical week). The model only writes
 the summary, and a template stands in when its words are unusable.
 """
@@ -41,10 +44,13 @@ class SchedulerAgent(Agent[ScheduleRequest, Schedule]):
 
     async def run(self, request: ScheduleRequest, ctx: AgentContext) -> Schedule:
         platform = request.platform
+        org_timezone = (await org_settings(ctx.db, ctx.org_id)).timezone
         timezone = request.timezone
         if "timezone" not in request.model_fields_set:
             # Not asked for: the organization's own timezone, not the schema's UTC default.
-            timezone = (await org_settings(ctx.db, ctx.org_id)).timezone or timezone
+            timezone = org_timezone or timezone
+        # UTC is also the organization's default, so it says nothing about the audience.
+        audience = org_timezone if org_timezone and org_timezone != "UTC" else timezone
         tz = zone(timezone)
         now = run_clock(ctx)
         start = request.start or now
@@ -55,19 +61,20 @@ class SchedulerAgent(Agent[ScheduleRequest, Schedule]):
         gap = timedelta(hours=request.min_gap_hours)
 
         profile = await engagement_by_weekday_hour(
-            ctx.db, ctx.org_id, timezone=timezone, platform=platform, days=HISTORY_DAYS, now=now
+            ctx.db, ctx.org_id, timezone=audience, platform=platform, days=HISTORY_DAYS, now=now
         )
         existing = await scheduled_posts(ctx, platform, start - gap, end + gap)
-        slots = optimize_schedule(
+        picked = optimize_schedule(
             WeekdayHourGrid.from_cells(profile.cells),
             count=request.count,
-            timezone=timezone,
+            timezone=audience,
             start=start,
             days=request.days,
             min_gap_hours=request.min_gap_hours,
             existing=existing,
             platform=platform,
         )
+        slots = [shown_in(s, timezone, audience) for s in picked if s.at < end]
 
         facts = schedule_facts(request, timezone, profile, slots, existing)
         summary, _ = await explain(
@@ -103,6 +110,18 @@ async def scheduled_posts(
     return sorted(as_utc(p.scheduling.scheduled_at) for p in posts if p.scheduling.scheduled_at)
 
 
+def shown_in(slot: OptimizedSlot, timezone: str, audience: str) -> OptimizedSlot:
+    """``slot`` on the asker's clock; its reason names the audience's clock it was read on."""
+    if timezone == audience:
+        return slot
+    return slot.model_copy(
+        update={
+            "at": slot.at.astimezone(zone(timezone)),
+            "reason": f"{slot.reason}; {audience} time, where your audience is",
+        }
+    )
+
+
 def when(slot: OptimizedSlot) -> str:
     """'Sat 21 Nov 18:00': weekday, date and local time, the way people read a schedule."""
     return slot.at.strftime("%a %d %b %H:%M")
@@ -112,9 +131,10 @@ def slot_anchors(slots: list[OptimizedSlot]) -> list[str]:
     """Words a summary of these slots names at least once: their weekdays or hours."""
     out: list[str] = []
     for slot in slots:
-        h12 = slot.hour % 12 or 12
-        half = "am" if slot.hour < 12 else "pm"
-        out += [slot.at.strftime("%A"), slot.at.strftime("%a"), f"{slot.hour:02d}:00"]
+        hour = slot.at.hour  # on the clock the answer is shown in
+        h12 = hour % 12 or 12
+        half = "am" if hour < 12 else "pm"
+        out += [slot.at.strftime("%A"), slot.at.strftime("%a"), f"{hour:02d}:00"]
         out += [f"{h12} {half}", f"{h12}{half}", f"{h12}:00 {half}", f"{h12}:00{half}"]
     return out
 

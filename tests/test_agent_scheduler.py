@@ -184,3 +184,18 @@ async def test_local_model_returns_a_valid_schedule(world: World) -> None:
     assert all(s.at.astimezone(NY).hour in BEST_HOURS for s in schedule.slots)
     assert schedule.summary
     Schedule.model_validate(schedule.model_dump(mode="json", by_alias=True))
+
+
+async def test_slots_follow_the_audience_clock_when_shown_in_another_timezone(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked from Tokyo, the slots still hit New York's evening (where the audience and its
+    history are), shown with Tokyo's offset."""
+    use_model(monkeypatch, world, ["Noted."])
+    request = {**REQUEST, "timezone": "Asia/Tokyo"}
+    schedule = await scheduler.call(request, config(world, world.a))
+    assert len(schedule.slots) == 3
+    for slot in schedule.slots:
+        assert slot.at.utcoffset() == timedelta(hours=9)
+        assert slot.at.astimezone(NY).hour in BEST_HOURS
+        assert "America/New_York time" in slot.reason
