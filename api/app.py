@@ -19,6 +19,7 @@ from api.routes import (
     auth,
     console,
     runs,
+    runs_crons,
     system,
     users,
     workflows,
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await Runtime.open(settings)
+        runtime.start_crons()  # scheduled workflows and /lg crons, when no worker runs them
         app.state.runtime = runtime
         # The same store and keys as every other caller of the runtime's checkpointer.
         graph_saver.bind(runtime.checkpointer.inner)  # type: ignore[attr-defined]
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workflows.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
+    app.include_router(runs_crons.router)  # /lg/runs/crons (imports runs: not included there)
     # The browser console: /console and its static files.
     app.include_router(console.router)
     console.mount_static(app)

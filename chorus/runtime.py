@@ -19,7 +19,8 @@ from langchain_core.embeddings import Embeddings
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from chorus.chat_models import ChatModels
-from chorus.jobs import JOBS
+from chorus.cron_ticker import CronTicker
+from chorus.jobs import CRONS, JOBS
 from chorus.settings import Settings, secret
 from memory.chroma import http_client, persistent_client
 from memory.embeddings import local_embeddings, openai_embeddings
@@ -207,6 +208,15 @@ class Runtime:
         await ensure_indexes(db)
         _tune_gc()
         return runtime
+
+    def start_crons(self) -> None:
+        """Run ``chorus.jobs.CRONS`` on schedule here if jobs run in this process (embedded);
+        with Redis, ``chorus worker`` runs them. For long-lived hosts such as the API server,
+        not for one-off commands. Stopped by ``close``."""
+        if isinstance(self.jobs, InProcessJobQueue):
+            ticker = CronTicker(self.jobs, CRONS)
+            ticker.start()
+            self._closers.insert(0, ticker.stop)  # before the job queue closes
 
     async def close(self) -> None:
         """Release everything, newest first; embedded documents are flushed to disk."""

@@ -56,6 +56,10 @@ INDEXES: tuple[IndexSpec, ...] = (
     # The runs API: one thread per id within a tenant, runs listed per thread by time.
     IndexSpec("lg_threads", [("organizationId", ASC), ("threadId", ASC)], {"unique": True}),
     IndexSpec("lg_runs", [("organizationId", ASC), ("runId", ASC)], {"unique": True}),
+    IndexSpec("lg_crons", [("organizationId", ASC), ("cronId", ASC)], {"unique": True}),
+    # The schedule tick's cross-tenant "what is due" reads.
+    IndexSpec("lg_crons", [("nextRunDate", ASC)]),
+    IndexSpec("workflows", [("execution.nextRun", ASC)]),
     IndexSpec("lg_runs", [("organizationId", ASC), ("threadId", ASC), ("createdAt", ASC)]),
 )
 

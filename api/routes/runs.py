@@ -46,7 +46,7 @@ STRATEGIES = ("reject", "enqueue")
 runs_router = APIRouter(tags=["runs"], dependencies=[Depends(RATE)])
 
 
-async def _start(
+async def start_run(
     runtime: Any, principal: Principal, thread_id: str | None, body: dict[str, Any]
 ) -> LgRun:
     """Check a run request and store its Run document (pending)."""
@@ -130,14 +130,14 @@ async def stream_run(
     thread_id: str, body: Payload, runtime: RuntimeDep, principal: Writer
 ) -> Response:
     """SDK ``runs.stream``: run now and stream its events as SSE."""
-    run = await _start(runtime, principal, thread_id, body)
+    run = await start_run(runtime, principal, thread_id, body)
     return sse_response(_frames(runtime, run, principal.user_id, False), _location(run))
 
 
 @runs_router.post("/runs/stream")
 async def stream_stateless(body: Payload, runtime: RuntimeDep, principal: Writer) -> Response:
     """SDK ``runs.stream(None, ...)``: a run on a throwaway thread."""
-    run = await _start(runtime, principal, None, body)
+    run = await start_run(runtime, principal, None, body)
     return sse_response(_frames(runtime, run, principal.user_id, True))
 
 
@@ -164,7 +164,7 @@ async def wait_run(
 ) -> Any:
     """SDK ``runs.wait``: run to the end (or an interrupt) and return the final values."""
     body.setdefault("stream_mode", ["values"])
-    run = await _start(runtime, principal, thread_id, body)
+    run = await start_run(runtime, principal, thread_id, body)
     response.headers.update(_location(run))
     return await _wait(runtime, run, principal.user_id, False)
 
@@ -172,7 +172,7 @@ async def wait_run(
 @runs_router.post("/runs/wait")
 async def wait_stateless(body: Payload, runtime: RuntimeDep, principal: Writer) -> Any:
     body.setdefault("stream_mode", ["values"])
-    run = await _start(runtime, principal, None, body)
+    run = await start_run(runtime, principal, None, body)
     return await _wait(runtime, run, principal.user_id, True)
 
 
@@ -183,7 +183,7 @@ async def create_run(
     """SDK ``runs.create``: queue the run as a background job; answer the pending run."""
     if body.get("stream_mode") is None:
         body["stream_mode"] = ["values", "updates"]
-    run = await _start(runtime, principal, thread_id, body)
+    run = await start_run(runtime, principal, thread_id, body)
     await runtime.jobs.enqueue(
         "graph_run",
         job_id=f"graph_run:{run.run_id}",

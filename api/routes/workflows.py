@@ -1,17 +1,19 @@
-"""Saved workflows: a graph and its input, run by hand (``execute``) and kept with a history.
+"""Saved workflows: a graph and its input, run by hand (``execute``) or on a schedule, and kept
+with a history.
 
 A workflow names one of the graphs and the input to give it; its input is checked against
 the graph's input schema when saved, so a saved workflow always starts. Each execution runs on
 a fresh thread until the graph ends or pauses at an interrupt (answer it through the runs API
-on that thread), and is recorded in ``workflow_runs``.
+on that thread), and is recorded in ``workflow_runs``. An active ``schedule`` trigger
+(``configuration: {"cron": "0 9 * * 1-5", "timezone": "Europe/Paris"}``) keeps its next fire
+time in ``execution.nextRun``; the schedule tick (``api.scheduled``) runs it then.
 """
 
 from __future__ import annotations
 
-import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from bson import ObjectId
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -20,12 +22,14 @@ from api.deps import RuntimeDep, parse_id, require
 from api.errors import ApiError
 from api.principal import Principal
 from api.routes.ai_common import AI_RATE
+from api.routes.workflow_exec import execute_workflow as run_workflow
 from graphs.registry import GRAPH_NAMES, build_graph
-from graphs.runner import BadGraphInput, run_config, stream_run, validate_input
+from graphs.runner import BadGraphInput, validate_input
+from persistence.cron import ScheduleError, check_cron, next_fire, zone
 from persistence.ids import utcnow
 from persistence.models import Workflow, WorkflowRun
-from persistence.models.ai import WorkflowTrigger
-from persistence.repository import TenantRepository, tenant_filter
+from persistence.models.ai import WorkflowExecution, WorkflowTrigger
+from persistence.repository import TenantRepository
 
 Reader = Annotated[Principal, Depends(require("read"))]
 Writer = Annotated[Principal, Depends(require("write"))]
@@ -79,6 +83,32 @@ def _checked_input(graph: str, payload: dict[str, Any]) -> dict[str, Any]:
         ) from exc
 
 
+def _checked_trigger(trigger: dict[str, Any]) -> tuple[WorkflowTrigger, datetime | None]:
+    """The trigger to store and its next fire time: None unless it is an active schedule.
+
+    A schedule's cron and time zone are checked here, each bad one named as its own field."""
+    stored = WorkflowTrigger.model_validate(trigger)
+    if stored.type != "schedule":
+        return stored, None
+    config = dict(stored.configuration)
+    errors: list[dict[str, str]] = []
+    for part, check in (("cron", check_cron), ("timezone", lambda name: zone(name).key)):
+        try:
+            config[part] = check(config.get(part))
+        except ScheduleError as exc:
+            errors.append({"field": f"body.trigger.configuration.{part}", "message": str(exc)})
+    next_run = None
+    if not errors:
+        try:
+            next_run = next_fire(config["cron"], config["timezone"], utcnow())
+        except ScheduleError as exc:  # valid fields that match no date, e.g. 30 February
+            errors.append({"field": "body.trigger.configuration.cron", "message": str(exc)})
+    if errors:
+        raise ApiError(422, f"invalid input: {errors[0]['field']}", fields=errors)
+    stored = stored.model_copy(update={"configuration": config})
+    return stored, next_run if stored.is_active else None
+
+
 async def _workflow(runtime: Any, principal: Principal, workflow_id: str) -> Workflow:
     # Another tenant's id is looked up within the caller's tenant: simply not found.
     found = await TenantRepository(runtime.db, Workflow).get(
@@ -92,6 +122,7 @@ async def _workflow(runtime: Any, principal: Principal, workflow_id: str) -> Wor
 @router.post("", status_code=201)
 async def create_workflow(body: WorkflowIn, principal: Writer, runtime: RuntimeDep) -> dict:
     """Save a graph and its input as a workflow."""
+    trigger, next_run = _checked_trigger(body.trigger.model_dump())
     workflow = Workflow(
         organization_id=principal.org_id,
         user_id=principal.user_id,
@@ -99,7 +130,8 @@ async def create_workflow(body: WorkflowIn, principal: Writer, runtime: RuntimeD
         description=body.description,
         graph=body.graph,
         input=_checked_input(body.graph, body.input),
-        trigger=WorkflowTrigger.model_validate(body.trigger.model_dump()),
+        trigger=trigger,
+        execution=WorkflowExecution(next_run=next_run),
     )
     await TenantRepository(runtime.db, Workflow).insert(workflow)
     return _out(workflow)
@@ -129,11 +161,19 @@ async def get_workflow(workflow_id: str, principal: Reader, runtime: RuntimeDep)
 async def update_workflow(
     workflow_id: str, body: WorkflowPatch, principal: Writer, runtime: RuntimeDep
 ) -> dict:
-    """Change the name, description, input or trigger; a new input is checked again."""
+    """Change the name, description, input or trigger; a new input is checked again.
+
+    ``trigger`` changes only the keys sent (``{"isActive": false}`` pauses a schedule and keeps
+    its cron); its next fire is computed again from now, or cleared when it no longer fires."""
     current = await _workflow(runtime, principal, workflow_id)
     changes: dict[str, Any] = body.model_dump(by_alias=True, exclude_unset=True, mode="python")
     if body.input is not None:
         changes["input"] = _checked_input(current.graph, body.input)
+    if body.trigger is not None:
+        sent = body.trigger.model_dump(exclude_unset=True)
+        trigger, next_run = _checked_trigger({**current.trigger.model_dump(), **sent})
+        changes["trigger"] = trigger.model_dump(by_alias=True, mode="python")
+        changes["execution.nextRun"] = next_run
     if not changes:
         return _out(current)
     updated = await TenantRepository(runtime.db, Workflow).update(
@@ -155,42 +195,7 @@ async def delete_workflow(workflow_id: str, principal: Writer, runtime: RuntimeD
 async def execute_workflow(workflow_id: str, principal: Writer, runtime: RuntimeDep) -> dict:
     """Run the workflow on a new thread until it ends or waits for a person."""
     workflow = await _workflow(runtime, principal, workflow_id)
-    runs = TenantRepository(runtime.db, WorkflowRun)
-    run = await runs.insert(
-        WorkflowRun(
-            organization_id=principal.org_id,
-            workflow_id=workflow.id,
-            graph=workflow.graph,
-            thread_id=uuid.uuid4().hex,
-            started_at=utcnow(),
-        )
-    )
-    config = run_config(principal.org_id, runtime, graph=workflow.graph, thread_id=run.thread_id)
-    final: dict[str, Any] = {}
-    try:
-        async for event in stream_run(
-            workflow.graph, config, runtime.checkpointer, input=workflow.input
-        ):
-            final = event.get("final", final)
-        outcome: dict[str, Any] = {
-            "status": "interrupted" if final.get("interrupts") else "completed",
-            "result": final.get("values"),
-            "interrupts": final.get("interrupts", []),
-        }
-    except Exception as exc:  # recorded on the run; the caller sees it there
-        outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
-    outcome["finishedAt"] = utcnow()
-    stored = await runs.update(principal.org_id, run.id, outcome)
-    await _count(runtime, principal.org_id, workflow.id, outcome["status"] != "failed")
-    return _out(stored or run)
-
-
-async def _count(runtime: Any, org_id: ObjectId, workflow_id: ObjectId, ok: bool) -> None:
-    outcome = "execution.successCount" if ok else "execution.failureCount"
-    await TenantRepository(runtime.db, Workflow).collection.update_one(
-        tenant_filter(org_id, {"_id": workflow_id}),
-        {"$inc": {"execution.runCount": 1, outcome: 1}, "$set": {"execution.lastRun": utcnow()}},
-    )
+    return _out(await run_workflow(runtime, workflow, trigger="manual"))
 
 
 @router.get("/{workflow_id}/history")

@@ -5,6 +5,7 @@ from persistence.models.analytics import Analytics, AudienceInsights, Competitor
 from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
 from persistence.models.content import ContentTemplate, Post, SocialAccount
+from persistence.models.crons import LgCron
 from persistence.models.integrations import Integration, Notification, WebhookEvent
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
 from persistence.models.runs import LgRun, LgThread
@@ -31,6 +32,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     DataExport,
     LgThread,
     LgRun,
+    LgCron,
 )
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "DataExport",
     "Document",
     "Integration",
+    "LgCron",
     "LgRun",
     "LgThread",
     "Model",

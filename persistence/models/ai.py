@@ -127,6 +127,9 @@ class AiTask(Document):
 
 
 class WorkflowTrigger(Model):
+    """How a workflow starts. A ``schedule`` trigger's configuration holds ``cron`` (5 fields)
+    and ``timezone`` (IANA, default UTC); the API checks both before storing them."""
+
     type: Literal["schedule", "event", "manual"] = "manual"
     configuration: dict[str, Any] = Field(default_factory=dict)
     is_active: bool = True
@@ -144,6 +147,8 @@ class WorkflowStep(Model):
 
 class WorkflowExecution(Model):
     last_run: UTCDateTime | None = None
+    # The next fire of an active schedule trigger, None otherwise; the schedule tick claims a
+    # workflow by moving this forward (compare-and-set), so each fire happens once.
     next_run: UTCDateTime | None = None
     run_count: int = 0
     success_count: int = 0
@@ -180,6 +185,8 @@ class WorkflowRun(Document):
     workflow_id: PyObjectId
     graph: str
     thread_id: str
+    # What started it: POST .../execute, or the workflow's schedule trigger.
+    trigger: Literal["manual", "schedule"] = "manual"
     status: Literal["running", "completed", "interrupted", "failed"] = "running"
     started_at: UTCDateTime
     finished_at: UTCDateTime | None = None
