@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from persistence.run_locks import InProcessRunLocks, new_worker_id
+
 log = logging.getLogger(__name__)
 
 Job = Callable[..., Awaitable[Any]]
@@ -31,12 +33,27 @@ class JobQueue(Protocol):
 
 
 class InProcessJobQueue:
-    """Runs jobs as asyncio tasks in this process, at most ``max_jobs`` at once."""
+    """Runs jobs as asyncio tasks in this process, at most ``max_jobs`` at once.
 
-    def __init__(self, jobs: Mapping[str, Job], ctx: dict[str, Any], max_jobs: int = 10) -> None:
+    It is this process's only worker: its ``ctx`` names it (``worker_id``) and holds its run
+    locks, in process, where it is alive for as long as the process is. On ``close`` its
+    running jobs are cancelled, which hands background runs back (``pending``) for the next
+    start to pick up. A finished job's id is remembered for ``keep_seconds`` (like arq's
+    kept results), so queuing it again meanwhile does not re-run it.
+    """
+
+    def __init__(
+        self,
+        jobs: Mapping[str, Job],
+        ctx: dict[str, Any],
+        max_jobs: int = 10,
+        keep_seconds: float = 3600.0,
+    ) -> None:
         self._jobs = dict(jobs)
-        self._ctx = ctx
+        worker = new_worker_id()
+        self._ctx = {"worker_id": worker, "run_locks": InProcessRunLocks(resident=[worker]), **ctx}
         self._slots = asyncio.Semaphore(max_jobs)
+        self._keep_seconds = keep_seconds
         self._tasks: dict[str, asyncio.Task[Any]] = {}
 
     async def enqueue(self, name: str, /, *, job_id: str | None = None, **kwargs: Any) -> str:
@@ -47,7 +64,16 @@ class InProcessJobQueue:
             return job_id
         task = asyncio.create_task(self._run(name, job_id, kwargs), name=f"job:{name}:{job_id}")
         self._tasks[job_id] = task
+        task.add_done_callback(lambda _: self._forget_later(job_id, task))
         return job_id
+
+    def _forget_later(self, job_id: str, task: asyncio.Task[Any]) -> None:
+        # Crons queue a job every few seconds: without this the ids would pile up forever.
+        def forget() -> None:
+            if self._tasks.get(job_id) is task:
+                del self._tasks[job_id]
+
+        asyncio.get_running_loop().call_later(self._keep_seconds, forget)
 
     async def _run(self, name: str, job_id: str, kwargs: dict[str, Any]) -> Any:
         async with self._slots:
