@@ -4,36 +4,54 @@ The assessment is code; the model writes only the holding statement.
 
 Per mention (``assess``):
 
-* negativity ``n`` = max(0, -compound) of its sentiment (``tools.sentiment``: VADER with the
-  brand-safety lexicon, emoji and sarcasm frames), 0..1;
+* negativity ``n`` = the larger of max(0, -compound) of its sentiment (``tools.sentiment``:
+  VADER with the brand-safety lexicon, basic negative words of Spanish, German, French and
+  Portuguese, emoji and sarcasm frames) and its complaint strength (``tools.complaints``:
+  service-failure facts such as "late again", "still waiting", "never arrived", "charged me
+  twice", "cancelling my subscription", in English and those four languages, stronger when
+  repeated or paired with an irony marker such as 🙃 or "10/10"), 0..1. VADER reads "my
+  delivery is late again, third week in a row" as neutral; a social-media manager does not;
 * risk ``r`` = the severity (0..1) of the worst risk term it contains (:data:`RISK_TERMS`:
   injury, illness, fire, recall, lawsuit, boycott, fraud...). Such terms weigh heavily even
-  when VADER reads the text as neutral ("my kid was hospitalized after drinking it");
+  when VADER reads the text as neutral ("my kid was hospitalized after drinking it"). A term
+  negated just before it ("nobody got sick", "not a recall") does not count; a term in a
+  question or a rumour ("is the recall real?", "heard they were hacked") counts at
+  :data:`HEDGED` (0.4) of its severity;
 * effective negativity ``e`` = max(n, r);
 * weight ``w`` = 1 + log10(1 + reach) (reach unknown: 1). A post seen by 100,000 people
-  counts for about 6 unseen ones: reach matters, but never drowns the count of voices.
+  counts for about 6 unseen ones: reach matters, but never drowns the count of voices;
+* audience ``a`` = log10(1 + reach) mapped from 3 (1,000) to 6 (1,000,000) onto 0..1.
 
-Over the mentions (:func:`risk_score`), four components, each in 0..1:
+Over the mentions (:func:`risk_score`), six components, each in 0..1:
 
 * ``N`` share and intensity: half the share of mentions with ``e`` >= 0.05, half the mean of
   ``e``, shrunk by n / (n + 2) so that one angry post out of one is not a 100% crisis;
 * ``V`` exposure: 1 - exp(-sum(w * e) / :data:`EXPOSURE_SCALE`);
+* ``C`` voices: 1 - exp(-sum(e) / :data:`VOICES_SCALE`), the number of unhappy voices
+  whatever their share: twenty complaints are a wave even among praise;
+* ``P`` peak: max(e * a), one angry voice with a very large audience;
 * ``R`` risk terms: 1 - exp(-sum(w * r) / :data:`RISK_SCALE`);
 * ``A`` volume anomaly (below): 1 or 0;
 
-combined as score = 1 - (1 - 0.45 N)(1 - 0.35 V)(1 - 0.6 R)(1 - 0.25 A), then raised to a
-floor set by the worst risk term (:data:`RISK_FLOORS`: a safety, recall or legal term puts
-the score at 0.25, medium, at least; any other risk term at 0.05, low). Every component and
-the floor are non-decreasing in each mention's negativity, risk and reach, and the product
-form is non-decreasing in each component, so for a given set of mentions the score is
-monotone in negativity and reach (the tests check it over random mention sets). It stays
-below 1 (at most about 0.89).
+combined as score = 1 - (1 - 0.45 N)(1 - 0.25 V)(1 - 0.3 C)(1 - 0.3 P)(1 - 0.6 R)(1 - 0.25 A)
+(:data:`WEIGHTS`), then raised to a floor set by the worst risk term (:data:`RISK_FLOORS`: an
+asserted safety, recall or legal term puts the score at 0.25, medium, at least; any other
+risk term, or a hedged one, at 0.05, low), and held below critical (:data:`BELOW_CRITICAL`)
+unless some mention asserts a safety, recall or legal term of severity >= :data:`CRITICAL_RISK`
+(boycott and fraud terms are 0.6): critical means people may be hurt or sued, not only angry.
+Every component, the floor and the ceiling are non-decreasing in each mention's negativity,
+risk and reach, and the product form is non-decreasing in each component, so for a given set
+of mentions the score is monotone in negativity and reach (the tests check it over random
+mention sets). It stays below 1.
 
 Risk levels (:data:`THRESHOLDS`): none < 0.05 <= low < 0.25 <= medium < 0.50 <= high < 0.70 <=
-critical. Calibrated on labelled cases (see the tests): calm praise scores 0 (none); a few
-ordinary or sarcastic complaints among praise land in low; a single legal or safety claim in
-medium; dozens of angry posts with real reach in high; a wave of recall, injury and lawsuit
-posts with real reach in critical.
+critical. Calibrated on labelled cases (the tests, and the dev split of the
+``crisis_manager`` eval dataset): calm praise scores 0 (none); a few ordinary, sarcastic or
+foreign-language complaints among praise land in low, as do a negated or questioning mention
+of a risk term; a single legal or safety claim, a recall or data-breach rumour, a pattern of
+about eight complaints or one angry post with a very large audience in medium; a wave of
+twenty complaints with real reach, a boycott call or a safety claim from a big account in
+high; a wave of recall, injury and lawsuit posts with real reach in critical.
 
 Volume anomaly (:func:`volume_check`): true when either
 
@@ -75,6 +93,7 @@ from agents.schemas import (
 )
 from agents.toolkit import clean_prose, org_settings, reads_as_prose, run_clock
 from tools.analytics import DailySeries, InvalidQuery, daily_series
+from tools.complaints import complaint
 from tools.platform_rules import validate_post
 from tools.sentiment import FIRE_SLANG, Sentiment, score_batch, summarize
 
@@ -83,9 +102,10 @@ log = logging.getLogger(__name__)
 # --- the scoring model -----------------------------------------------------------------------
 
 #: (pattern, category, severity). Severity is how bad a single mention with the term is,
-#: whatever its tone. Terms are matched case-insensitively on word boundaries; negation is not
-#: read ("nobody got sick" still counts): for early warning a false alarm costs less than a
-#: miss.
+#: whatever its tone. Terms are matched case-insensitively on word boundaries. A term negated
+#: just before it ("nobody got sick", "not a recall") does not count; a term in a question or
+#: a rumour ("is this a scam?", "heard there's a recall") counts at :data:`HEDGED` of its
+#: severity (see :func:`risk_terms`).
 RISK_TERMS: tuple[tuple[str, str, float], ...] = (
     (r"food\s+poisoning|poisoned|allergic\s+reaction|anaphyla\w*", "safety", 1.0),
     (r"hospitali[sz]ed|emergency\s+room|ambulance|injur(?:y|ies|ed)|fatal\w*", "safety", 1.0),
@@ -111,8 +131,10 @@ RISK_TERMS: tuple[tuple[str, str, float], ...] = (
     (r"recall(?:s|ed|ing)?", "recall", 0.9),
     (r"lawsuits?|sued|suing|class[\s-]+action|lawyers?|attorneys?|legal\s+action", "legal", 0.9),
     (r"(?:will|gonna|going\s+to|should|to|i'll|we'll|i\s+will|we\s+will)\s+sue", "legal", 0.9),
-    (r"boycott\w*", "boycott", 0.75),
-    (r"scam(?:s|med|mers)?|fraud\w*|data\s+breach|hacked|stole\s+my", "fraud", 0.7),
+    # A boycott or a fraud claim is serious but not a danger to anyone's health or a legal
+    # claim: below the severity that can make a crisis critical (CRITICAL_RISK).
+    (r"boycott\w*", "boycott", 0.6),
+    (r"scam(?:s|med|mers)?|fraud\w*|data\s+breach|hacked|stole\s+my", "fraud", 0.6),
 )
 _RISK_PATTERNS = [(re.compile(rf"\b(?:{p})\b", re.I), c, s) for p, c, s in RISK_TERMS]
 #: How a driver names each category: "3 of 5 mentions mention a recall".
@@ -127,9 +149,30 @@ CATEGORY_ORDER = ("safety", "recall", "legal", "boycott", "fraud")
 
 SHRINK = 2  # pseudo-count of calm mentions in the share component
 TROUBLED = 0.05  # effective negativity from which a mention counts as negative (VADER's cut)
-WEIGHTS = {"share": 0.45, "exposure": 0.35, "risk": 0.6, "volume": 0.25}
-EXPOSURE_SCALE = 15.0  # sum(w * e) at which exposure reaches 1 - 1/e
+WEIGHTS = {
+    "share": 0.45,
+    "exposure": 0.25,
+    "voices": 0.3,
+    "peak": 0.3,
+    "risk": 0.6,
+    "volume": 0.25,
+}
+EXPOSURE_SCALE = 35.0  # sum(w * e) at which exposure reaches 1 - 1/e
+VOICES_SCALE = 10.0  # sum(e) at which the voices component reaches 1 - 1/e
+PEAK_FROM, PEAK_TO = 3.0, 6.0  # log10 reach over which one post's audience counts, 1k..1M
 RISK_SCALE = 4.0  # sum(w * r) at which the risk component reaches 1 - 1/e
+HEDGED = 0.4  # share of a risk term's severity left in a question or a rumour
+NEGATION_WINDOW = 3  # words before a risk term that can negate it
+NEGATORS = frozenset(
+    {"no", "not", "never", "nobody", "none", "nothing", "neither", "nor", "without", "noone"}
+)
+_HEDGE = re.compile(
+    r"\b(?:heard|hearing|rumou?rs?|rumou?red|allegedly|apparently|supposedly|is\s+it\s+true|"
+    r"anyone\s+know|can\s+anyone\s+confirm|not\s+sure\s+if|wondering\s+if)\b",
+    re.I,
+)
+_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
+_WORD = re.compile(r"[\w']+")
 #: Lower bounds of each level, highest first.
 THRESHOLDS: tuple[tuple[RiskLevel, float], ...] = (
     ("critical", 0.70),
@@ -141,6 +184,10 @@ THRESHOLDS: tuple[tuple[RiskLevel, float], ...] = (
 #: (worst risk severity, least score): a safety, recall or legal term (severity >= 0.9) puts
 #: the mentions at medium at least, any other risk term at low at least.
 RISK_FLOORS: tuple[tuple[float, float], ...] = ((0.9, 0.25), (0.01, 0.05))
+#: Critical needs a safety, recall or legal claim (severity >= CRITICAL_RISK, asserted, not
+#: hedged): without one the score stays below critical, however loud the complaints.
+CRITICAL_RISK = 0.7
+BELOW_CRITICAL = 0.6999
 ESCALATE_AT: frozenset[str] = frozenset({"high", "critical"})
 STATEMENT_AT: frozenset[str] = frozenset({"medium", "high", "critical"})
 
@@ -156,8 +203,8 @@ FALLBACK_DAYS = 7  # the mentions' own history stands in for a missing baseline
 class MentionSignal:
     """What the score reads from one mention."""
 
-    negativity: float  # 0..1: max(0, -compound)
-    risk: float  # 0..1: severity of its worst risk term
+    negativity: float  # 0..1: max(0, -compound, complaint strength)
+    risk: float  # 0..1: severity of its worst risk term (hedged, negation read)
     reach: int | None = None
     categories: tuple[str, ...] = ()
 
@@ -169,21 +216,45 @@ class MentionSignal:
     def effective(self) -> float:
         return max(self.negativity, self.risk)
 
+    @property
+    def audience(self) -> float:
+        """0..1: how large one post's audience is, from 1,000 (0) to 1,000,000 (1)."""
+        level = math.log10(1.0 + max(0, self.reach or 0))
+        return min(1.0, max(0.0, (level - PEAK_FROM) / (PEAK_TO - PEAK_FROM)))
+
+
+def _negated(sentence: str, start: int) -> bool:
+    words = _WORD.findall(sentence[:start].lower())[-NEGATION_WINDOW:]
+    return any(w in NEGATORS or w.endswith("n't") for w in words) or "no one" in " ".join(words)
+
 
 def risk_terms(text: str) -> list[tuple[str, float]]:
-    """The risk categories ``text`` touches, with their severities (worst per category)."""
+    """The risk categories ``text`` touches, with their severities (worst per category).
+
+    Read per sentence: a term with a negation among the few words before it ("nobody got
+    sick", "it's not a recall") is skipped; a term in a question or next to a rumour word
+    ("is the recall real?", "heard they were hacked") counts at :data:`HEDGED` of its
+    severity: a rumour is worth checking, an assertion is a claim."""
     text = FIRE_SLANG.sub(" ", text)  # "this latte is fire" is praise, not a fire
     worst: dict[str, float] = {}
-    for pattern, category, severity in _RISK_PATTERNS:
-        if pattern.search(text):
-            worst[category] = max(worst.get(category, 0.0), severity)
+    for sentence in _SENTENCE.findall(text):
+        if not sentence.strip():
+            continue
+        hedged = sentence.rstrip().endswith("?") or bool(_HEDGE.search(sentence))
+        for pattern, category, severity in _RISK_PATTERNS:
+            for m in pattern.finditer(sentence):
+                if _negated(sentence, m.start()):
+                    continue
+                found = severity * (HEDGED if hedged else 1.0)
+                worst[category] = max(worst.get(category, 0.0), round(found, 4))
+                break
     return sorted(worst.items(), key=lambda cs: CATEGORY_ORDER.index(cs[0]))
 
 
 def signal(mention: Mention, sentiment: Sentiment) -> MentionSignal:
     terms = risk_terms(mention.text)
     return MentionSignal(
-        negativity=max(0.0, -sentiment.compound),
+        negativity=max(0.0, -sentiment.compound, complaint(mention.text).strength),
         risk=max((s for _, s in terms), default=0.0),
         reach=mention.reach,
         categories=tuple(c for c, _ in terms),
@@ -194,13 +265,16 @@ def signal(mention: Mention, sentiment: Sentiment) -> MentionSignal:
 class Components:
     share: float
     exposure: float
+    voices: float
+    peak: float
     risk: float
     volume: float
 
 
 def components(signals: Sequence[MentionSignal], volume_anomaly: bool) -> Components:
+    volume = 1.0 if volume_anomaly else 0.0
     if not signals:
-        return Components(0.0, 0.0, 0.0, 1.0 if volume_anomaly else 0.0)
+        return Components(0.0, 0.0, 0.0, 0.0, 0.0, volume)
     n = len(signals)
     # Half the share of troubled mentions, half their mean intensity: two complaints among
     # six mentions matter even when each is mild. Shrunk for small sets: one angry post out
@@ -208,8 +282,10 @@ def components(signals: Sequence[MentionSignal], volume_anomaly: bool) -> Compon
     troubled = sum(1 for s in signals if s.effective >= TROUBLED) / n
     share = (0.5 * troubled + 0.5 * sum(s.effective for s in signals) / n) * n / (n + SHRINK)
     exposure = 1 - math.exp(-sum(s.weight * s.effective for s in signals) / EXPOSURE_SCALE)
+    voices = 1 - math.exp(-sum(s.effective for s in signals) / VOICES_SCALE)
+    peak = max(s.effective * s.audience for s in signals)
     risk = 1 - math.exp(-sum(s.weight * s.risk for s in signals) / RISK_SCALE)
-    return Components(share, exposure, risk, 1.0 if volume_anomaly else 0.0)
+    return Components(share, exposure, voices, peak, risk, volume)
 
 
 def risk_floor(signals: Sequence[MentionSignal]) -> float:
@@ -218,16 +294,25 @@ def risk_floor(signals: Sequence[MentionSignal]) -> float:
     return next((floor for severity, floor in RISK_FLOORS if worst >= severity), 0.0)
 
 
+def risk_ceiling(signals: Sequence[MentionSignal]) -> float:
+    """The most the score may be: below critical without a safety, recall or legal claim."""
+    worst = max((s.risk for s in signals), default=0.0)
+    return 1.0 if worst >= CRITICAL_RISK else BELOW_CRITICAL
+
+
 def risk_score(signals: Sequence[MentionSignal], volume_anomaly: bool = False) -> float:
     """The crisis score in [0, 1): monotone in each mention's negativity, risk and reach."""
     c = components(signals, volume_anomaly)
     calm = (
         (1 - WEIGHTS["share"] * c.share)
         * (1 - WEIGHTS["exposure"] * c.exposure)
+        * (1 - WEIGHTS["voices"] * c.voices)
+        * (1 - WEIGHTS["peak"] * c.peak)
         * (1 - WEIGHTS["risk"] * c.risk)
         * (1 - WEIGHTS["volume"] * c.volume)
     )
-    return round(min(1.0, max(risk_floor(signals), 1 - calm)), 4)
+    score = min(risk_ceiling(signals), max(risk_floor(signals), 1 - calm))
+    return round(min(1.0, score), 4)
 
 
 def risk_level(score: float) -> RiskLevel:

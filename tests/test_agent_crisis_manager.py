@@ -229,7 +229,76 @@ async def test_risk_terms_read_context() -> None:
     assert risk_terms("Sue loved the latte") == []
     assert risk_terms("the cold brew made me sick") == [("safety", 0.8)]
     assert risk_terms("a fire broke out at the cafe") == [("safety", 0.7)]
-    assert risk_terms("we will sue, then boycott") == [("legal", 0.9), ("boycott", 0.75)]
+    # A boycott is below the severity that can make a crisis critical (was 0.75).
+    assert risk_terms("we will sue, then boycott") == [("legal", 0.9), ("boycott", 0.6)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Relax people, nobody got sick from Lumen, it's just coffee",
+        "It's not a recall, just a label change",
+        "No one was hospitalized, the can just leaked",
+        "The cold brew never made me sick",
+    ],
+)
+async def test_negated_risk_terms_do_not_count(text: str) -> None:
+    assert risk_terms(text) == []
+
+
+async def test_hedged_risk_terms_weigh_less() -> None:
+    assert risk_terms("Is the Lumen recall real?") == [("recall", 0.36)]
+    assert risk_terms("Heard Lumen is recalling the cold brew cans") == [("recall", 0.36)]
+    assert risk_terms("Lumen charged me twice, is this a scam or a glitch?") == [("fraud", 0.24)]
+    # Only the questioning sentence is hedged; the claim next to it counts in full.
+    assert risk_terms("Is the Lumen recall real? My kid got sick too") == [
+        ("safety", 0.8),
+        ("recall", 0.36),
+    ]
+    assert risk_terms("Lumen needs to recall this batch NOW.") == [("recall", 0.9)]
+
+
+DELIVERY = [
+    "My delivery is a week late and the carrier just says 'delayed'",
+    "Paid for a subscription, got nothing for two weeks",
+    "Delivery delays again. Cancelling my subscription.",
+    "Third delayed shipment in a row. I'm done.",
+    "Still waiting on my box, day 12",
+    "Where is my order? It never arrived",
+    "They charged my card and it still hasn't shipped",
+    "My package is lost and support is silent, no reply for days",
+]
+
+
+def _assess(texts: list[str], reach: int | None) -> str:
+    return assess(
+        [Mention(text=t, reach=reach) for t in texts], None, DEMO_NOW
+    ).assessment.risk_level
+
+
+async def test_complaints_without_risk_words_count() -> None:
+    """VADER reads most of these as neutral; a social-media manager reads complaints."""
+    assert _assess(["My subscription delivery is late again, third week in a row"], 3000) == "low"
+    assert _assess(DELIVERY, 600) == "medium"  # a pattern: route to care, statement ready
+    assert _assess(DELIVERY * 3, 1500) == "high"  # a wave with real reach: escalate
+
+
+def _score(texts: list[str], reach: int | None) -> float:
+    return assess([Mention(text=t, reach=reach) for t in texts], None, DEMO_NOW).assessment.score
+
+
+async def test_a_negated_or_questioning_risk_term_is_not_a_claim() -> None:
+    assert _assess(["Relax, nobody got sick from Lumen, it's just coffee"], 700) == "low"
+    rumour = ["Is the Lumen recall real?", "Heard Lumen is recalling the cans??"]
+    claim = ["Lumen recalled the cold brew cans.", "Lumen is recalling the cans."]
+    assert _assess(rumour, 2000) == "medium"  # check the facts, have a statement ready
+    assert _score(claim, 2000) > _score(rumour, 2000)
+
+
+async def test_critical_needs_a_safety_recall_or_legal_claim() -> None:
+    angry = ["Boycott Lumen, disgusting management, never again"] * 20
+    assert _assess(angry, 50_000) == "high"
+    assert _assess([*angry, "My kid was hospitalized after drinking Lumen"], 50_000) == "critical"
 
 
 # --- monotonicity ------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Sentiment: VADER basics, emoji, negation, brand-safety terms, sarcasm frames, other
-languages, summaries and the tool."""
+languages, summaries and the tool; and the service-failure complaints VADER misses."""
 
 from __future__ import annotations
 
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from tools.complaints import MAX_STRENGTH, complaint
 from tools.sentiment import (
     MAX_TEXTS,
     Sentiment,
@@ -228,3 +229,79 @@ async def test_tool() -> None:
     message = await analyze_sentiment.ainvoke({"texts": ["x"] * (MAX_TEXTS + 1)})
     assert isinstance(message, str)
     assert f"at most {MAX_TEXTS}" in message
+
+
+# --- complaints VADER misses, sarcasm without a frame, other languages ------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My subscription delivery is late again, third week in a row",
+        "Paid for a subscription, got nothing for two weeks",
+        "Still waiting on my box, day 12",
+        "Cancelling my subscription.",
+        "Lumen's site charged me twice for one bag",
+        "El café llegó tarde otra vez",
+        "Meine Bestellung ist nie angekommen",
+        "Ma commande est en retard",
+        "O pedido nunca chegou",
+    ],
+)
+def test_service_failures_are_complaints(text: str) -> None:
+    assert complaint(text).strength >= 0.3, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Best latte in Brooklyn",
+        "My order arrived early, thank you!",
+        "The delivery was never late, not once",
+        "No delays at all this month",
+        "10/10 would recommend",
+        "again and again the best roast",
+        "",
+    ],
+)
+def test_no_failure_no_complaint(text: str) -> None:
+    assert complaint(text).strength == 0, text
+
+
+def test_repetition_and_irony_strengthen_a_complaint() -> None:
+    once = complaint("My delivery is late").strength
+    again = complaint("My delivery is late again, third week in a row").strength
+    ironic = complaint("My delivery is late again. Stellar service 🙃")
+    assert 0 < once < again
+    assert ironic.ironic
+    assert ironic.strength > once
+    assert complaint("late " * 50 + "again 🙃 10/10").strength <= MAX_STRENGTH
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wow, Lumen really outdid themselves: a bag of beans that arrived empty. 10/10",
+        "Oh wonderful, my box is 'on its way' for the tenth day. Stellar service 🙃",
+        "Love paying for coffee I never receive 🙃",
+        "great, another week without my delivery, love that for me",
+    ],
+)
+def test_praise_around_a_failure_reads_as_sarcasm(text: str) -> None:
+    s = score(text)
+    assert s.sarcasm, text
+    assert s.label == "negative", text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "El café de Lumen llegó tarde otra vez, qué decepción",
+        "Pésimo servicio, mi pedido nunca llegó",
+        "Total enttäuscht, die Bohnen kamen kaputt an",
+        "Service nul, très déçue",
+        "Atendimento horrível, nunca mais",
+    ],
+)
+def test_basic_foreign_complaints_are_negative(text: str) -> None:
+    assert score(text).label == "negative", text

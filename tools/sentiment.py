@@ -20,8 +20,16 @@ What VADER does and does not do here (checked against vaderSentiment 3.3.2):
   "thanks for nothing", "yeah right". The praise word in such a frame is replaced by a
   negative token and the result says ``sarcasm=True``. Anything subtler is out of reach of a
   lexicon and is not claimed.
-- Words VADER does not know (other languages, most non-Latin scripts) score 0: mixed-language
-  text is scored on its English words and emoji, and text with none of them is neutral.
+- Sarcasm without a frame: praise around a service-failure fact with an irony marker
+  ("a bag of beans that arrived empty. 10/10", "Stellar service 🙃", "love that for me";
+  ``tools.complaints``) reads as negative: the compound becomes minus the complaint strength,
+  the positive and negative proportions swap, and ``sarcasm=True``.
+- Words VADER does not know (other languages, most non-Latin scripts) score 0, except
+  ``FOREIGN_NEGATIVE``: a few basic negative words and phrases of Spanish, German, French and
+  Portuguese ("pésimo", "decepción", "nunca llegó", "enttäuscht", "nul", "horrível"). Only
+  negative words: without each language's negation rules, positive ones would read "nicht
+  gut" as praise, so "Das ist nicht gut" and "Me encanta el café" stay neutral. Mixed-language
+  text is scored on its English words, those words and emoji; text with none is neutral.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from langchain_core.tools import ToolException, tool
 from pydantic import Field
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, negated
 
+from tools.complaints import complaint
 from tools.ml_common import CamelModel, validation_message
 
 Label = Literal["positive", "neutral", "negative"]
@@ -137,6 +146,61 @@ BRAND_SAFETY_LEXICON: dict[str, float] = {
     "ripoff": -2.5,
     "rip-off": -2.5,
     "fire": -1.8,  # VADER: -1.4. "A fire at the café"; the slang "is fire" is handled apart
+}
+# Basics of other languages, negative words only (VADER knows English): what a Spanish,
+# German, French or Portuguese complaint about a brand most often says. Positive words are
+# left out on purpose: without the language's negation rules ("nicht gut") they would read
+# complaints as praise. Words that are also common English or neutral words ("tarde" is also
+# "afternoon", "mal" is a name) are left out too.
+FOREIGN_NEGATIVE: dict[str, float] = {
+    # Spanish
+    "decepción": -2.0,
+    "decepcion": -2.0,
+    "decepcionado": -2.0,
+    "decepcionada": -2.0,
+    "pésimo": -2.8,
+    "pésima": -2.8,
+    "pesimo": -2.8,
+    "inaceptable": -2.2,
+    "asco": -2.5,
+    "estafa": -2.5,
+    "fatal": -2.0,  # also VADER's English "fatal" (-2.5): negative either way
+    "horrible": -2.5,
+    # German
+    "schlecht": -2.0,
+    "enttäuscht": -2.0,
+    "enttäuschend": -2.0,
+    "kaputt": -1.8,
+    "schade": -1.2,
+    "leider": -0.8,
+    "unverschämt": -2.2,
+    "katastrophe": -2.5,
+    "abzocke": -2.5,
+    "verspätung": -1.5,
+    # French
+    "nul": -2.0,
+    "nulle": -2.0,
+    "déçu": -2.0,
+    "déçue": -2.0,
+    "arnaque": -2.5,
+    "inadmissible": -2.2,
+    # Portuguese
+    "péssimo": -2.8,
+    "péssima": -2.8,
+    "horrível": -2.5,
+    "decepcionante": -2.0,
+    "atrasado": -1.2,
+    "atrasada": -1.2,
+}
+# Multi-word phrases of those languages -> one token.
+FOREIGN_PHRASES: dict[str, tuple[str, float]] = {
+    r"nunca\s+lleg[óo]": ("xnuncallego", -2.0),
+    r"nunca\s+m[áa]s": ("xneveragain", -2.5),
+    r"lleg[óo]\s+tarde": ("xllegotarde", -1.5),
+    r"nie\s+wieder": ("xneveragain", -2.5),
+    r"plus\s+jamais": ("xneveragain", -2.5),
+    r"nunca\s+chegou": ("xnuncachegou", -2.0),
+    r"nunca\s+mais": ("xneveragain", -2.5),
 }
 # Multi-word terms -> one token (and its valence).
 BRAND_SAFETY_PHRASES: dict[str, tuple[str, float]] = {
@@ -260,7 +324,9 @@ def analyzer() -> SentimentIntensityAnalyzer:
     the emoji, brand-safety and sarcasm tokens."""
     vader = SentimentIntensityAnalyzer()
     vader.lexicon.update(BRAND_SAFETY_LEXICON)
+    vader.lexicon.update(FOREIGN_NEGATIVE)
     extra = [*SOCIAL_EMOJI.values(), *BRAND_SAFETY_PHRASES.values(), *SARCASTIC_PHRASES.values()]
+    extra += FOREIGN_PHRASES.values()
     extra += [SLANG_FIRE_TOKEN, SARCASM_TOKEN]
     vader.lexicon.update(dict(extra))
     return vader
@@ -303,7 +369,7 @@ def prepare(text: str) -> tuple[str, bool]:
         text, found = re.subn(rf"\b{pattern}", token, text, flags=re.I)
         sarcasm = sarcasm or found > 0
     text = FIRE_SLANG.sub(lambda m: f"{m.group(1)} {SLANG_FIRE_TOKEN[0]}", text)
-    for pattern, (token, _) in BRAND_SAFETY_PHRASES.items():
+    for pattern, (token, _) in {**BRAND_SAFETY_PHRASES, **FOREIGN_PHRASES}.items():
         text = re.sub(rf"\b{pattern}", token, text, flags=re.I)
     return text, sarcasm
 
@@ -315,10 +381,19 @@ def score(text: str) -> Sentiment:
     if raw["pos"] + raw["neu"] + raw["neg"] == 0:  # nothing to score (empty text)
         raw = {"pos": 0.0, "neu": 1.0, "neg": 0.0, "compound": 0.0}
     compound = float(raw["compound"])
+    positive, negative = float(raw["pos"]), float(raw["neg"])
+    if compound > NEGATIVE_THRESHOLD:
+        # Praise around a failure fact with an irony marker ("arrived empty. 10/10", "Stellar
+        # service 🙃"): the praise means its opposite, so its share counts as negative.
+        found = complaint(text or "")
+        if found.ironic:
+            sarcasm = True
+            compound = -found.strength
+            positive, negative = negative, positive
     return Sentiment(
-        positive=float(raw["pos"]),
+        positive=positive,
         neutral=float(raw["neu"]),
-        negative=float(raw["neg"]),
+        negative=negative,
         compound=compound,
         label=label_of(compound),
         sarcasm=sarcasm,
