@@ -569,6 +569,14 @@ async def test_competitor_benchmarks(world: World) -> None:
     assert len(everyone.comparisons) == 2
 
 
+async def test_competitor_names_match_whatever_the_spacing(world: World) -> None:
+    result = await competitor_benchmarks(
+        world.runtime.db, world.a, competitors=["blue  bottle", " BlueBottle "], now=NOW
+    )
+    assert result.missing == []
+    assert [c.competitor.name for c in result.comparisons] == ["Blue Bottle"]
+
+
 async def test_competitors_of_another_tenant_are_missing(world: World) -> None:
     result = await competitor_benchmarks(
         world.runtime.db, world.b, competitors=["Blue Bottle", "Stumptown"], now=NOW

@@ -120,7 +120,9 @@ async def competitor_benchmarks(
 
 
 def _key(name: str | None) -> str:
-    return (name or "").strip().lstrip("@").strip().casefold()
+    """How a competitor is matched: case, an @ and any run of spaces do not matter, since
+    people type "Bean  There", "bean there" and "@BeanThere" for the same rival."""
+    return "".join((name or "").strip().lstrip("@").split()).casefold()
 
 
 async def _latest_analyses(db: Any, org_id: ObjectId) -> list[CompetitorAnalysis]:
