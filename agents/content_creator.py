@@ -12,8 +12,16 @@ neither the request nor the memories state, and bracketed blanks. On a problem t
 asked once to fix its text, with the problems' messages; after ``MAX_MODEL_ATTEMPTS`` code
 takes over: sentences with invented claims are dropped and ``repair`` makes the post valid.
 A reply that is no post at all (empty, an echo of the prompt) is replaced by a template made
-from the brief. ``repaired`` tells whether code changed the model's words; ``attempts`` how
-many times the model was asked. An invalid draft never leaves this agent.
+from the brief (for a revision, from the brief and the reviewer's feedback:
+``revision_template``). A revision that repeats the rejected previous draft word for word
+(case, punctuation and spacing aside) is asked for once more with a plainer instruction; if
+it repeats it again, code writes the revision, so a reviewer never gets the same text back.
+``repaired`` tells whether code changed the model's words; ``attempts`` how many times the
+model was asked. An invalid draft never leaves this agent.
+
+Labels: every field label the prompts use is either an echo label (the line is the model
+repeating its input and is dropped) or a text label ("Post:", stripped and the text after it
+kept); see ``prompts.ECHO_LABELS`` and ``prompts.TEXT_LABELS``.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import regex
 
 from agents.base import Agent, AgentContext
 from agents.prompts import content_creator as prompts
+from agents.revision import revision_template, same_post
 from agents.schemas import ContentRequest, Draft
 from agents.toolkit import (
     SENTENCE,
@@ -104,6 +113,14 @@ _TAG = r"#[\p{L}\p{M}\p{N}_]+"
 _TAG_LINE = regex.compile(rf"^\s*(?:hashtags?\s*:)?\s*(?:{_TAG}[\s,.]*)+$", regex.I)
 _TRAILING_TAGS = regex.compile(rf"(?:(?<=\s)|^)((?:{_TAG}[\s,]*)+)[\s.]*$")
 
+
+# A label that introduces the post ("Post: ...", "**Revised post:** ...") at a line's start.
+_TEXT_LABEL = re.compile(
+    r"^\s*(?:[-*•]\s*)?(?:\*\*|__)?(?:"
+    + "|".join(re.escape(label.rstrip(":")) for label in prompts.TEXT_LABELS)
+    + r")(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*",
+    re.I,
+)
 
 # Any bracketed blank ("[Recipient's Name]", "[BusinessesName]"): the platform rules know the
 # common placeholder words; a model's draft should hold no brackets at all.
@@ -226,8 +243,38 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
         attempts = 1
         body, model_tags = parse_post(await ctx.chat(system, user, max_tokens=max_tokens))
         deterministic = not reads_as_prose(body, echo_labels=prompts.ECHO_LABELS)
+        previous = request.previous_draft if request.feedback else None
         if deterministic:
             body, model_tags = template_post(request.brief), []
+            if request.feedback:  # a revision: the template answers the feedback too
+                body = revision_template(
+                    template_post(request.brief), request.feedback, previous or "", cta
+                )
+        if previous and same_post(body, previous, cta):
+            # The revision repeats the draft the reviewer turned down: ask once more, plainly;
+            # if that repeats it too (or is no post), code writes the revision.
+            attempts += 1
+            reply = await ctx.chat(
+                system,
+                prompts.revision_retry_prompt(
+                    brief=request.brief,
+                    previous_draft=previous,
+                    feedback=request.feedback or "",
+                    max_chars=max_chars,
+                    call_to_action=cta,
+                ),
+                max_tokens=max_tokens,
+            )
+            fixed, fixed_tags = parse_post(reply)
+            if reads_as_prose(fixed, echo_labels=prompts.ECHO_LABELS) and not same_post(
+                fixed, previous, cta
+            ):
+                body, model_tags, deterministic = fixed, fixed_tags, False
+            else:
+                body = revision_template(
+                    template_post(request.brief), request.feedback or "", previous, cta
+                )
+                model_tags, deterministic = [], True
         tags = pick_tags(body, model_tags)
         body_cta = own_cta(body, cta, requested_cta)
         violations, invented = check(body, tags, body_cta)
@@ -368,6 +415,7 @@ def parse_post(reply: str) -> tuple[str, list[str]]:
     labels = [label.casefold() for label in prompts.ECHO_LABELS]
     lines: list[str] = []
     for line in clean_prose(reply, paragraphs=True).split("\n"):
+        line = _TEXT_LABEL.sub("", line, count=1)
         if any(label in line.casefold() for label in labels):
             if any(ln.strip() for ln in lines):
                 break  # the model went on to repeat the prompt: the post ended before

@@ -151,7 +151,12 @@ async def store(state: ContentCreationState, config: RunnableConfig) -> dict[str
     )
     post = Post(
         organization_id=org_id,
-        content=PostContent(text=final["text"], hashtags=final["hashtags"]),
+        # The draft's title (YouTube needs one to publish); the optimizer leaves it alone.
+        content=PostContent(
+            title=(state.get("draft") or {}).get("title"),
+            text=final["text"],
+            hashtags=final["hashtags"],
+        ),
         scheduling=Scheduling(
             status="scheduled" if first_slot else "draft",
             scheduled_at=first_slot["at"] if first_slot else None,

@@ -4,6 +4,7 @@ the prompt, accounting, tenancy, and the local model's smoke path."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,7 +19,14 @@ from agent_support import (
     use_model,
 )
 
-from agents.content_creator import PLATFORM_CTAS, content_creator, parse_post, template_post
+from agents.content_creator import (
+    PLATFORM_CTAS,
+    content_creator,
+    parse_post,
+    template_post,
+)
+from agents.prompts import content_creator as prompts
+from agents.revision import revision_template, same_post
 from agents.schemas import Draft
 from chorus.demo.planted import BANNED_TERMS, TRENDING_HASHTAG
 from memory.kinds import MemoryKind
@@ -314,6 +322,166 @@ async def test_parse_post_moves_trailing_hashtags_and_drops_echoes() -> None:
     assert tags == ["#ColdBrew", "#fall"]
     text, tags = parse_post("#coffee #autumn\nCold brew is back.\nProblems:\n- Remove 5")
     assert (text, tags) == ("Cold brew is back.", ["#coffee", "#autumn"])
+
+
+def _prompt_labels() -> set[str]:
+    """Every "Label:" the content creator's prompts put at the start of a line."""
+    rendered = [
+        prompts.system_prompt("youtube", ["cheap"], "Be kind."),
+        prompts.draft_prompt(
+            brief="b",
+            platform="instagram",
+            max_chars=200,
+            audience="a",
+            tone="t",
+            industry="i",
+            call_to_action="c",
+            brand_voice=["v"],
+            past_posts=["p"],
+            feedback="f",
+            previous_draft="d",
+        ),
+        prompts.repair_prompt("the text", ["a problem"], 200),
+        prompts.revision_retry_prompt(
+            brief="b", previous_draft="d", feedback="f", max_chars=200, call_to_action="c"
+        ),
+    ]
+    found = set()
+    for prompt in rendered:
+        for line in prompt.split("\n"):
+            m = re.match(r"^(?:- )?([A-Z][^:\n]{0,40}):", line)
+            if m:
+                found.add(m.group(1) + ":")
+    return found
+
+
+async def test_every_prompt_label_is_stripped_from_the_post() -> None:
+    labels = _prompt_labels()
+    assert {"Post:", "Brief:", "Problems:", "Length:"} <= labels
+    known = [label.casefold() for label in (*prompts.ECHO_LABELS, *prompts.TEXT_LABELS)]
+    for label in labels:
+        assert any(label.casefold().startswith(k) or k in label.casefold() for k in known), label
+        text, _ = parse_post(f"{label} Our latte is back in Hoboken.")
+        assert label.casefold() not in text.casefold()
+    # The repair prompt's "Post:" label, echoed before the fixed text, is not published.
+    text, _ = parse_post(
+        "This post breaks the platform's rules.\nPost: the finest latte in Hoboken"
+    )
+    assert text == "the finest latte in Hoboken"
+    assert parse_post("**Revised post:** Our latte.")[0] == "Our latte."
+
+
+async def test_the_repair_prompts_post_label_never_reaches_the_draft(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_model(
+        monkeypatch,
+        world,
+        [
+            "Our cheap latte is back in Hoboken this week.",
+            "This post breaks the platform's rules.\nPost: Our finest latte is back in Hoboken.",
+        ],
+    )
+    draft = await content_creator.call(
+        {"brief": "Our latte is back in Hoboken", "platform": "twitter"}, config(world, world.a)
+    )
+    assert_valid(draft)
+    assert draft.attempts == 2
+    assert draft.text.startswith("Our finest latte is back in Hoboken.")
+    assert "Post:" not in draft.text
+
+
+async def test_inflected_banned_terms_never_survive(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The organization bans "cheap" and "guaranteed"; the model writes "cheapest".
+    use_model(monkeypatch, world, ["Our cheapest beans, roasted this week in Brooklyn."])
+    draft = await content_creator.call(
+        {"brief": "Our guaranteed cheapest beans", "platform": "instagram"},
+        config(world, world.a),
+    )
+    assert_valid(draft)
+    assert "cheapest" not in draft.text.casefold()
+    assert draft.repaired
+
+
+async def test_lowercase_compound_hashtags_with_banned_terms_are_dropped(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_model(monkeypatch, world, [GOOD])
+    draft = await content_creator.call(
+        {"brief": BRIEF, "platform": "twitter", "hashtags": ["#cheapcoffee", "#coldbrew"]},
+        config(world, world.a),
+    )
+    assert_valid(draft)
+    assert "#cheapcoffee" not in draft.hashtags
+    assert "#coldbrew" in draft.hashtags
+
+
+PREVIOUS = "Our Kenya Nyeri AA is back: blackcurrant and pink grapefruit in every cup."
+REVISION = {
+    "brief": "Announce the return of Kenya Nyeri AA.",
+    "platform": "instagram",
+    "previousDraft": PREVIOUS,
+    "feedback": "Mention the price, $19 for 12 oz, and that it's available online.",
+}
+
+
+async def test_a_revision_that_repeats_the_rejected_draft_is_asked_for_once_more(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = "Kenya Nyeri AA is back for $19 a 12 oz bag, and you can order it online."
+    model = use_model(monkeypatch, world, [PREVIOUS, fresh])
+    draft = await content_creator.call(REVISION, config(world, world.a))
+    assert_valid(draft)
+    assert len(model.prompts) == 2
+    assert "Rejected draft: " + PREVIOUS in model.users[1]
+    assert draft.text.startswith(fresh)
+    assert (draft.attempts, draft.repaired) == (2, False)
+
+
+async def test_a_revision_never_hands_back_the_rejected_draft(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = use_model(monkeypatch, world, [PREVIOUS])  # the model copies it, every time
+    draft = await content_creator.call(REVISION, config(world, world.a))
+    assert_valid(draft)
+    assert len(model.prompts) == 2, "one extra call, no more"
+    assert PREVIOUS not in draft.text
+    # Code writes the revision from the brief and the feedback.
+    assert draft.text.startswith("Announcing the return of Kenya Nyeri AA.")
+    assert "$19 for 12 oz" in draft.text
+    assert "available online" in draft.text
+    assert draft.repaired
+
+
+async def test_a_revision_template_differs_from_the_rejected_one_even_on_style_feedback(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brief = "Announce our cold brew, steeped 18 hours, in cans at all four cafés."
+    # What the agent made of this brief before, with no usable model reply: the template.
+    previous = compose(template_post(brief), [], "twitter", cta=PLATFORM_CTAS["twitter"])
+    use_model(monkeypatch, world, ["Noted."])  # no post at all: the template stands in
+    draft = await content_creator.call(
+        {"brief": brief, "platform": "twitter", "previousDraft": previous, "feedback": "Warmer."},
+        config(world, world.a),
+    )
+    assert_valid(draft)
+    assert not same_post(draft.text, previous)
+
+
+async def test_revision_template_adds_and_drops_what_the_feedback_says() -> None:
+    brief = "Save 20% on Rwanda Nyamasheke this week, from the women's co-op we have partnered."
+    text = revision_template(
+        template_post(brief), "Drop the discount entirely.", template_post(brief)
+    )
+    assert "20%" not in text
+    assert "Nyamasheke" in text
+    brief = "Pumpkin spice cold foam is back at all four cafés."
+    text = revision_template(
+        template_post(brief), "Shorter, and add that it's dairy-free.", template_post(brief)
+    )
+    assert text.endswith(" It's dairy-free.")
 
 
 @pytest.mark.local_models

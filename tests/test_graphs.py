@@ -92,6 +92,19 @@ async def test_content_creation_pauses_for_approval_then_stores_the_post(world: 
     assert remembered is not None
 
 
+async def test_a_youtube_post_is_stored_with_the_drafts_title(world: World) -> None:
+    graph = build_graph("content_creation", world.runtime.checkpointer)
+    config = config_for(world, "content_creation")
+    brief = {"brief": "Video: Priya roasts a Costa Rica lot to first crack.", "platform": "youtube"}
+    await graph.ainvoke(brief, config)
+    done = await graph.ainvoke(Command(resume={"action": "approve"}), config)
+    title = done["draft"]["title"]
+    assert title, "a YouTube draft has a title"
+    post = await TenantRepository(world.runtime.db, Post).get(world.org, ObjectId(done["postId"]))
+    assert post is not None
+    assert post.content.title == title
+
+
 def _utc(iso: str) -> str:
     from datetime import UTC, datetime
 

@@ -256,12 +256,22 @@ def compose(text: str, hashtags: Sequence[str], platform: str, *, cta: str | Non
 _WORD = r"[\p{L}\p{M}\p{N}_]"
 
 
+# Simple English inflections a banned term may carry: "cheap" -> "cheaper", "cheapest",
+# "cheaply"; "guarantee" -> "guaranteed", "guarantees"; "miracle" -> "miracles". A term is
+# matched as a word prefix followed by one of these suffixes and a word boundary, so the
+# inflected word is caught while unrelated words that merely start with the term are not
+# ("cheapside", "miraculous" and "classic" pass). Doubled consonants ("big" -> "bigger") and
+# irregular forms are not caught: list them as terms of their own.
+_INFLECTIONS = ("s", "es", "ed", "d", "er", "est", "ly", "ing")
+_INFLECTION = "(?:" + "|".join(_INFLECTIONS) + ")?"
+
+
 def _term_pattern(term: str) -> regex.Pattern[str] | None:
     words = term.split()
     if not words:
         return None
     inner = r"\s+".join(regex.escape(w) for w in words)
-    return regex.compile(rf"(?<!{_WORD}){inner}(?!{_WORD})", regex.I | regex.V1)
+    return regex.compile(rf"(?<!{_WORD}){inner}{_INFLECTION}(?!{_WORD})", regex.I | regex.V1)
 
 
 def _tag_segments(body: str) -> list[str]:
@@ -270,28 +280,37 @@ def _tag_segments(body: str) -> list[str]:
     return [p.casefold() for p in parts] or [body.casefold()]
 
 
+#: From this many characters on, a banned term found anywhere inside a hashtag counts.
+TAG_SUBSTRING_MIN = 4
+
+
 def _tag_has_term(body: str, term: str) -> bool:
-    """Whole-word matching inside a hashtag: the term's words must be one or more whole
-    segments of the tag (``#FreeMoneyNow`` has "free money", ``#classic`` has no "ass")."""
+    """Whether a hashtag holds a banned term. Hashtags join words without spaces, and
+    lowercase compounds (``#cheapcoffee``) hide their word boundaries, so the term (its words
+    joined) counts when it appears
+
+    * at the start of a segment: the tag's start, or after a CamelCase, digit or underscore
+      boundary (``#cheapcoffee``, ``#MiracleMorning``, ``#best_cheapdeals``); or
+    * anywhere in the tag, for a term of ``TAG_SUBSTRING_MIN`` characters or more
+      (``#supercheapdeals``).
+
+    A shorter term is only caught at a segment start, so "ass" does not hit ``#classic``.
+    This over-matches by design (``#cheapside`` is dropped for "cheap"): a dropped hashtag
+    costs little, a published banned word costs the brand.
+    """
     compact = "".join(term.split()).casefold()
     if not compact:
         return False
-    if body.casefold() == compact:
+    folded = body.casefold()
+    if len(compact) >= TAG_SUBSTRING_MIN and compact in folded:
         return True
     segments = _tag_segments(body)
-    for i in range(len(segments)):
-        joined = ""
-        for seg in segments[i:]:
-            joined += seg
-            if joined == compact:
-                return True
-            if len(joined) >= len(compact):
-                break
-    return False
+    return any("".join(segments[i:]).startswith(compact) for i in range(len(segments)))
 
 
 def find_banned(text: str, banned_terms: Iterable[str]) -> list[str]:
-    """The banned terms that ``text`` contains as whole words or inside its hashtags."""
+    """The banned terms that ``text`` contains as words (simple inflections included, see
+    ``_INFLECTIONS``) or inside its hashtags (see ``_tag_has_term``)."""
     tags = inline_hashtags(text)
     found = []
     for term in banned_terms:
@@ -641,23 +660,126 @@ def _tidy(text: str) -> str:
     return regex.sub(r"^[,.;:!?]+\s*", "", text)
 
 
+_GAP = "\x00"  # where a word was taken out, until the sentence around it is resolved
+# Words that cannot end a phrase before a hole: articles, determiners, prepositions,
+# copulas, conjunctions, intensifiers (English, and the commonest German, Spanish, French).
+_FUNCTION_WORD_TEXT = (
+    "a an the our your their its my his her this that these those some any no every each "
+    "of in on at to for with by from into onto over about across via per than as "
+    "and or but nor so yet is are was were be been being am has have had will would can "
+    "most more very too such "
+    "ein eine einen einem einer der die das den dem des unser unsere unseren mit und oder "
+    "für von zu im am ist sind auf aus bei nach "
+    "el la los las un una unos unas de del y o con en por para es son al "
+    "le les des du et avec une est sont au aux"
+)
+_FUNCTION_WORDS = frozenset(_FUNCTION_WORD_TEXT.split())
+_SENTENCE_PART = regex.compile(r"(?:[^.!?…\n]|(?<=\d)\.(?=\d))+(?:[.!?…]+[\"'”’)\]]*|$)")
+_CLAUSE_PART = regex.compile(r"[^,;:–—]+(?:[,;:–—]+\s*|$)")
+_WORDLIKE = r"[\p{L}\p{N}'’]+"
+#: The fewest words a post keeps when sentences or clauses are dropped (else words are).
+MIN_CONTENT_WORDS = 3
+
+
+def _content_words(text: str) -> int:
+    return len(regex.findall(r"\p{L}[\p{L}\p{N}'’-]*", text.replace(_GAP, " ")))
+
+
+def _broken_gaps(text: str) -> bool:
+    """Whether taking out a word at a gap leaves a hole: the word before it (if any) and the
+    word after it (if any, before punctuation) are both function words ("is the _,",
+    "with _ across", "The _ is"). "the _ specialty coffee" is fine: an adjective went."""
+    for m in regex.finditer(_GAP, text):
+        before = regex.search(rf"({_WORDLIKE})[ \t]*$", text[: m.start()])
+        after = regex.match(rf"[ \t]*({_WORDLIKE})", text[m.end() :])
+        if (before is None or before.group(1).casefold() in _FUNCTION_WORDS) and (
+            after is None or after.group(1).casefold() in _FUNCTION_WORDS
+        ):
+            return True
+    return False
+
+
+def _close_gaps(text: str) -> str:
+    """Word-level removal: the gaps go, and so do up to two function words left dangling
+    before a broken one ("is the _," -> ",", "with _ across" -> "across")."""
+    pieces = text.split(_GAP)
+    for i in range(len(pieces) - 1):
+        after = regex.match(rf"[ \t]*({_WORDLIKE})", pieces[i + 1])
+        if after is not None and after.group(1).casefold() not in _FUNCTION_WORDS:
+            continue
+        for _ in range(2):
+            m = regex.search(rf"({_WORDLIKE})[ \t]*$", pieces[i])
+            if m is None or m.group(1).casefold() not in _FUNCTION_WORDS:
+                break
+            pieces[i] = pieces[i][: m.start()]
+    text = " ".join(pieces)
+    # A sentence that lost its first word still starts with a capital.
+    return regex.sub(r"(^\s*|[.!?…]\s+)(\p{Ll})", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
+def _capitalized_like(new: str, old: str) -> str:
+    new = new.strip()
+    first = regex.search(r"\p{L}", old)
+    if new and first is not None and first.group().isupper():
+        return new[:1].upper() + new[1:]
+    return new
+
+
+def _resolve_gaps(text: str) -> str:
+    """Where a removed term leaves a hole in its sentence (see ``_broken_gaps``), the clauses
+    holding one go, if the rest of the sentence keeps at least half of its words (and
+    ``MIN_CONTENT_WORDS``); else the whole sentence goes. A sentence where the removal leaves
+    a hole nowhere just loses the words. If dropping clauses and sentences would leave the
+    post with fewer than ``MIN_CONTENT_WORDS`` words, the words alone go instead, with the
+    function words left dangling before each hole: a clumsy post that keeps the brief's
+    facts beats a neutral stand-in."""
+    if _GAP not in text:
+        return text
+    text = regex.sub(rf"{_GAP}(?:[ \t]*{_GAP})+", _GAP, text)
+    paragraphs = []
+    for paragraph in text.split("\n"):
+        kept = []
+        for sentence in _SENTENCE_PART.findall(paragraph):
+            if not sentence.strip():
+                continue
+            if _GAP not in sentence or not _broken_gaps(sentence):
+                kept.append(sentence.replace(_GAP, " ").strip())
+                continue
+            clauses = [c for c in _CLAUSE_PART.findall(sentence) if c.strip()]
+            whole = [c for c in clauses if not (_GAP in c and _broken_gaps(c))]
+            left = _content_words("".join(whole))
+            if left >= MIN_CONTENT_WORDS and 2 * left >= _content_words(sentence):
+                rest = "".join(whole).replace(_GAP, " ").strip().rstrip(",;:–—").strip()
+                end = regex.search(r"[.!?…][\"'”’)\]]*$", sentence.strip())
+                if not regex.search(r"[.!?…][\"'”’)\]]*$", rest):
+                    rest += end.group() if end else ""
+                kept.append(_capitalized_like(rest, sentence))
+        paragraphs.append(" ".join(kept))
+    dropped = "\n".join(paragraphs)
+    if _content_words(dropped) >= MIN_CONTENT_WORDS:
+        return dropped
+    return _close_gaps(text)
+
+
 def _clean(text: str, banned: Sequence[str], forbidden: str) -> str:
     """``text`` without placeholders, banned terms (and hashtags containing them) and
-    forbidden characters. Repeated because one removal can expose another."""
+    forbidden characters. Where taking a term out would break its sentence, the clause or
+    sentence goes instead (``_resolve_gaps``). Repeated because one removal can expose
+    another."""
     for _ in range(8):
         before = text
-        text = _remove_placeholders(text)
+        text = _PLACEHOLDERS_CS.sub(_GAP, _PLACEHOLDERS.sub(_GAP, text))
         for term in banned:
             pattern = _term_pattern(term)
             if pattern is None:
                 continue
             text = _INLINE_TAG.sub(
-                lambda m, t=term: " " if _tag_has_term(m.group(1), t) else m.group(), text
+                lambda m, t=term: _GAP if _tag_has_term(m.group(1), t) else m.group(), text
             )
-            text = pattern.sub(" ", text)
+            text = pattern.sub(_GAP, text)
         if forbidden:
             text = text.translate({ord(c): " " for c in forbidden})
-        text = _tidy(text)
+        text = _tidy(_resolve_gaps(text))
         if text == before:
             break
     return text

@@ -38,7 +38,8 @@ PLATFORM_STYLE = {
     "sandbox": "clear and friendly, a few sentences",
 }
 
-# The field labels of the prompts below: a reply that repeats one has echoed the prompt.
+# The field labels of the prompts below: a reply that repeats one has echoed the prompt, and
+# a line holding one is dropped (``parse_post``).
 ECHO_LABELS = (
     "Brief:",
     "Audience:",
@@ -48,13 +49,32 @@ ECHO_LABELS = (
     "Past posts",
     "Reviewer feedback:",
     "Previous draft:",
+    "Rejected draft:",
     "Problems:",
     "Length:",
     "Style:",
     "call to action:",
+    "Never use these words",
     "Write the post",
     "breaks the platform",
     "post text only",
+    "answers the feedback",
+)
+# Labels that introduce the post itself ("Post: <text>", as the repair prompt shows it): the
+# label is stripped from the start of a line and the text after it kept. Every label the
+# prompts below use is in one of the two tuples (a test checks it), so none reaches a post.
+TEXT_LABELS = (
+    "Post:",
+    "Draft:",
+    "Text:",
+    "Caption:",
+    "Revised post:",
+    "Revised draft:",
+    "Corrected post:",
+    "Fixed post:",
+    "New post:",
+    "Rewritten post:",
+    "Final post:",
 )
 
 RULES = (
@@ -117,3 +137,26 @@ def repair_prompt(text: str, problems: Sequence[str], max_chars: int) -> str:
         f"Length: the text must stay under {max_chars} characters (hashtags are added "
         "separately).\nReply with the corrected post text only."
     )
+
+
+def revision_retry_prompt(
+    *,
+    brief: str,
+    previous_draft: str,
+    feedback: str,
+    max_chars: int,
+    call_to_action: str | None = None,
+) -> str:
+    """Asked once when a revision came back the same as the draft the reviewer rejected."""
+    lines = [
+        f"Rejected draft: {previous_draft}",
+        f"Reviewer feedback: {feedback}",
+        f"Brief: {brief}",
+        "The reviewer rejected the draft above. Your last answer repeated it word for word. "
+        "Write a new post with different wording that does exactly what the feedback asks.",
+        f"Length: at most {max_chars} characters.",
+    ]
+    if call_to_action:
+        lines.append(f"The post will end with this call to action: {call_to_action}")
+    lines.append("Reply with the new post text only.")
+    return "\n".join(lines)
