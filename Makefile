@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench redis chromium clean
+.PHONY: install run test lint format bench bench-evals redis chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,12 @@ chromium:
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# After the suite, the eval gate: the test split with the local model against its committed
+# baseline; a gated metric worse than the baseline by more than its tolerance fails the target.
 test: $(STAMP) redis chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+	$(BIN)/chorus eval --split test --model local --baseline evals/baselines/local.json --out .chorus/evals/ci
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -46,6 +49,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/graphs.py
+
+bench-evals: $(STAMP)
+	$(BIN)/python bench/evals.py
 
 clean:
 	rm -rf $(VENV) .chorus .pytest_cache .ruff_cache

@@ -259,5 +259,65 @@ def doctor(
         raise typer.Exit(1)
 
 
+@app.command("eval")
+def eval_command(
+    agent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--agent",
+            metavar="NAME",
+            help="A dataset to run: an agent (scheduler) or content_creation; repeatable. "
+            "Default: every dataset in evals/datasets.",
+        ),
+    ] = None,
+    split: Annotated[str, typer.Option(help="dev or test.")] = "test",
+    model: Annotated[
+        str | None,
+        typer.Option(help="Chat model under test, provider:model (default: configured)."),
+    ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(help="Judge model for tone, brand voice and helpfulness, provider:model."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="At most N cases per dataset.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Cases in flight at once (default 4; 2 for local).")
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Baseline JSON to gate on (exit 1 on a regression).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where reports go (default .chorus/evals/<timestamp>).")
+    ] = None,
+    write_baseline: Annotated[
+        Path | None, typer.Option("--write-baseline", help="Record this run as a baseline file.")
+    ] = None,
+) -> None:
+    """Run the eval suites: a table against the baseline, results JSON, Markdown and a chart."""
+    from evals.command import BadEvalArguments, EvalOptions, execute
+
+    options = EvalOptions(
+        agents=list(agent or []),
+        split=split,
+        model=model,
+        judge=judge,
+        limit=limit,
+        concurrency=concurrency,
+        baseline=baseline,
+        out=out,
+        write_baseline=write_baseline,
+    )
+    # Off a terminal (CI logs) rich assumes 80 columns; the metrics table needs more.
+    out_console = console if console.is_terminal else Console(stderr=True, width=140)
+    try:
+        outcome = asyncio.run(execute(options, Settings(), out_console))
+    except BadEvalArguments as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    _print_json(outcome.summary())
+    if outcome.gate_failed:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -10,7 +10,10 @@ Each ``evals/suites/<dataset>.py`` module defines:
   metrics over the whole split (MAE, rank correlation, precision); by default each metric is
   the mean of its per-case values;
 - optionally ``JUDGED: list[JudgeCriterion]``, qualities an LLM judge grades when one is
-  configured (tone, brand-voice fit, helpfulness).
+  configured (tone, brand-voice fit, helpfulness);
+- optionally ``WRITES_FIXTURES = True`` when its cases change fixture data (a graph that stores
+  posts): the runner then runs it alone, one case at a time, after the other suites, so no
+  other case reads what it wrote in passing and every run sees the same data.
 
 Evaluators themselves live in ``evals/evaluators``: small functions, each unit-tested.
 """
@@ -72,6 +75,7 @@ class Suite:
     score: Callable[[Case, dict[str, Any]], dict[str, float | None]]
     aggregate: Callable[[list[CaseResult]], dict[str, float | None]]
     judged: tuple[JudgeCriterion, ...] = ()
+    writes_fixtures: bool = False
 
 
 def mean_scores(results: list[CaseResult]) -> dict[str, float | None]:
@@ -98,4 +102,5 @@ def load_suite(name: str) -> Suite:
         score=module.score,
         aggregate=getattr(module, "aggregate", mean_scores),
         judged=tuple(getattr(module, "JUDGED", ())),
+        writes_fixtures=bool(getattr(module, "WRITES_FIXTURES", False)),
     )

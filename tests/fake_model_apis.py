@@ -32,13 +32,69 @@ def _vector(text: str, dims: int = 8) -> list[float]:
     return [b / 255 for b in digest[:dims]]
 
 
-def build_app(reply: str, requests: list[dict[str, Any]]) -> FastAPI:
+# What a structured-output request (an LLM judge's, say) gets unless the test says otherwise.
+DEFAULT_STRUCTURED: dict[str, Any] = {
+    "reasoning": "Clear and on brand. Thus, the score should be: 0.75.",
+    "score": 0.75,
+}
+
+
+def _structured_message(body: dict[str, Any], structured: dict[str, Any]) -> dict[str, Any] | None:
+    """The assistant message for a structured-output request, as the API answers it: the JSON
+    as content for a ``json_schema`` response format, a call of the forced tool otherwise."""
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") in ("json_schema", "json_object"):
+        return {"role": "assistant", "content": json.dumps(structured)}
+    choice = body.get("tool_choice")
+    if body.get("tools") and choice not in (None, "none", "auto"):
+        name = (
+            choice["function"]["name"]
+            if isinstance(choice, dict)
+            else body["tools"][0]["function"]["name"]
+        )
+        call = {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(structured)},
+        }
+        return {"role": "assistant", "content": None, "tool_calls": [call]}
+    return None
+
+
+def _completion(
+    model: str, message: dict[str, Any], finish: str, *, completion_tokens: int
+) -> dict[str, Any]:
+    """A non-streamed chat.completion with one choice, as the OpenAI API answers it."""
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {
+            "prompt_tokens": 11,
+            "completion_tokens": completion_tokens,
+            "total_tokens": 11 + completion_tokens,
+        },
+    }
+
+
+def build_app(
+    reply: str,
+    requests: list[dict[str, Any]],
+    structured: dict[str, Any] | None = None,
+) -> FastAPI:
     app = FastAPI()
+    structured = structured if structured is not None else DEFAULT_STRUCTURED
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
         body = await request.json()
         requests.append({"path": "chat", "auth": request.headers.get("authorization"), **body})
+        message = _structured_message(body, structured)
+        if message is not None and not body.get("stream"):
+            finish = "tool_calls" if message.get("tool_calls") else "stop"
+            return _completion(body["model"], message, finish, completion_tokens=9)
         words = reply.split(" ")
         usage = {
             "prompt_tokens": 11,
@@ -46,20 +102,8 @@ def build_app(reply: str, requests: list[dict[str, Any]]) -> FastAPI:
             "total_tokens": 11 + len(words),
         }
         if not body.get("stream"):
-            return {
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body["model"],
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": reply},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": usage,
-            }
+            message = {"role": "assistant", "content": reply}
+            return _completion(body["model"], message, "stop", completion_tokens=len(words))
 
         def events() -> Iterator[str]:
             base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": body["model"]}
@@ -127,10 +171,13 @@ def build_app(reply: str, requests: list[dict[str, Any]]) -> FastAPI:
 
 
 @contextmanager
-def serve(reply: str = "Fresh roast, fresh start.") -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A running model API on loopback: (base URL, the requests it received)."""
+def serve(
+    reply: str = "Fresh roast, fresh start.", structured: dict[str, Any] | None = None
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A running model API on loopback: (base URL, the requests it received). Structured-output
+    requests are answered with ``structured`` (default ``DEFAULT_STRUCTURED``)."""
     requests: list[dict[str, Any]] = []
-    with serve_app(build_app(reply, requests)) as base:
+    with serve_app(build_app(reply, requests, structured)) as base:
         yield base, requests
 
 

@@ -40,6 +40,10 @@ METRICS: dict[str, Metric] = {
     **POST_METRICS,
 }
 
+# An approved run stores a post, schedules it and adds it to the content memory (removed again
+# after the case); other cases must not see it in passing, so this suite runs alone.
+WRITES_FIXTURES = True
+
 
 async def run(case: Case, env: EvalEnv) -> dict[str, Any]:
     graph = build_graph("content_creation", env.runtime.checkpointer)
