@@ -9,7 +9,9 @@ graph run end to end (``content_creation``).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -77,6 +79,12 @@ def load_dataset(name: str, directory: Path = DATASETS_DIR) -> Dataset:
         known = ", ".join(files) or "none"
         raise DatasetError(f"no dataset {name!r} in {directory} (found: {known})")
     return read_dataset(files[name])
+
+
+def render_cases(cases: Sequence[Case]) -> str:
+    """A dataset file's exact text: one case per line, in order (what ``read_dataset`` reads)."""
+    lines = [json.dumps(c.model_dump(mode="json"), ensure_ascii=False) for c in cases]
+    return "\n".join(lines) + "\n"
 
 
 def read_dataset(path: Path) -> Dataset:

@@ -14,7 +14,6 @@ Run ``.venv/bin/python -m evals.datasets.build_scheduler``; it rewrites the file
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from chorus.demo.planted import PLANTED
 from evals.cases import DATASETS_DIR, Case
+from evals.cases import render_cases as render
 from evals.env import eval_env
 from persistence.models import Post
 from persistence.repository import TenantRepository
@@ -516,12 +516,6 @@ async def build() -> list[Case]:
                 )
             )
     return cases
-
-
-def render(cases: list[Case]) -> str:
-    """The dataset file's exact text."""
-    lines = [json.dumps(c.model_dump(mode="json"), ensure_ascii=False) for c in cases]
-    return "\n".join(lines) + "\n"
 
 
 def write(cases: list[Case], path: Path = OUT) -> None:

@@ -21,7 +21,6 @@ for byte (the fixtures are seeded).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 
 from chorus.demo.planted import TRENDING_HASHTAG
 from evals.cases import DATASETS_DIR, Case
+from evals.cases import render_cases as render
 from evals.env import eval_env
 from evals.evaluators.trends import ALL, norm_tag
 from persistence.models import Analytics, Post
@@ -387,12 +387,6 @@ async def build() -> list[Case]:
                 )
             )
     return cases
-
-
-def render(cases: list[Case]) -> str:
-    """The dataset file's exact text."""
-    lines = [json.dumps(c.model_dump(mode="json"), ensure_ascii=False) for c in cases]
-    return "\n".join(lines) + "\n"
 
 
 def write(cases: list[Case], path: Path = OUT) -> None:
