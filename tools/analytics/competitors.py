@@ -100,7 +100,12 @@ async def competitor_benchmarks(
     docs = await _latest_analyses(db, org_id)
     if isinstance(competitors, str):  # one name given bare
         competitors = [competitors]
-    wanted = None if competitors is None else {_key(n): n for n in competitors if _key(n)}
+    wanted: dict[str, str] | None = None
+    if competitors is not None:
+        wanted = {}
+        for name in competitors:
+            if _key(name):
+                wanted.setdefault(_key(name), name)  # two spellings of one rival: the first
     chosen = [
         d
         for d in docs
