@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -85,6 +85,23 @@ def render_cases(cases: Sequence[Case]) -> str:
     """A dataset file's exact text: one case per line, in order (what ``read_dataset`` reads)."""
     lines = [json.dumps(c.model_dump(mode="json"), ensure_ascii=False) for c in cases]
     return "\n".join(lines) + "\n"
+
+
+def render_rows(rows: Iterable[Mapping[str, Any]], *, sort_keys: bool = False) -> str:
+    """A dataset file's exact text from plain case dicts (the generator scripts' form)."""
+    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=sort_keys) + "\n" for r in rows)
+
+
+def write_or_check(path: Path, text: str, argv: Sequence[str]) -> int:
+    """A generator script's main: write ``text`` to ``path``, or with ``--check`` only say
+    whether the file already holds it (exit status 1 when it does not)."""
+    if "--check" in argv:
+        same = path.exists() and path.read_text(encoding="utf-8") == text
+        print("up to date" if same else f"{path.name} differs from the generator's output")
+        return 0 if same else 1
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path} ({text.count(chr(10))} cases)")
+    return 0
 
 
 def read_dataset(path: Path) -> Dataset:

@@ -94,3 +94,14 @@ def install_tiny_suite(monkeypatch: pytest.MonkeyPatch, name: str = "tiny") -> t
     monkeypatch.setitem(sys.modules, f"evals.suites.{name}", module)
     monkeypatch.setitem(BROKEN, "prompt", False)
     return module
+
+
+async def run_and_score(env: Any, name: str, case_id: str) -> tuple[dict, dict]:
+    """One case of dataset ``name`` through its real suite: (output, scores)."""
+    from evals.cases import load_dataset
+    from evals.suite import load_suite
+
+    suite = load_suite(name)
+    [case] = [c for c in load_dataset(name).cases if c.id == case_id]
+    output = await suite.run(case, env)
+    return output, suite.score(case, output)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from eval_support import run_and_score
 from support import isolated_environment
 
 from evals.cases import SPLITS, load_dataset
@@ -47,10 +48,7 @@ async def env() -> AsyncIterator[EvalEnv]:
 
 
 async def scores(env: EvalEnv, case_id: str) -> tuple[dict, dict]:
-    suite = load_suite(NAME)
-    [case] = [c for c in load_dataset(NAME).cases if c.id == case_id]
-    output = await suite.run(case, env)
-    return output, suite.score(case, output)
+    return await run_and_score(env, NAME, case_id)
 
 
 @pytest.mark.asyncio(loop_scope="module")

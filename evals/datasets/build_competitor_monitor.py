@@ -11,11 +11,11 @@ The ``empty`` and ``lumen`` fixtures have no competitor analyses: everything ask
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals.cases import render_rows
 from evals.evaluators.reports import name_key
 from evals.fixtures.compet_market import COMPETITORS, EMPTY, PLANTED
 
@@ -261,7 +261,7 @@ def _case(spec: Spec, split: str) -> dict[str, Any]:
 
 def build() -> str:
     rows = [_case(s, "dev") for s in DEV] + [_case(s, "test") for s in TEST]
-    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    return render_rows(rows, sort_keys=True)
 
 
 if __name__ == "__main__":

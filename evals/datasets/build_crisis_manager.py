@@ -24,12 +24,12 @@ is a finding.
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from evals.cases import render_rows, write_or_check
 from evals.fixtures.lumen import NOW
 
 PATH = Path(__file__).parent / "crisis_manager.v1.jsonl"
@@ -600,18 +600,11 @@ CASES: list[dict[str, Any]] = [
 
 
 def render() -> str:
-    return "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in CASES)
+    return render_rows(CASES)
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        same = PATH.exists() and PATH.read_text(encoding="utf-8") == text
-        print("up to date" if same else f"{PATH.name} differs from this script's cases")
-        return 0 if same else 1
-    PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {PATH} ({len(CASES)} cases)")
-    return 0
+    return write_or_check(PATH, render(), argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ model must fall back on platform priors.
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 from bson import ObjectId
 
 from chorus.demo.planted import PLANTED, TRENDING_HASHTAG, TZ
+from evals.cases import render_rows, write_or_check
 from evals.fixtures import engage_holdout, engage_thin
 from persistence.models import Post
 
@@ -96,18 +96,11 @@ def build_cases() -> list[dict]:
 
 
 def render() -> str:
-    return "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in build_cases())
+    return render_rows(build_cases())
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        same = PATH.exists() and PATH.read_text(encoding="utf-8") == text
-        print("up to date" if same else f"{PATH.name} differs from the generator's output")
-        return 0 if same else 1
-    PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {PATH} ({text.count(chr(10))} cases)")
-    return 0
+    return write_or_check(PATH, render(), argv)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ no analytics for the requested platforms is expected to be reported as thin.
 from __future__ import annotations
 
 import functools
-import json
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -30,6 +29,7 @@ from chorus.demo.planted import (
     TZ,
     VIRAL_POSTS,
 )
+from evals.cases import render_rows
 from evals.fixtures import empty, lumen
 
 OUT = Path(__file__).parent / "performance_tracker.v1.jsonl"
@@ -264,7 +264,7 @@ def _case(spec: Spec, split: str) -> dict[str, Any]:
 
 def build() -> str:
     rows = [_case(s, "dev") for s in DEV] + [_case(s, "test") for s in TEST]
-    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    return render_rows(rows, sort_keys=True)
 
 
 if __name__ == "__main__":
