@@ -36,12 +36,14 @@ chromium:
 # baseline; a gated metric worse than the baseline by more than its tolerance fails the target.
 test: $(STAMP) redis chromium
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 	$(BIN)/chorus eval --split test --model local --baseline evals/baselines/local.json --out .chorus/evals/ci
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -33,17 +33,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
+from uuid import UUID
 
 from bson import ObjectId
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from pydantic import BaseModel, ValidationError
+from langchain_core.outputs import ChatGeneration, LLMResult
+from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from persistence.ids import utcnow
 from persistence.models.ai import (
-    AGENT_TYPES,
-    AgentConfiguration,
-    AiAgent,
     AiTask,
     TaskExecution,
     TaskInput,
@@ -51,6 +51,7 @@ from persistence.models.ai import (
     TaskResources,
 )
 from persistence.repository import TenantRepository
+from services.agents import check_agent_type
 
 log = logging.getLogger(__name__)
 
@@ -370,47 +371,6 @@ def cost_usd(model: str | None, tokens_in: int, tokens_out: int) -> float | None
     return round((tokens_in * price.input + tokens_out * price.output) / 1_000_000, 8)
 
 
-# --- agent configuration ---------------------------------------------------------------------
-
-
-class AgentDisabled(RuntimeError):
-    """The organization has switched this agent off."""
-
-    def __init__(self, agent_type: str, name: str | None = None) -> None:
-        self.agent_type = agent_type
-        label = f"{name!r} ({agent_type})" if name else agent_type
-        super().__init__(
-            f"the {label} agent is disabled for this organization; an admin can turn it on "
-            "again by setting status.isActive to true on the agent"
-        )
-
-
-def _check_agent_type(agent_type: str) -> str:
-    if agent_type not in AGENT_TYPES:
-        raise ValueError(
-            f"unknown agent type {agent_type!r}; expected one of: {', '.join(AGENT_TYPES)}"
-        )
-    return agent_type
-
-
-async def load_agent_config(db: Any, org_id: ObjectId, agent_type: str) -> AgentConfiguration:
-    """The organization's configuration of an agent, defaults if it has none stored.
-
-    Raises :class:`AgentDisabled` if the organization turned the agent off. Should there be
-    several ``ai_agents`` documents of one type, the newest wins.
-    """
-    _check_agent_type(agent_type)
-    found = await TenantRepository(db, AiAgent).find(
-        org_id, {"agentType": agent_type}, sort=[("createdAt", -1)], limit=1
-    )
-    if not found:
-        return AgentConfiguration()
-    agent = found[0]
-    if not agent.status.is_active:
-        raise AgentDisabled(agent_type, agent.name)
-    return agent.configuration
-
-
 # --- one ai_tasks row per call ---------------------------------------------------------------
 
 MAX_ERROR_CHARS = 500
@@ -462,19 +422,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _cost_may_be_none() -> bool:
-    try:
-        TaskResources(cost_usd=None)  # type: ignore[arg-type]
-    except ValidationError:
-        return False
-    return True
-
-
-# TaskResources.costUsd is a plain float today, so an unknown price is stored as 0.0 (and
-# logged by cost_usd); once the model allows None, None is stored, as it should be.
-_COST_NULLABLE = _cost_may_be_none()
-
-
 class TaskRecorder:
     """Records one agent call as one ``ai_tasks`` document.
 
@@ -506,7 +453,7 @@ class TaskRecorder:
         agent_id: ObjectId | None = None,
         parameters: Mapping[str, Any] | None = None,
     ) -> None:
-        self.agent_type = _check_agent_type(agent_type)
+        self.agent_type = check_agent_type(agent_type)
         self._repo = TenantRepository(db, AiTask)
         self.org_id = org_id
         self.task_type = task_type
@@ -585,7 +532,7 @@ class TaskRecorder:
             "resources.tokensIn": usage.tokens_in,
             "resources.tokensOut": usage.tokens_out,
             "resources.tokensUsed": usage.total,
-            "resources.costUsd": cost if cost is not None or _COST_NULLABLE else 0.0,
+            "resources.costUsd": cost,
         }
         if exc is None:
             output = TaskOutput(
@@ -604,3 +551,50 @@ class TaskRecorder:
             # The call's own error matters more than the failure to record it.
             log.exception("could not record the failed ai_task %s", self.task_id)
         return False
+
+
+class UsageCallback(BaseCallbackHandler):
+    """Counts every chat-model call made under one agent call into its ``ai_tasks`` row.
+
+    Attached to the agent's run config, it sees each call however it was made (the agent's
+    own prompts, a repair, a CrewAI crew calling the model from a worker thread), so no call
+    site accounts by hand. Counts are the model's own ``usage_metadata`` when it reports
+    them, tiktoken over prompt and reply otherwise (see :func:`usage_of`).
+    """
+
+    run_inline = True  # called on the loop (or the crew's thread) that made the call
+
+    def __init__(self, recorder: TaskRecorder, model: str | None) -> None:
+        self._recorder = recorder
+        self._model = model
+        self._prompts: dict[UUID, list[BaseMessage]] = {}
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        **kwargs: Any,
+    ) -> None:
+        with self._lock:
+            self._prompts[run_id] = messages[0] if messages else []
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        with self._lock:
+            prompt = self._prompts.pop(run_id, None)
+        generation = response.generations[0][0] if response.generations else None
+        if not isinstance(generation, ChatGeneration) or not isinstance(
+            generation.message, AIMessage
+        ):
+            return
+        usage = usage_of(generation.message, prompt, self._model)
+        with self._lock:
+            self._recorder.add_usage(usage)
+            self.calls += 1
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        with self._lock:
+            self._prompts.pop(run_id, None)

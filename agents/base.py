@@ -1,9 +1,10 @@
 """What every agent shares: a persona, typed input and output, and an accounted run.
 
-An agent is a persona, a prompt, pydantic input/output schemas and an async ``run``. Its node
-function (``Agent.node``) reads the agent's input from graph state, runs it as a named child
-run (so LangSmith shows one run per agent with the tenant, agent, workflow and thread in its
-metadata), and records one ``ai_tasks`` document per call with tokens and cost.
+An agent is a persona, a prompt, pydantic input/output schemas and an async ``run``. A graph
+node calls ``agent.call(request, runtime.context, config)``: the request is validated, the run
+becomes a named child run (so LangSmith shows one run per agent with the tenant, agent,
+workflow and thread in its metadata), and one ``ai_tasks`` document records it with the
+tokens and cost that a usage callback counted over every model call inside it.
 """
 
 from __future__ import annotations
@@ -11,33 +12,55 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from bson import ObjectId
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables.config import ensure_config, patch_config
 from pydantic import BaseModel
 
-from agents.accounting import TaskRecorder, load_agent_config, usage_of
+from agents.accounting import TaskRecorder, UsageCallback
+from agents.models import ChatModelSource
 from persistence.models.ai import AgentConfiguration, AgentType
-from tools.context import Services, services_of, tenant_of
+from persistence.models.organizations import OrganizationSettings
+from services import organizations
+from services.agents import load_configuration
+from tools.context import RunContext, Services, memoized
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
 
 
-class ChatModelSource(Protocol):
-    @property
-    def default(self) -> str | None: ...
-
-    def get(
-        self, spec: str | None = None, *, temperature: float = 0.7, max_tokens: int = 800
-    ) -> BaseChatModel: ...
-
-
 class AgentServices(Services, Protocol):
-    chat_models: ChatModelSource
+    """What agents use of the process: the stores tools use, and the chat models."""
+
+    @property
+    def chat_models(self) -> ChatModelSource: ...
+
+
+def agent_services(run: RunContext) -> AgentServices:
+    """The run's services as agents see them. The run engine builds every context from the
+    process's runtime, which has the chat models; tools only need the narrower slice."""
+    return cast(AgentServices, run.services)
+
+
+def chat_model(
+    run: RunContext, *, temperature: float = 0.7, max_tokens: int = 800
+) -> BaseChatModel:
+    """The run's chat model (the one named for the run, else the configured default)."""
+    return agent_services(run).chat_models.get(
+        run.model, temperature=temperature, max_tokens=max_tokens
+    )
+
+
+async def org_settings(run: RunContext) -> OrganizationSettings:
+    """The tenant's settings, read once per run."""
+    return await memoized(
+        run, ("org_settings",), lambda: organizations.settings(run.services.db, run.org_id)
+    )
 
 
 @dataclass(frozen=True)
@@ -53,22 +76,41 @@ class Persona:
 
 @dataclass
 class AgentContext:
-    """One agent call: the tenant, its services and configuration, and the usage so far."""
+    """One agent call: its run, the tenant's configuration of the agent, and its task row."""
 
     agent: AgentType
-    org_id: ObjectId
-    services: AgentServices
+    run: RunContext
     config: RunnableConfig
     settings: AgentConfiguration
     model_spec: str | None
     recorder: TaskRecorder
-    workflow: str | None = None
-    thread_id: str | None = None
     model_calls: int = 0
 
     @property
+    def org_id(self) -> ObjectId:
+        return self.run.org_id
+
+    @property
     def db(self) -> Any:
-        return self.services.db
+        return self.run.services.db
+
+    @property
+    def services(self) -> AgentServices:
+        return agent_services(self.run)
+
+    @property
+    def workflow(self) -> str | None:
+        return self.run.graph
+
+    @property
+    def thread_id(self) -> str | None:
+        return self.run.thread_id
+
+    def clock(self) -> datetime:
+        return self.run.clock()
+
+    async def org_settings(self) -> OrganizationSettings:
+        return await org_settings(self.run)
 
     def model(self, *, temperature: float | None = None, max_tokens: int | None = None):
         return self.services.chat_models.get(
@@ -86,14 +128,12 @@ class AgentContext:
         temperature: float | None = None,
         max_tokens: int | None = None,
     ) -> str:
-        """Ask the model; usage is added to this call's account. Streams through ``config``."""
+        """Ask the model; the usage callback on ``config`` accounts it. Streams through it."""
         messages: list[BaseMessage] = [SystemMessage(system), *history, HumanMessage(user)]
         reply = await self.model(temperature=temperature, max_tokens=max_tokens).ainvoke(
             messages, config=self.config
         )
         self.model_calls += 1
-        # Accounted per call, so tokens spent before a later failure still show on the task.
-        self.recorder.add_usage(usage_of(reply, messages, self.model_spec), model=self.model_spec)
         return _text(reply)
 
 
@@ -106,11 +146,10 @@ def _text(message: AIMessage | BaseMessage) -> str:
 
 
 def model_spec_for(
-    config: RunnableConfig, settings: AgentConfiguration, models: ChatModelSource
+    run: RunContext, settings: AgentConfiguration, default: str | None
 ) -> str | None:
     """A model named for this run wins over the tenant's per-agent choice, then the default."""
-    override = (config.get("configurable") or {}).get("model")
-    return override or settings.model or models.default
+    return run.model or settings.model or default
 
 
 class Agent(ABC, Generic[In, Out]):
@@ -129,47 +168,57 @@ class Agent(ABC, Generic[In, Out]):
     def summarize_input(self, request: In) -> str:
         return request.model_dump_json(exclude_none=True)[:500]
 
-    async def call(self, request: In | dict[str, Any], config: RunnableConfig) -> Out:
-        """Run once for the tenant in ``config``, as a named, accounted child run."""
+    async def call(
+        self,
+        request: In | dict[str, Any],
+        run: RunContext,
+        config: RunnableConfig | None = None,
+    ) -> Out:
+        """Run once for the run's tenant, as a named, accounted child run of ``config``."""
         parsed = self.input_model.model_validate(request)
-        configurable = config.get("configurable") or {}
         metadata = {
-            "organizationId": str(tenant_of(config)),
+            "organizationId": str(run.org_id),
             "agent": self.name,
-            "workflow": configurable.get("workflow", self.name),
-            "thread_id": configurable.get("thread_id"),
+            "workflow": run.graph or self.name,
+            "thread_id": run.thread_id,
         }
-        runnable = RunnableLambda(self._accounted, name=self.name).with_config(
+
+        async def accounted(request: In, config: RunnableConfig) -> Out:
+            return await self._accounted(request, run, config)
+
+        runnable = RunnableLambda(accounted, name=self.name).with_config(
             run_name=self.name, tags=[f"agent:{self.name}"], metadata=metadata
         )
-        return await runnable.ainvoke(parsed, config)
+        return await runnable.ainvoke(parsed, ensure_config(config))
 
-    async def _accounted(self, request: In, config: RunnableConfig) -> Out:
-        org_id = tenant_of(config)
-        services: AgentServices = services_of(config)  # type: ignore[assignment]
-        settings = await load_agent_config(services.db, org_id, self.name)
-        configurable = config.get("configurable") or {}
-        spec = model_spec_for(config, settings, services.chat_models)
+    async def _accounted(self, request: In, run: RunContext, config: RunnableConfig) -> Out:
+        services = agent_services(run)
+        settings = await load_configuration(services.db, run.org_id, self.name)
+        spec = model_spec_for(run, settings, services.chat_models.default)
         async with TaskRecorder(
             services.db,
-            org_id,
+            run.org_id,
             agent_type=self.name,
             task_type=self.task_type,
             model=spec,
             input_summary=self.summarize_input(request),
-            workflow=configurable.get("workflow"),
-            thread_id=configurable.get("thread_id"),
+            workflow=run.graph,
+            thread_id=run.thread_id,
         ) as task:
+            usage = UsageCallback(task, spec)
+            callbacks = config.get("callbacks")
+            if hasattr(callbacks, "add_handler"):
+                callbacks = callbacks.copy()  # type: ignore[union-attr]
+                callbacks.add_handler(usage, inherit=True)  # type: ignore[union-attr]
+            else:
+                callbacks = [*(callbacks or []), usage]
             ctx = AgentContext(
                 agent=self.name,
-                org_id=org_id,
-                services=services,
-                config=config,
+                run=run,
+                config=patch_config(config, callbacks=callbacks),
                 settings=settings,
                 model_spec=spec,
                 recorder=task,
-                workflow=configurable.get("workflow"),
-                thread_id=configurable.get("thread_id"),
             )
             result = await self.run(request, ctx)
             task.finish(output=result.model_dump(mode="json"))

@@ -24,7 +24,7 @@ import os
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -32,7 +32,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig
 from pydantic.alias_generators import to_camel
 
-from agents.accounting import Usage, count_tokens, usage_of
+from agents.accounting import count_tokens
 from agents.base import Agent, AgentContext, Persona
 from agents.grounding import dedupe, reply_budget, strip_bullet, usable
 from agents.prompts.competitor_monitor import (
@@ -45,9 +45,8 @@ from agents.prompts.competitor_monitor import (
     strategist_task,
 )
 from agents.schemas import CompetitorReport, CompetitorRequest, Swot
-from agents.toolkit import pct, run_clock
-from persistence.models import Organization
-from persistence.repository import TenantRepository
+from agents.toolkit import pct
+from services import organizations
 from tools.analytics import (
     CompetitorBenchmarks,
     CompetitorComparison,
@@ -84,7 +83,7 @@ class CompetitorMonitorAgent(Agent[CompetitorRequest, CompetitorReport]):
     output_model = CompetitorReport
 
     async def run(self, request: CompetitorRequest, ctx: AgentContext) -> CompetitorReport:
-        now = run_clock(ctx)
+        now = ctx.clock()
         bench = await competitor_benchmarks(
             ctx.db, ctx.org_id, competitors=list(request.competitors), days=request.days, now=now
         )
@@ -126,8 +125,7 @@ competitor_monitor = CompetitorMonitorAgent()
 
 
 async def _brand(ctx: AgentContext) -> str:
-    org = await TenantRepository(ctx.db, Organization).get(ctx.org_id, ctx.org_id)
-    return org.name if org else "your brand"
+    return await organizations.display_name(ctx.db, ctx.org_id)
 
 
 # --- numbers, as data and as text ------------------------------------------------------------
@@ -366,7 +364,6 @@ class CrewOutcome:
     recommendations: str = ""
     seconds: float = 0.0
     calls: int = 0
-    usages: list[Usage] = field(default_factory=list)
 
 
 def _quiet_crewai() -> None:
@@ -413,8 +410,9 @@ def crew_llm() -> type:
     from pydantic import Field
 
     class ChatModelLLM(BaseLLM):
-        """A crewai ``BaseLLM`` over a LangChain ``BaseChatModel``: the run's own model, its
-        run config (so the calls are child runs of the agent's run) and its usage account."""
+        """A crewai ``BaseLLM`` over a LangChain ``BaseChatModel``: the run's own model and its
+        run config, so the calls are child runs of the agent's run and its usage callback
+        accounts them."""
 
         llm_type: str = "chorus"
         # Excluded from dumps: crewai may serialize its LLM into events, and the run config
@@ -422,11 +420,11 @@ def crew_llm() -> type:
         chat_model: Any = Field(default=None, exclude=True)
         run_config: Any = Field(default=None, exclude=True)
         spec: str | None = None
-        usage_sink: Any = Field(default=None, exclude=True)  # the caller's list of Usage
+        call_count: Any = Field(default=None, exclude=True)  # the caller's list, one per call
 
-        def _finish(self, messages: list[BaseMessage], reply: BaseMessage) -> str:
-            if self.usage_sink is not None:
-                self.usage_sink.append(usage_of(reply, messages, self.spec))  # type: ignore[arg-type]
+        def _finish(self, reply: BaseMessage) -> str:
+            if self.call_count is not None:
+                self.call_count.append(1)
             # crewai stops at "Observation:" and the like; the model may not take stop words.
             text = self._apply_stop_words(_reply_text(reply))
             # An empty reply makes crewai raise; an explicit blank keeps the crew going.
@@ -443,7 +441,7 @@ def crew_llm() -> type:
             response_model: Any = None,
         ) -> str:
             lc = _to_messages(messages)
-            return self._finish(lc, self.chat_model.invoke(lc, config=self.run_config))
+            return self._finish(self.chat_model.invoke(lc, config=self.run_config))
 
         async def acall(  # type: ignore[override]
             self,
@@ -456,7 +454,7 @@ def crew_llm() -> type:
             response_model: Any = None,
         ) -> str:
             lc = _to_messages(messages)
-            return self._finish(lc, await self.chat_model.ainvoke(lc, config=self.run_config))
+            return self._finish(await self.chat_model.ainvoke(lc, config=self.run_config))
 
         def supports_function_calling(self) -> bool:
             return False  # the crew has no tools: the numbers are in its task
@@ -505,10 +503,10 @@ def _kickoff(
     spec: str | None,
     brand: str,
     facts: str,
-    usages: list[Usage],
+    calls: list[int],
 ) -> CrewOutcome:
-    """Build and run the crew (blocking; called in a worker thread). Each model call's usage
-    is appended to ``usages`` as it happens, so a failure later keeps the count."""
+    """Build and run the crew (blocking; called in a worker thread). Each model call is
+    appended to ``calls`` as it happens, so a failure later keeps the count."""
     llm_class = crew_llm()
     from crewai import Agent as CrewAgent
     from crewai import Process, Task
@@ -519,7 +517,7 @@ def _kickoff(
         chat_model=model,
         run_config=config,
         spec=spec,
-        usage_sink=usages,
+        call_count=calls,
     )
 
     def member(persona: Persona) -> Any:
@@ -557,7 +555,7 @@ def _kickoff(
         memory=False,
         cache=False,
     )
-    outcome = CrewOutcome(usages=usages)
+    outcome = CrewOutcome()
     started = time.perf_counter()
     crew.kickoff()
     outcome.seconds = time.perf_counter() - started
@@ -568,22 +566,18 @@ def _kickoff(
 
 async def run_crew(ctx: AgentContext, brand: str, facts: str) -> CrewOutcome:
     """Run the analyst and the strategist on ``facts`` with the run's model; their tokens are
-    added to the run's account even if the crew fails, and a failed crew yields no words
-    (the rules stand in) rather than failing the report."""
+    accounted by the agent's usage callback even if the crew fails, and a failed crew yields
+    no words (the rules stand in) rather than failing the report."""
     model = ctx.model(max_tokens=reply_budget(ctx, CREW_MAX_TOKENS, LOCAL_CREW_MAX_TOKENS))
-    usages: list[Usage] = []
+    calls: list[int] = []
     try:
         # crewai's kickoff is synchronous and the model calls block: off the event loop.
         outcome = await asyncio.to_thread(
-            _kickoff, model, ctx.config, ctx.model_spec, brand, facts, usages
+            _kickoff, model, ctx.config, ctx.model_spec, brand, facts, calls
         )
     except Exception as exc:  # a crew failure degrades to the rule-based report
         log.warning("competitor crew failed (%s); using rule-based SWOT", type(exc).__name__)
         outcome = CrewOutcome()
-    finally:
-        for usage in usages:
-            ctx.recorder.add_usage(usage, model=ctx.model_spec)
-        ctx.model_calls += len(usages)
-    outcome.usages = usages
-    outcome.calls = len(usages)
+    ctx.model_calls += len(calls)
+    outcome.calls = len(calls)
     return outcome

@@ -42,10 +42,8 @@ from agents.toolkit import (
     clean_tag,
     drop_sentences_with,
     merge_tags,
-    org_settings,
     reads_as_prose,
     relevant_candidates,
-    run_clock,
     tenant_tags,
     unsupported_numbers,
 )
@@ -161,13 +159,13 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
     async def run(self, request: ContentRequest, ctx: AgentContext) -> Draft:
         platform = request.platform
         rules = rules_for(platform)
-        settings = await org_settings(ctx.db, ctx.org_id)
+        settings = await ctx.org_settings()
         banned = [t for t in settings.banned_terms if t.strip()]
 
         requested_tags = [t for t in (clean_tag(h, banned) for h in request.hashtags) if t]
-        now = run_clock(ctx)
+        now = ctx.clock()
         candidates = await memoized(
-            ctx.config,
+            ctx.run,
             ("tenant_tags", ctx.org_id, platform, now),
             lambda: tenant_tags(ctx.db, ctx.org_id, platform, now),
         )

@@ -91,7 +91,7 @@ from agents.schemas import (
     RiskLevel,
     SentimentShares,
 )
-from agents.toolkit import clean_prose, org_settings, reads_as_prose, run_clock
+from agents.toolkit import clean_prose, reads_as_prose
 from tools.analytics import DailySeries, InvalidQuery, daily_series
 from tools.complaints import complaint
 from tools.platform_rules import validate_post
@@ -632,8 +632,8 @@ class CrisisManagerAgent(Agent[CrisisRequest, CrisisReport]):
         return f"brand={request.brand!r}, mentions={len(request.mentions)}"
 
     async def run(self, request: CrisisRequest, ctx: AgentContext) -> CrisisReport:
-        now = run_clock(ctx)
-        settings = await org_settings(ctx.db, ctx.org_id)
+        now = ctx.clock()
+        settings = await ctx.org_settings()
         series = await _baseline_series(ctx, settings.timezone, now)
         evaluation = assess(request.mentions, series, now)
         a = evaluation.assessment

@@ -22,10 +22,8 @@ from agents.toolkit import (
     TagCandidate,
     clean_tag,
     explain,
-    org_settings,
     pct,
     relevant_candidates,
-    run_clock,
     tenant_tags,
 )
 from tools.context import memoized
@@ -76,16 +74,16 @@ class EngagementOptimizerAgent(Agent[OptimizeRequest, Optimized]):
 
     async def run(self, request: OptimizeRequest, ctx: AgentContext) -> Optimized:
         platform = request.platform
-        settings = await org_settings(ctx.db, ctx.org_id)
+        settings = await ctx.org_settings()
         banned = [t for t in settings.banned_terms if t.strip()]
-        now = run_clock(ctx)
+        now = ctx.clock()
         model = await models_for(ctx.services).get(ctx.db, ctx.org_id)
         tz = model.timezone_for(platform)
         at, at_label = publish_time(request.at, model, platform, tz, now)
 
         base, fixes = valid_base(request.text, request.hashtags, platform, banned)
         candidates = await memoized(
-            ctx.config,
+            ctx.run,
             ("tenant_tags", ctx.org_id, platform, now),
             lambda: tenant_tags(ctx.db, ctx.org_id, platform, now),
         )

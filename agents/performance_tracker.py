@@ -26,7 +26,7 @@ from agents.schemas import (
     PlatformMetrics,
     PostRef,
 )
-from agents.toolkit import org_settings, pct, run_clock
+from agents.toolkit import pct
 from tools.analytics import Anomaly as SeriesAnomaly
 from tools.analytics import (
     DailySeries,
@@ -75,8 +75,8 @@ class PerformanceTrackerAgent(Agent[PerformanceRequest, PerformanceReport]):
     output_model = PerformanceReport
 
     async def run(self, request: PerformanceRequest, ctx: AgentContext) -> PerformanceReport:
-        now = run_clock(ctx)
-        settings = await org_settings(ctx.db, ctx.org_id)
+        now = ctx.clock()
+        settings = await ctx.org_settings()
         timezone = _valid_timezone(settings.timezone)
         platforms = list(request.platforms) if request.platforms else None
         days = request.days

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from agents.base import Agent, AgentContext
 from agents.prompts import scheduler as prompts
 from agents.schemas import Schedule, ScheduleRequest, Slot
-from agents.toolkit import explain, org_settings, pct, run_clock
+from agents.toolkit import explain, pct
 from persistence.models import Post
 from persistence.repository import TenantRepository
 from tools.analytics import WeekdayHourProfile, engagement_by_weekday_hour
@@ -44,7 +44,7 @@ class SchedulerAgent(Agent[ScheduleRequest, Schedule]):
 
     async def run(self, request: ScheduleRequest, ctx: AgentContext) -> Schedule:
         platform = request.platform
-        org_timezone = (await org_settings(ctx.db, ctx.org_id)).timezone
+        org_timezone = (await ctx.org_settings()).timezone
         timezone = request.timezone
         if "timezone" not in request.model_fields_set:
             # Not asked for: the organization's own timezone, not the schema's UTC default.
@@ -52,7 +52,7 @@ class SchedulerAgent(Agent[ScheduleRequest, Schedule]):
         # UTC is also the organization's default, so it says nothing about the audience.
         audience = org_timezone if org_timezone and org_timezone != "UTC" else timezone
         tz = zone(timezone)
-        now = run_clock(ctx)
+        now = ctx.clock()
         start = request.start or now
         if start.tzinfo is None:
             start = start.replace(tzinfo=tz)  # a wall-clock time in the request's timezone

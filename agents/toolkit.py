@@ -14,17 +14,13 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import regex
 from bson import ObjectId
 
-from persistence.ids import utcnow
-from persistence.models import Organization
-from persistence.models.organizations import OrganizationSettings
-from persistence.repository import TenantRepository
-from tools.analytics import NOW_KEY, hashtag_stats
+from tools.analytics import hashtag_stats
 from tools.platform_rules import find_banned, find_placeholders, find_urls, tag_body
 from tools.trends import detect_trends, window_counts
 
@@ -32,23 +28,6 @@ if TYPE_CHECKING:
     from agents.base import AgentContext
 
 # --- the run -----------------------------------------------------------------------------
-
-
-def run_clock(ctx: AgentContext) -> datetime:
-    """The run's "now": ``configurable.now`` when set (evaluations replay a dataset as of a
-    moment, as the analytics tools do), else the real time. Aware UTC."""
-    raw = (ctx.config.get("configurable") or {}).get(NOW_KEY)
-    if isinstance(raw, str) and raw:
-        raw = datetime.fromisoformat(raw)
-    if isinstance(raw, datetime):
-        return raw.replace(tzinfo=UTC) if raw.tzinfo is None else raw.astimezone(UTC)
-    return utcnow()
-
-
-async def org_settings(db: object, org_id: ObjectId) -> OrganizationSettings:
-    """The tenant's settings (banned terms, timezone, industry); defaults if it has none."""
-    org = await TenantRepository(db, Organization).get(org_id, org_id)
-    return org.settings if org else OrganizationSettings()
 
 
 # --- hashtags ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 from agents.base import Agent, AgentContext
 from agents.prompts import trend_analyzer as prompts
 from agents.schemas import TrendItem, TrendReport, TrendRequest
-from agents.toolkit import explain, run_clock
+from agents.toolkit import explain
 from tools.analytics import hashtag_stats
 from tools.analytics._common import first_recorded_at
 from tools.schedule_optimizer import PLATFORM_NAMES
@@ -39,7 +39,7 @@ class TrendAnalyzerAgent(Agent[TrendRequest, TrendReport]):
     output_model = TrendReport
 
     async def run(self, request: TrendRequest, ctx: AgentContext) -> TrendReport:
-        now = run_clock(ctx)
+        now = ctx.clock()
         first = await first_recorded_at(ctx.db, ctx.org_id, before=now)
         history_days = int((now - first).total_seconds() // 86400) if first else 0
         total = min(max(MIN_TOTAL_DAYS, 4 * request.days), history_days)

@@ -1,8 +1,12 @@
-"""The FastAPI application: the routers, the graphs over LangServe, the error handlers."""
+"""The FastAPI application: the routers, the graphs over LangServe, the error handlers.
+
+``build_app`` takes the way to open the process's runtime, so the API never imports the
+composition root; ``chorus.app.create_app`` passes it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -10,6 +14,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
+from api.ports import AppRuntime
 from api.routes import (
     ai,
     ai_agents,
@@ -24,21 +29,23 @@ from api.routes import (
     users,
     workflows,
 )
-from chorus.runtime import Runtime
-from chorus.settings import Settings
 from persistence.checkpointer import TenantScopedSaver
 
+RuntimeOpener = Callable[[], Awaitable[AppRuntime]]
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+
+def build_app(
+    open_runtime: RuntimeOpener, *, rate_limits: Mapping[str, tuple[int, float]] | None = None
+) -> FastAPI:
+    """The app; its lifespan opens the runtime with ``open_runtime`` and closes it on
+    shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await Runtime.open(settings)
-        runtime.start_crons()  # scheduled workflows and /lg crons, when no worker runs them
+        runtime = await open_runtime()
         app.state.runtime = runtime
         # The same store and keys as every other caller of the runtime's checkpointer.
-        graph_saver.bind(runtime.checkpointer.inner)  # type: ignore[attr-defined]
+        graph_saver.bind(runtime.checkpointer.inner)
         try:
             yield
         finally:
@@ -51,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
-    app.state.rate_limits = dict(settings.rate_limits)
+    app.state.rate_limits = dict(rate_limits or {})
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(auth.router)
@@ -64,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workflows.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
-    app.include_router(runs_crons.router)  # /lg/runs/crons (imports runs: not included there)
+    app.include_router(runs_crons.router)
     # The browser console: /console and its static files.
     app.include_router(console.router)
     console.mount_static(app)

@@ -17,22 +17,28 @@ from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
+from api.ports import AppRuntime
 from api.principal import Principal
 from api.security import InvalidToken, api_key_org, decode_access_token, hash_secret
 from api.sessions import Sessions
-from chorus.runtime import Runtime
 from persistence.ids import utcnow
 from persistence.models.organizations import ApiKey, User
 from persistence.repository import TenantRepository
+from runs.engine import RunEngine
 
 LAST_USED_GRAIN = timedelta(minutes=1)
 
 
-def get_runtime(request: Request) -> Runtime:
+def get_runtime(request: Request) -> AppRuntime:
     return request.app.state.runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+def get_engine(request: Request) -> RunEngine:
+    return get_runtime(request).engine
+
+
+RuntimeDep = Annotated[AppRuntime, Depends(get_runtime)]
+EngineDep = Annotated[RunEngine, Depends(get_engine)]
 
 # auto_error=False: a missing credential is answered by us, in the one error shape.
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
@@ -43,14 +49,14 @@ def unauthorized(message: str) -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": 'Bearer realm="chorus"'})
 
 
-async def _active_user(runtime: Runtime, org_id: ObjectId, user_id: ObjectId) -> User:
+async def _active_user(runtime: AppRuntime, org_id: ObjectId, user_id: ObjectId) -> User:
     user = await TenantRepository(runtime.db, User).get(org_id, user_id)
     if user is None or not user.authentication.is_active:
         raise unauthorized("the account no longer exists or is disabled")
     return user
 
 
-async def _from_token(runtime: Runtime, token: str) -> Principal:
+async def _from_token(runtime: AppRuntime, token: str) -> Principal:
     try:
         claims = decode_access_token(runtime.signing_secret, token)
     except InvalidToken as exc:
@@ -70,7 +76,7 @@ async def _from_token(runtime: Runtime, token: str) -> Principal:
     )
 
 
-async def _from_api_key(runtime: Runtime, key: str) -> Principal:
+async def _from_api_key(runtime: AppRuntime, key: str) -> Principal:
     try:
         org_id = api_key_org(key)
     except InvalidToken as exc:
@@ -119,6 +125,10 @@ def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return check
+
+
+Reader = Annotated[Principal, Depends(require("read"))]
+Writer = Annotated[Principal, Depends(require("write"))]
 
 
 # --- rate limits -------------------------------------------------------------------------

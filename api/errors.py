@@ -17,7 +17,15 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import DuplicateKeyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from persistence.repository import TenantViolation
+from persistence.errors import (
+    ChorusError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    Locked,
+    NotFound,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +128,24 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, f"invalid input: {names}", fields=fields)
 
 
-async def _tenant_violation(request: Request, exc: Exception) -> JSONResponse:
-    # Raised when code tried to reach across tenants: refuse without saying more.
-    return error_response(
-        403, str(exc) or "not allowed for this organization", code="tenant_violation"
-    )
+# Domain errors by class, most specific first; everything below the API raises these.
+_DOMAIN_STATUS: tuple[tuple[type[ChorusError], int], ...] = (
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Forbidden, 403),
+    (Locked, 423),
+    (Unavailable, 503),
+)
+
+
+def status_of(exc: ChorusError) -> int:
+    return next((status for cls, status in _DOMAIN_STATUS if isinstance(exc, cls)), 400)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ChorusError)
+    return error_response(status_of(exc), exc.message, code=exc.code, fields=exc.fields)
 
 
 async def _duplicate_key(request: Request, exc: Exception) -> JSONResponse:
@@ -150,6 +171,6 @@ def install_error_handlers(app: FastAPI) -> None:
     """Make every failure of ``app`` answer the one JSON error shape."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(TenantViolation, _tenant_violation)
+    app.add_exception_handler(ChorusError, _domain_error)
     app.add_exception_handler(DuplicateKeyError, _duplicate_key)
     app.add_exception_handler(Exception, _unexpected)

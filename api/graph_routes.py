@@ -1,13 +1,13 @@
 """Every graph over HTTP with LangServe: ``/graphs/{name}/invoke|batch|stream|...``.
 
-Each route sits behind the same authentication as the rest of the API. The tenant, the
-services and a per-run memo are put into the run config here, from the principal; whatever a
-client sends under those keys is overwritten, so no request can run a graph as another tenant.
+Each route sits behind the same authentication as the rest of the API. The run engine builds
+each call's context (tenant, user, thread, model) from the principal and the few keys a
+client may set; whatever else a client sends in ``configurable`` is dropped, so no request
+can run a graph as another tenant.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -17,7 +17,7 @@ from langserve import add_routes
 from api.deps import get_principal, require
 from api.principal import Principal
 from graphs.registry import GRAPH_NAMES, build_graph
-from tools.context import MEMO_KEY, ORG_KEY, SERVICES_KEY
+from runs.binding import bind, with_context
 
 # What a client may set in ``configurable``; everything else is dropped.
 CLIENT_KEYS = ("thread_id", "model")
@@ -27,26 +27,28 @@ def _config_modifier(graph: str):
     async def modify(config: dict[str, Any], request: Request) -> dict[str, Any]:
         principal: Principal = request.state.principal
         sent = config.get("configurable") or {}
-        configurable = {k: sent[k] for k in CLIENT_KEYS if sent.get(k)}
-        configurable.setdefault("thread_id", uuid.uuid4().hex)
-        configurable |= {
-            ORG_KEY: str(principal.org_id),
-            SERVICES_KEY: request.app.state.runtime,
-            MEMO_KEY: {},
-            "workflow": graph,
-            "user_id": str(principal.user_id),
-        }
-        return {**config, "configurable": configurable}
+        chosen = {k: sent[k] for k in CLIENT_KEYS if isinstance(sent.get(k), str) and sent[k]}
+        engine = request.app.state.runtime.engine
+        ctx = engine.context(
+            principal.org_id,
+            graph=graph,
+            thread_id=chosen.get("thread_id"),
+            user_id=principal.user_id,
+            model=chosen.get("model"),
+        )
+        built = with_context(engine, ctx)
+        return {**config, **built, "configurable": built["configurable"]}
 
     return modify
 
 
 def mount_graphs(app: FastAPI, checkpointer: BaseCheckpointSaver) -> None:
-    """Add LangServe routes for every graph; running one needs the ``write`` permission."""
+    """Add LangServe routes for every graph; running one needs the ``write`` permission.
+    ``checkpointer`` is bound to the runtime's saver once the app starts."""
     for name in GRAPH_NAMES:
         add_routes(
             app,
-            build_graph(name, checkpointer),
+            bind(build_graph(name, checkpointer)),
             path=f"/graphs/{name}",
             per_req_config_modifier=_config_modifier(name),
             dependencies=[Depends(get_principal), Depends(require("write"))],

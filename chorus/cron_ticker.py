@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,10 +34,13 @@ class CronTicker:
         queue: JobQueue,
         crons: Mapping[str, Mapping[str, Any]],
         clock: Callable[[], datetime] = _utcnow,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._queue = queue
         self._when = {name: {k: v for k, v in f.items() if k in _WHEN} for name, f in crons.items()}
+        # Injected so tests drive time instead of waiting for it.
         self._clock = clock
+        self._sleep = sleep
         self._task: asyncio.Task[None] | None = None
 
     def next_fire(self, name: str, after: datetime) -> datetime:
@@ -60,7 +63,7 @@ class CronTicker:
         upcoming = {name: self.next_fire(name, self._clock()) for name in self._when}
         while True:
             when = min(upcoming.values())
-            await asyncio.sleep(max(0.0, (when - self._clock()).total_seconds()))
+            await self._sleep(max(0.0, (when - self._clock()).total_seconds()))
             for name, at in upcoming.items():
                 if at > when:
                     continue

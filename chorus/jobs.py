@@ -1,58 +1,21 @@
-"""The background jobs every worker registers. Each is ``async def job(ctx, **kwargs)``.
+"""The job table every worker registers, and the crons among them.
 
-``ctx["runtime"]`` is the worker's ``Runtime``; ``ctx["run_locks"]`` and ``ctx["worker_id"]``
-say which worker holds which background run (``persistence.run_locks``). The runs API adds
-graph-run jobs here.
+Each job is ``async def job(ctx, **kwargs)`` from ``runs.jobs``; ``ctx`` carries the
+worker's ``RunEngine`` (see ``chorus.worker`` and the in-process queue in ``chorus.runtime``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from persistence.admin import OrganizationAdmin
 from persistence.queue import Job
-
-
-async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
-    return await OrganizationAdmin(ctx["runtime"].db).purge_expired_sessions()
-
-
-async def graph_run(
-    ctx: dict[str, Any], org_id: str, user_id: str, run_id: str, thread_id: str
-) -> str:
-    """A background run of the /lg runs API; imported late: the API imports the runtime."""
-    from api.routes.runs_exec import run_in_background
-
-    return await run_in_background(
-        ctx["runtime"],
-        org_id,
-        user_id,
-        run_id,
-        thread_id,
-        locks=ctx["run_locks"],
-        worker=ctx["worker_id"],
-    )
-
-
-async def recover_runs(ctx: dict[str, Any]) -> int:
-    """Queue again the background runs whose worker died; how many were."""
-    from api.routes.runs_recovery import sweep
-
-    return len(await sweep(ctx["runtime"], ctx["run_locks"]))
-
-
-async def schedule_tick(ctx: dict[str, Any]) -> dict[str, int]:
-    """Fire due scheduled workflows and /lg crons; imported late like ``graph_run``."""
-    from api.scheduled import tick
-
-    return await tick(ctx["runtime"])
-
+from runs import jobs
 
 JOBS: dict[str, Job] = {
-    "schedule_tick": schedule_tick,
-    "purge_expired_sessions": purge_expired_sessions,
-    "graph_run": graph_run,
-    "recover_runs": recover_runs,
+    "schedule_tick": jobs.schedule_tick,
+    "purge_expired_sessions": jobs.purge_expired_sessions,
+    "graph_run": jobs.graph_run,
+    "recover_runs": jobs.recover_runs,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).

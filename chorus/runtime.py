@@ -35,6 +35,7 @@ from persistence.media import LocalMediaStore, MediaStore, S3MediaStore
 from persistence.pubsub import InProcessPubSub, PubSub, RedisPubSub
 from persistence.queue import ArqJobQueue, InProcessJobQueue, JobQueue
 from persistence.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
+from runs.engine import RunEngine
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ class Runtime:
     cipher: CredentialCipher
     signing_secret: str
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
+    # The process's one run engine (graphs compiled once on this runtime's checkpointer).
+    engine: RunEngine = field(init=False, repr=False)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -187,7 +190,7 @@ class Runtime:
             pubsub=pubsub,
             event_log=event_log,
             cache=cache,
-            jobs=None,  # type: ignore[arg-type]  # set below: jobs receive the runtime
+            jobs=None,  # type: ignore[arg-type]  # set below: jobs receive the engine
             memory=TenantMemory(chroma, embeddings),
             embeddings=embeddings,
             chat_models=chat_models,
@@ -198,11 +201,12 @@ class Runtime:
             forms=forms,
             _closers=closers,
         )
+        runtime.engine = RunEngine(runtime)
         if redis_url:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")
         else:
-            runtime.jobs = InProcessJobQueue(JOBS, {"runtime": runtime})
+            runtime.jobs = InProcessJobQueue(JOBS, {"engine": runtime.engine})
             forms["jobs"] = ("embedded", "in-process runner")
         closers.insert(0, runtime.jobs.close)
         await ensure_indexes(db)

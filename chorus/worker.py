@@ -122,7 +122,8 @@ def build_worker(
     redis_url = _redis_url(settings)
 
     async def open_runtime(ctx: dict[str, Any]) -> None:
-        ctx["runtime"] = await Runtime.open(settings)
+        runtime = await Runtime.open(settings)
+        ctx["runtime"], ctx["engine"] = runtime, runtime.engine
 
     async def close_runtime(ctx: dict[str, Any]) -> None:
         if "runtime" in ctx:
@@ -153,5 +154,5 @@ def build_worker_for(
         burst=burst,
         handle_signals=False,
         heartbeat_ttl=heartbeat_ttl,
-        ctx={"runtime": runtime},
+        ctx={"runtime": runtime, "engine": runtime.engine},
     )

@@ -20,12 +20,12 @@ from typing import Any
 
 from bson import ObjectId
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import RunnableConfig
 
 from chorus.runtime import Runtime
 from chorus.settings import Settings
 from evals.cases import Case
-from graphs.runner import run_config
+from runs.engine import RunEngine
+from tools.context import RunContext
 
 # Production forms of the stores; an eval builds its own data, so they stay off.
 _STORES_OFF: dict[str, Any] = {
@@ -78,6 +78,8 @@ class EvalEnv:
     def __init__(self, runtime: Runtime, model: str | None) -> None:
         self.runtime = runtime
         self.services = EvalServices(runtime)
+        # Graph runs of the eval (content_creation) see the same greedy services.
+        self.engine = RunEngine(self.services)  # type: ignore[arg-type]
         self.model = model or runtime.chat_models.default
         self._fixtures: dict[str, asyncio.Task[FixtureOrg]] = {}
 
@@ -103,20 +105,19 @@ class EvalEnv:
     async def org(self, case: Case) -> FixtureOrg:
         return await self.fixture(case.fixture)
 
-    async def config(
-        self, case: Case, *, graph: str | None = None, thread_id: str | None = None
-    ) -> RunnableConfig:
-        """A run config for ``case``: its fixture's tenant and clock, the eval's model."""
+    async def context(
+        self, case: Case, *, graph: str = "eval", thread_id: str | None = None
+    ) -> RunContext:
+        """A run context for ``case``: its fixture's tenant and clock, the eval's model."""
         fixture = await self.org(case)
-        config = run_config(
-            fixture.org_id,
-            self.services,  # type: ignore[arg-type]
-            graph=graph or "eval",
+        return RunContext(
+            org_id=fixture.org_id,
+            services=self.services,  # type: ignore[arg-type]
+            graph=graph,
             thread_id=thread_id or f"eval-{case.id}-{ObjectId()}",
             model=self.model,
+            now=fixture.now,
         )
-        config["configurable"]["now"] = fixture.now
-        return config
 
 
 def eval_settings(model: str | None, data_dir: Path, base: Settings | None = None) -> Settings:

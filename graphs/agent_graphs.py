@@ -8,9 +8,12 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from agents.base import Agent
+from graphs.retry import MODEL_RETRY
+from tools.context import RunContext
 
 
 class AgentState(TypedDict):
@@ -24,11 +27,13 @@ def dump(model: Any) -> dict[str, Any]:
 
 
 def build_agent_graph(agent: Agent, checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
-    async def run(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-        return {"output": dump(await agent.call(state["input"], config))}
+    async def run(
+        state: AgentState, runtime: Runtime[RunContext], config: RunnableConfig
+    ) -> dict[str, Any]:
+        return {"output": dump(await agent.call(state["input"], runtime.context, config))}
 
-    graph = StateGraph(AgentState)
-    graph.add_node(agent.name, run)
+    graph = StateGraph(AgentState, context_schema=RunContext)
+    graph.add_node(agent.name, run, retry_policy=MODEL_RETRY)
     graph.add_edge(START, agent.name)
     graph.add_edge(agent.name, END)
     return graph.compile(checkpointer=checkpointer, name=agent.name)

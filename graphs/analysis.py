@@ -17,6 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from agents.base import Agent
@@ -24,9 +25,9 @@ from agents.competitor_monitor import competitor_monitor
 from agents.performance_tracker import performance_tracker
 from agents.trend_analyzer import trend_analyzer
 from graphs.agent_graphs import dump
-from graphs.tenant import thread_key
+from graphs.retry import MODEL_RETRY
 from memory.kinds import MemoryKind
-from tools.context import services_of, tenant_of
+from tools.context import RunContext
 
 
 class AnalysisState(TypedDict):
@@ -176,22 +177,23 @@ ANALYSES: tuple[Analysis, ...] = (
 
 
 def build_analysis(spec: Analysis, checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
-    async def analyze(state: AnalysisState, config: RunnableConfig) -> dict[str, Any]:
-        return {"output": dump(await spec.agent.call(state["input"], config))}
+    async def analyze(
+        state: AnalysisState, runtime: Runtime[RunContext], config: RunnableConfig
+    ) -> dict[str, Any]:
+        return {"output": dump(await spec.agent.call(state["input"], runtime.context, config))}
 
-    async def remember(state: AnalysisState, config: RunnableConfig) -> dict[str, Any]:
+    async def remember(state: AnalysisState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        run = runtime.context
         text, metadata = spec.memo(state["input"], state["output"])
-        memory_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{spec.name}:{thread_key(config)}").hex
-        await services_of(config).memory.add(
-            tenant_of(config), spec.kind, text, metadata, memory_id=memory_id
-        )
+        memory_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{spec.name}:{run.thread_key}").hex
+        await run.services.memory.add(run.org_id, spec.kind, text, metadata, memory_id=memory_id)
         return {"memoryId": memory_id}
 
     async def report(state: AnalysisState) -> dict[str, Any]:
         return {"report": spec.render(state["output"])}
 
-    graph = StateGraph(AnalysisState)
-    graph.add_node("analyze", analyze)
+    graph = StateGraph(AnalysisState, context_schema=RunContext)
+    graph.add_node("analyze", analyze, retry_policy=MODEL_RETRY)
     graph.add_node("remember", remember)
     graph.add_node("report", report)
     graph.add_edge(START, "analyze")

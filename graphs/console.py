@@ -18,14 +18,17 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
+from agents.base import chat_model, org_settings
 from agents.registry import AGENTS
 from graphs.agent_graphs import dump
 from graphs.analysis import _competitor_report, _performance_report, _trend_report
-from graphs.tenant import org_name, org_settings
+from graphs.retry import MODEL_RETRY
 from persistence.models.content import PLATFORMS
-from tools.context import services_of
+from services import organizations
+from tools.context import RunContext
 
 HISTORY_TURNS = 12
 SYSTEM = (
@@ -79,9 +82,9 @@ def _number(text: str, unit: str, default: int) -> int:
     return int(match.group(1)) if match else default
 
 
-async def _request_for(agent: str, text: str, config: RunnableConfig) -> dict[str, Any]:
+async def _request_for(agent: str, text: str, run: RunContext) -> dict[str, Any]:
     """The agent's input, read from the user's words with defaults from the tenant."""
-    settings = await org_settings(config)
+    settings = await org_settings(run)
     platform = _platform(text)
     if agent == "scheduler":
         return {
@@ -105,7 +108,8 @@ async def _request_for(agent: str, text: str, config: RunnableConfig) -> dict[st
         lines = [line.strip("-• ").strip() for line in text.splitlines()[1:] if line.strip()]
         quoted = re.findall(r'"([^"]{3,})"', text)
         mentions = [{"text": t} for t in (quoted or lines or [text])]
-        return {"brand": await org_name(config), "mentions": mentions}
+        brand = await organizations.display_name(run.services.db, run.org_id)
+        return {"brand": brand, "mentions": mentions}
     if agent == "engagement_optimizer":
         body = text.split(":", 1)[-1].strip() or text
         return {"text": body, "platform": platform}
@@ -150,20 +154,23 @@ async def route(state: ConsoleState) -> dict[str, Any]:
     return {"route": choose_route(_last_user_text(state))}
 
 
-async def run_agent(state: ConsoleState, config: RunnableConfig) -> dict[str, Any]:
+async def run_agent(
+    state: ConsoleState, runtime: Runtime[RunContext], config: RunnableConfig
+) -> dict[str, Any]:
     agent = AGENTS[state["route"]]
     text = _last_user_text(state)
+    run = runtime.context
     try:
-        result = dump(await agent.call(await _request_for(agent.name, text, config), config))
+        result = dump(await agent.call(await _request_for(agent.name, text, run), run, config))
     except ValueError as exc:  # the turn did not carry what the agent needs
         return {"messages": [AIMessage(f"I need a little more to go on: {exc}")]}
     return {"result": result, "messages": [AIMessage(render(agent.name, result), name=agent.name)]}
 
 
-async def answer(state: ConsoleState, config: RunnableConfig) -> dict[str, Any]:
-    model = services_of(config).chat_models.get(  # type: ignore[attr-defined]
-        (config.get("configurable") or {}).get("model"), temperature=0.4, max_tokens=400
-    )
+async def answer(
+    state: ConsoleState, runtime: Runtime[RunContext], config: RunnableConfig
+) -> dict[str, Any]:
+    model = chat_model(runtime.context, temperature=0.4, max_tokens=400)
     history = state["messages"][-HISTORY_TURNS:]
     reply = await model.ainvoke([SystemMessage(SYSTEM), *history], config)
     text = str(reply.content).strip() or "Could you say a bit more about what you need?"
@@ -175,10 +182,10 @@ def after_route(state: ConsoleState) -> str:
 
 
 def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
-    graph = StateGraph(ConsoleState)
+    graph = StateGraph(ConsoleState, context_schema=RunContext)
     graph.add_node("route", route)
-    graph.add_node("agent", run_agent)
-    graph.add_node("answer", answer)
+    graph.add_node("agent", run_agent, retry_policy=MODEL_RETRY)
+    graph.add_node("answer", answer, retry_policy=MODEL_RETRY)
     graph.add_edge(START, "route")
     graph.add_conditional_edges("route", after_route, ["agent", "answer"])
     graph.add_edge("agent", END)

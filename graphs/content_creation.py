@@ -9,27 +9,28 @@ effect is idempotent, so a resumed or retried run never stores twice.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal, NotRequired
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel, Field, ValidationError
 from typing_extensions import TypedDict
 
+from agents.base import org_settings
 from agents.content_creator import content_creator
 from agents.engagement_optimizer import engagement_optimizer
 from agents.scheduler import scheduler
 from agents.trend_analyzer import trend_analyzer
 from graphs.agent_graphs import dump
-from graphs.tenant import org_settings, thread_key
+from graphs.retry import MODEL_RETRY
 from memory.kinds import MemoryKind
-from persistence.models import Post, SocialAccount
-from persistence.models.content import AiGeneration, PlatformTarget, PostContent, Scheduling
-from persistence.repository import TenantRepository
-from tools.context import services_of, tenant_of
+from services import posts
+from tools.context import RunContext
 
 MAX_REVISIONS = 5
 
@@ -61,14 +62,20 @@ class Decision(BaseModel):
     feedback: str | None = Field(default=None, max_length=2000)
 
 
-async def trends(state: ContentCreationState, config: RunnableConfig) -> dict[str, Any]:
+async def trends(
+    state: ContentCreationState, runtime: Runtime[RunContext], config: RunnableConfig
+) -> dict[str, Any]:
     report = await trend_analyzer.call(
-        {"industry": state.get("industry"), "platforms": [state["platform"]], "days": 7}, config
+        {"industry": state.get("industry"), "platforms": [state["platform"]], "days": 7},
+        runtime.context,
+        config,
     )
     return {"trends": dump(report)["trends"]}
 
 
-async def draft(state: ContentCreationState, config: RunnableConfig) -> dict[str, Any]:
+async def draft(
+    state: ContentCreationState, runtime: Runtime[RunContext], config: RunnableConfig
+) -> dict[str, Any]:
     trending = [t["tag"] for t in state.get("trends", [])[:5]]
     previous = state.get("draft")
     result = await content_creator.call(
@@ -83,24 +90,31 @@ async def draft(state: ContentCreationState, config: RunnableConfig) -> dict[str
             "feedback": state.get("feedback"),
             "previousDraft": previous["text"] if previous and state.get("feedback") else None,
         },
+        runtime.context,
         config,
     )
     return {"draft": dump(result), "status": "drafted"}
 
 
-async def optimize(state: ContentCreationState, config: RunnableConfig) -> dict[str, Any]:
+async def optimize(
+    state: ContentCreationState, runtime: Runtime[RunContext], config: RunnableConfig
+) -> dict[str, Any]:
     current = state["draft"]
     result = await engagement_optimizer.call(
         {"text": current["text"], "platform": state["platform"], "hashtags": current["hashtags"]},
+        runtime.context,
         config,
     )
     return {"optimized": dump(result)}
 
 
-async def schedule(state: ContentCreationState, config: RunnableConfig) -> dict[str, Any]:
-    timezone = state.get("timezone") or (await org_settings(config)).timezone
+async def schedule(
+    state: ContentCreationState, runtime: Runtime[RunContext], config: RunnableConfig
+) -> dict[str, Any]:
+    timezone = state.get("timezone") or (await org_settings(runtime.context)).timezone
     result = await scheduler.call(
         {"platform": state["platform"], "count": state.get("slotCount", 3), "timezone": timezone},
+        runtime.context,
         config,
     )
     return {"slots": dump(result)["slots"], "timezone": timezone}
@@ -140,47 +154,31 @@ def after_approval(state: ContentCreationState) -> str:
     return "store" if action == "approve" else END
 
 
-async def store(state: ContentCreationState, config: RunnableConfig) -> dict[str, Any]:
-    org_id = tenant_of(config)
-    services = services_of(config)
-    key = thread_key(config)
+async def store(state: ContentCreationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    run = runtime.context
     final = state["optimized"]
     first_slot = state["slots"][0] if state["slots"] else None
-    account = await TenantRepository(services.db, SocialAccount).find_one(
-        org_id, {"platform": state["platform"], "status.isActive": True}
-    )
-    post = Post(
-        organization_id=org_id,
-        # The draft's title (YouTube needs one to publish); the optimizer leaves it alone.
-        content=PostContent(
-            title=(state.get("draft") or {}).get("title"),
+    stored = await posts.store_generated(
+        run.services.db,
+        run.org_id,
+        posts.GeneratedPost(
+            platform=state["platform"],
             text=final["text"],
             hashtags=final["hashtags"],
-        ),
-        scheduling=Scheduling(
-            status="scheduled" if first_slot else "draft",
-            scheduled_at=first_slot["at"] if first_slot else None,
+            # The draft's title (YouTube needs one to publish); the optimizer leaves it alone.
+            title=(state.get("draft") or {}).get("title"),
+            brief=state["brief"],
+            scheduled_at=datetime.fromisoformat(first_slot["at"]) if first_slot else None,
             timezone=state.get("timezone") or "UTC",
-        ),
-        ai_generation=AiGeneration(
-            is_ai_generated=True,
-            agent_id="content_creator",
-            prompt=state["brief"],
-            model=(config.get("configurable") or {}).get("model"),
+            model=run.model,
             iterations=state.get("revisions", 0) + 1,
             feedback=state.get("feedback"),
-            thread_id=key,
+            thread_key=run.thread_key,
         ),
-        platforms=[PlatformTarget(social_account_id=account.id, platform=account.platform)]
-        if account
-        else [],
-    )
-    stored = await TenantRepository(services.db, Post).insert_once(
-        org_id, {"aiGeneration.threadId": key}, post
     )
     # The post id as the memory id: a retried step overwrites, never duplicates.
-    await services.memory.add(
-        org_id,
+    await run.services.memory.add(
+        run.org_id,
         MemoryKind.CONTENT_HISTORY,
         stored.content.text,
         {
@@ -195,11 +193,11 @@ async def store(state: ContentCreationState, config: RunnableConfig) -> dict[str
 
 
 def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
-    graph = StateGraph(ContentCreationState)
-    graph.add_node("trends", trends)
-    graph.add_node("draft", draft)
-    graph.add_node("optimize", optimize)
-    graph.add_node("schedule", schedule)
+    graph = StateGraph(ContentCreationState, context_schema=RunContext)
+    graph.add_node("trends", trends, retry_policy=MODEL_RETRY)
+    graph.add_node("draft", draft, retry_policy=MODEL_RETRY)
+    graph.add_node("optimize", optimize, retry_policy=MODEL_RETRY)
+    graph.add_node("schedule", schedule, retry_policy=MODEL_RETRY)
     graph.add_node("approval", approval)
     graph.add_node("store", store)
     graph.add_edge(START, "trends")

@@ -14,17 +14,17 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
 from agents.crisis_manager import crisis_manager
 from graphs.agent_graphs import dump
-from graphs.tenant import thread_key
+from graphs.retry import MODEL_RETRY
 from memory.kinds import MemoryKind
-from persistence.models import Post
-from persistence.repository import TenantRepository
-from tools.context import services_of, tenant_of
+from services import posts
+from tools.context import RunContext
 
 PAUSE_AT = ("high", "critical")
 
@@ -41,17 +41,20 @@ class PauseDecision(BaseModel):
     action: Literal["approve", "reject"]
 
 
-async def assess(state: CrisisState, config: RunnableConfig) -> dict[str, Any]:
-    return {"output": dump(await crisis_manager.call(state["input"], config))}
+async def assess(
+    state: CrisisState, runtime: Runtime[RunContext], config: RunnableConfig
+) -> dict[str, Any]:
+    return {"output": dump(await crisis_manager.call(state["input"], runtime.context, config))}
 
 
-async def remember(state: CrisisState, config: RunnableConfig) -> dict[str, Any]:
+async def remember(state: CrisisState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    run = runtime.context
     assessment = state["output"]["assessment"]
     plan = state["output"]["responsePlan"]
     text = f"{plan['summary']} Drivers: {'; '.join(assessment['drivers'])}."
-    memory_id = uuid.uuid5(uuid.NAMESPACE_URL, f"crisis:{thread_key(config)}").hex
-    await services_of(config).memory.add(
-        tenant_of(config),
+    memory_id = uuid.uuid5(uuid.NAMESPACE_URL, f"crisis:{run.thread_key}").hex
+    await run.services.memory.add(
+        run.org_id,
         MemoryKind.CRISIS_PATTERNS,
         text,
         {
@@ -69,11 +72,10 @@ def after_remember(state: CrisisState) -> str:
     return "approval" if state["output"]["assessment"]["riskLevel"] in PAUSE_AT else END
 
 
-async def approval(state: CrisisState, config: RunnableConfig) -> dict[str, Any]:
+async def approval(state: CrisisState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     # Counting before interrupt() is a read, so re-running this node on resume is harmless.
-    scheduled = await TenantRepository(services_of(config).db, Post).count(
-        tenant_of(config), {"scheduling.status": "scheduled"}
-    )
+    run = runtime.context
+    scheduled = await posts.count_scheduled(run.services.db, run.org_id)
     answer = interrupt(
         {
             "kind": "approval",
@@ -95,16 +97,14 @@ def after_approval(state: CrisisState) -> str:
     return "pause" if state["decision"]["action"] == "approve" else END
 
 
-async def pause(state: CrisisState, config: RunnableConfig) -> dict[str, Any]:
-    paused = await TenantRepository(services_of(config).db, Post).update_many(
-        tenant_of(config), {"scheduling.status": "scheduled"}, {"scheduling.status": "paused"}
-    )
+async def pause(state: CrisisState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    paused = await posts.pause_scheduled(runtime.context.services.db, runtime.context.org_id)
     return {"paused": paused, "status": "paused"}
 
 
 def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
-    graph = StateGraph(CrisisState)
-    graph.add_node("assess", assess)
+    graph = StateGraph(CrisisState, context_schema=RunContext)
+    graph.add_node("assess", assess, retry_policy=MODEL_RETRY)
     graph.add_node("remember", remember)
     graph.add_node("approval", approval)
     graph.add_node("pause", pause)

@@ -11,6 +11,7 @@ from agents.registry import AGENTS
 from graphs import console, content_creation, crisis_response
 from graphs.agent_graphs import build_agent_graph
 from graphs.analysis import ANALYSES, build_analysis
+from persistence.errors import NotFound
 
 Builder = Callable[[BaseCheckpointSaver | None], CompiledStateGraph]
 
@@ -36,12 +37,10 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
-class UnknownGraph(LookupError):
-    """No graph has that name."""
+class UnknownGraph(NotFound, LookupError):
+    """No graph (assistant) has that name."""
 
-
-def build_graphs(checkpointer: BaseCheckpointSaver | None) -> dict[str, CompiledStateGraph]:
-    return {name: build(checkpointer) for name, build in {**WORKFLOWS, **AGENT_GRAPHS}.items()}
+    default_code = "unknown_graph"
 
 
 def build_graph(name: str, checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:

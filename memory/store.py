@@ -187,11 +187,17 @@ def flatten_metadata(
     return out
 
 
+def checked_metadata(org_id: object, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``metadata`` as the store will keep it (flattened, reserved keys refused), or
+    InvalidMetadata: for callers that check a batch before storing any of it."""
+    return _strip_reserved(validate_org_id(org_id), flatten_metadata(metadata))
+
+
 def _strip_reserved(org: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """Drop a matching ``organization_id``; refuse any other reserved key."""
     owner = metadata.pop(ORGANIZATION_KEY, org)
     if owner != org:
-        raise ValueError(
+        raise InvalidMetadata(
             f"metadata organization_id {owner!r} does not match the tenant; it is set by the store"
         )
     clash = RESERVED_KEYS.intersection(metadata)
@@ -305,7 +311,7 @@ class TenantMemory:
         org, kind, name = self._target(org_id, kind)
         text = _validate_text(text)
         memory_id = uuid.uuid4().hex if memory_id is None else _validate_memory_id(memory_id)
-        meta = _strip_reserved(org, flatten_metadata(metadata))
+        meta = checked_metadata(org, metadata)
         now = _now()
         meta.update({ORGANIZATION_KEY: org, "created_at": now, "updated_at": now})
 

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 from bson import ObjectId
 from pymongo import ReturnDocument
 
+from persistence.errors import Forbidden
 from persistence.ids import utcnow
 from persistence.models.base import Document
 
@@ -23,8 +24,10 @@ Sort = Sequence[tuple[str, int]]
 TENANT_FIELD = "organizationId"
 
 
-class TenantViolation(ValueError):
+class TenantViolation(Forbidden, ValueError):
     """A filter or document tried to name a tenant other than the one the call is for."""
+
+    default_code = "tenant_violation"
 
 
 def tenant_filter(org_id: ObjectId, extra: Filter | None = None) -> dict[str, Any]:

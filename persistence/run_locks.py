@@ -76,7 +76,7 @@ class RunLock:
 
 class RunLocks(Protocol):
     # Whether the locks outlive this process. If not, a new process finds the runs an earlier
-    # one left behind in the run documents (``runs_recovery.sweep`` does, once).
+    # one left behind in the run documents (``runs.recovery.sweep`` does, once).
     durable: bool
 
     async def beat(self, worker: str, ttl_seconds: float) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 from langchain_core.messages import BaseMessage
-from support import DEMO_NOW, isolated_environment, seeded_runtime
+from support import DEMO_NOW, isolated_environment, run_context, seeded_runtime
 
 from chorus.local_model import local_model_path
 from chorus.runtime import Runtime
@@ -22,7 +22,6 @@ from persistence.admin import OrganizationAdmin
 from persistence.models import AiTask
 from persistence.models.organizations import OrganizationSettings
 from persistence.repository import TenantRepository
-from tools.context import tool_config
 
 
 @dataclass
@@ -52,7 +51,7 @@ async def agent_world(data_dir: Path) -> AsyncIterator[World]:
 
 def config(world: World, org: ObjectId, **extra: Any) -> dict[str, Any]:
     """A run config for ``org`` at the seeded data's "now"."""
-    return tool_config(org, world.runtime, now=DEMO_NOW, **extra)
+    return run_context(org, world.runtime, now=DEMO_NOW, **extra)
 
 
 class Recorder:

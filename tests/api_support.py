@@ -10,7 +10,7 @@ import httpx
 from bson import ObjectId
 from fastapi import FastAPI
 
-from api.app import create_app
+from chorus.app import create_app
 from chorus.settings import Settings
 from persistence.models.organizations import Role, User
 from persistence.passwords import hash_password

@@ -79,7 +79,34 @@ async def opened_runtime(settings: Settings) -> AsyncIterator[Runtime]:
 @asynccontextmanager
 async def seeded_runtime(data_dir: Path, **overrides: object) -> AsyncIterator[tuple[Runtime, Any]]:
     """A runtime with the demo organization seeded at ``DEMO_NOW``: (runtime, DemoSummary)."""
-    from chorus.demo import seed_demo
+    from services.demo import seed_demo
 
     async with opened_runtime(make_settings(data_dir, **overrides)) as runtime:
         yield runtime, await seed_demo(runtime, now=DEMO_NOW)
+
+
+def run_context(org: Any, services: Any, **extra: Any) -> Any:
+    """A run context for ``org`` on ``services`` (a runtime), as the run engine builds it;
+    ``extra`` sets its other fields (``now``, ``thread_id``, ``graph``, ``model``)."""
+    from bson import ObjectId
+
+    from tools.context import RunContext
+
+    return RunContext(org_id=ObjectId(str(org)), services=services, **extra)
+
+
+def with_runtime(tool_input: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """A tool's input with the run's context injected, as LangGraph's ToolNode injects it."""
+    from langgraph.prebuilt import ToolRuntime
+
+    runtime = ToolRuntime(
+        state={},
+        context=ctx,
+        config={},
+        stream_writer=lambda _: None,
+        tool_call_id=None,
+        store=None,
+    )
+    if tool_input.get("type") == "tool_call":
+        return {**tool_input, "args": {**tool_input["args"], "runtime": runtime}}
+    return {**tool_input, "runtime": runtime}

@@ -8,15 +8,15 @@ import pytest
 from bson import ObjectId
 from langchain_core.tracers.context import collect_runs
 from pydantic import BaseModel
+from support import run_context
 
-from agents.accounting import AgentDisabled
 from agents.base import Agent, AgentContext, Persona
 from chorus.runtime import Runtime
 from persistence.admin import OrganizationAdmin
 from persistence.models import AiAgent, AiTask
 from persistence.models.ai import AgentConfiguration, AgentStatus
 from persistence.repository import TenantRepository
-from tools.context import MissingContext, tool_config
+from services.agents import AgentDisabled
 
 
 class Echo(BaseModel):
@@ -42,7 +42,7 @@ async def _org(runtime: Runtime, name: str = "Base Tests") -> ObjectId:
 
 async def test_a_call_is_a_named_child_run_with_tenant_metadata(runtime: Runtime) -> None:
     org = await _org(runtime)
-    config = tool_config(org, runtime, thread_id="t-1", workflow="content_creation")
+    config = run_context(org, runtime, thread_id="t-1", graph="content_creation")
     with collect_runs() as collector:
         out = await EchoAgent().call({"text": "hello world"}, config)
     assert out.text == "Noted: hello world"
@@ -57,7 +57,7 @@ async def test_a_call_is_a_named_child_run_with_tenant_metadata(runtime: Runtime
 
 async def test_each_call_writes_one_ai_task_with_tokens(runtime: Runtime) -> None:
     org = await _org(runtime)
-    await EchoAgent().call({"text": "count these four words"}, tool_config(org, runtime))
+    await EchoAgent().call({"text": "count these four words"}, run_context(org, runtime))
     [task] = await TenantRepository(runtime.db, AiTask).find(org)
     assert task.agent_type == "content_creator"
     assert task.execution.status == "completed"
@@ -78,7 +78,7 @@ async def test_a_failing_call_is_recorded_as_failed(
 
     monkeypatch.setattr(EchoAgent, "run", broken)
     with pytest.raises(RuntimeError):
-        await EchoAgent().call({"text": "x"}, tool_config(org, runtime))
+        await EchoAgent().call({"text": "x"}, run_context(org, runtime))
     [task] = await TenantRepository(runtime.db, AiTask).find(org)
     assert task.execution.status == "failed"
     assert "unusable" in (task.execution.error_message or "")
@@ -95,11 +95,11 @@ async def test_tenant_configuration_is_read_at_run_time(runtime: Runtime) -> Non
         configuration=AgentConfiguration(model="scripted:custom"),
     )
     await agents.insert(config)
-    await EchoAgent().call({"text": "x"}, tool_config(org, runtime))
+    await EchoAgent().call({"text": "x"}, run_context(org, runtime))
     [task] = await TenantRepository(runtime.db, AiTask).find(org)
     assert task.resources.model_used == "scripted:custom"
     # A model named for the run wins over the tenant's choice.
-    await EchoAgent().call({"text": "y"}, tool_config(org, runtime, model="scripted:run"))
+    await EchoAgent().call({"text": "y"}, run_context(org, runtime, model="scripted:run"))
     latest = await TenantRepository(runtime.db, AiTask).find(org, sort=[("createdAt", -1)])
     assert latest[0].resources.model_used == "scripted:run"
 
@@ -107,9 +107,4 @@ async def test_tenant_configuration_is_read_at_run_time(runtime: Runtime) -> Non
         org, config.id, {"status": AgentStatus(is_active=False).model_dump(by_alias=True)}
     )
     with pytest.raises(AgentDisabled):
-        await EchoAgent().call({"text": "z"}, tool_config(org, runtime))
-
-
-async def test_a_call_without_a_tenant_is_refused(runtime: Runtime) -> None:
-    with pytest.raises(MissingContext):
-        await EchoAgent().call({"text": "x"}, {"configurable": {"services": runtime}})
+        await EchoAgent().call({"text": "z"}, run_context(org, runtime))

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 from bson import ObjectId
 from langchain_core.messages import BaseMessage
-from support import DEMO_NOW, isolated_environment, seeded_runtime
+from support import DEMO_NOW, isolated_environment, run_context, seeded_runtime
 
 from agents.competitor_monitor import competitor_monitor, parse_items, parse_swot
 from agents.schemas import CompetitorReport
@@ -25,7 +25,6 @@ from persistence.models import AiTask, CompetitorAnalysis
 from persistence.models.analytics import Competitor, CompetitorContent, CompetitorMetrics
 from persistence.repository import TenantRepository
 from tools.analytics import competitor_benchmarks
-from tools.context import tool_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -106,7 +105,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
 
 
 def config(world: World, org: ObjectId | None = None, **extra: Any) -> dict:
-    return tool_config(org or world.a, world.runtime, now=DEMO_NOW, **extra)
+    return run_context(org or world.a, world.runtime, now=DEMO_NOW, **extra)
 
 
 async def monitor(

@@ -28,8 +28,8 @@ from agents.content_creator import (
 from agents.prompts import content_creator as prompts
 from agents.revision import revision_template, same_post
 from agents.schemas import Draft
-from chorus.demo.planted import BANNED_TERMS, TRENDING_HASHTAG
 from memory.kinds import MemoryKind
+from services.demo.planted import BANNED_TERMS, TRENDING_HASHTAG
 from tools.platform_rules import (
     compose,
     find_banned,
@@ -298,7 +298,7 @@ async def test_ai_task_records_the_scripted_usage(
     model = use_model(monkeypatch, world, [LONG, GOOD])
     await content_creator.call(
         {"brief": BRIEF, "platform": "twitter"},
-        config(world, world.a, workflow="content_creation", thread_id="t-cc-1"),
+        config(world, world.a, graph="content_creation", thread_id="t-cc-1"),
     )
     task = await latest_task(world, world.a, "content_creator")
     tokens_in, tokens_out = scripted_usage(model)

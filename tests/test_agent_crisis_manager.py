@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from support import DEMO_NOW, isolated_environment, seeded_runtime
+from support import DEMO_NOW, isolated_environment, run_context, seeded_runtime
 
 from agents.crisis_manager import (
     MentionSignal,
@@ -32,7 +32,6 @@ from persistence.models import AiTask, Analytics, Post
 from persistence.models.analytics import Metrics, TimeData
 from persistence.models.content import PlatformTarget, PostContent, Scheduling
 from persistence.repository import TenantRepository
-from tools.context import tool_config
 from tools.platform_rules import post_length
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -129,7 +128,7 @@ async def crisis(
 ) -> CrisisReport:
     got = await crisis_manager.call(
         {"brand": BRAND, "mentions": mention_list},
-        tool_config(org or world.a, world.runtime, now=DEMO_NOW, **extra),
+        run_context(org or world.a, world.runtime, now=DEMO_NOW, **extra),
     )
     assert isinstance(got, CrisisReport)
     return got

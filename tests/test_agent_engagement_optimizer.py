@@ -33,7 +33,7 @@ from agents.engagement_optimizer import (
 )
 from agents.schemas import Optimized, OptimizeRequest
 from agents.toolkit import clean_tag, relevant_candidates, tenant_tags
-from chorus.demo.planted import BANNED_TERMS
+from services.demo.planted import BANNED_TERMS
 from tools.engagement_model import featurize, models_for
 from tools.platform_rules import find_banned, validate_post
 

@@ -13,19 +13,18 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from support import DEMO_NOW, isolated_environment, seeded_runtime
+from support import DEMO_NOW, isolated_environment, run_context, seeded_runtime
 
 from agents.performance_tracker import performance_tracker
 from agents.schemas import PerformanceReport
-from chorus.demo.planted import PLANTED, TIMEZONE, TZ, VIRAL_POSTS
 from chorus.runtime import Runtime
 from chorus.scripted_model import ScriptedChatModel
 from persistence.models import AiTask, Analytics, Post
 from persistence.models.analytics import Metrics, TimeData
 from persistence.models.content import PlatformTarget, PostContent, Scheduling
 from persistence.repository import TenantRepository
+from services.demo.planted import PLANTED, TIMEZONE, TZ, VIRAL_POSTS
 from tools.analytics import daily_series, engagement_by_weekday_hour, metric_summary, top_posts
-from tools.context import tool_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -77,7 +76,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
 
 
 def config(world: World, org: ObjectId | None = None, **extra: Any) -> dict:
-    return tool_config(org or world.a, world.runtime, now=DEMO_NOW, **extra)
+    return run_context(org or world.a, world.runtime, now=DEMO_NOW, **extra)
 
 
 async def report(world: World, request: dict, org: ObjectId | None = None) -> PerformanceReport:

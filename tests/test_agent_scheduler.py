@@ -25,10 +25,10 @@ from support import DEMO_NOW
 
 from agents.scheduler import scheduler
 from agents.schemas import Schedule
-from chorus.demo.planted import PLANTED, TIMEZONE
 from persistence.models import Post
 from persistence.models.content import PlatformTarget, PostContent, Scheduling
 from persistence.repository import TenantRepository
+from services.demo.planted import PLANTED, TIMEZONE
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

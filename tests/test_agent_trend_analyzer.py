@@ -20,7 +20,7 @@ from agent_support import (
 
 from agents.schemas import TrendReport
 from agents.trend_analyzer import trend_analyzer
-from chorus.demo.planted import TRENDING_HASHTAG
+from services.demo.planted import TRENDING_HASHTAG
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -115,7 +115,7 @@ async def test_the_baseline_stops_where_the_history_begins(
 
 async def test_ai_task_records_the_call(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     model = use_model(monkeypatch, world, ["Noted."])
-    await trend_analyzer.call({"days": 7}, config(world, world.a, workflow="trend_analysis"))
+    await trend_analyzer.call({"days": 7}, config(world, world.a, graph="trend_analysis"))
     task = await latest_task(world, world.a, "trend_analyzer")
     assert (task.agent_type, task.task_type) == ("trend_analyzer", "analyze_trends")
     assert task.workflow == "trend_analysis"

@@ -19,10 +19,8 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from support import TEST_MONGODB_URI, isolated_environment, make_settings
+from support import TEST_MONGODB_URI, isolated_environment, make_settings, run_context, with_runtime
 
-from chorus.demo import PLANTED, seed_demo
-from chorus.demo.planted import TIMEZONE, TRENDING_HASHTAG, VIRAL_POSTS
 from chorus.runtime import Runtime
 from persistence.models import Analytics, CompetitorAnalysis, Post
 from persistence.models.analytics import (
@@ -34,6 +32,8 @@ from persistence.models.analytics import (
 )
 from persistence.models.content import PlatformTarget, PostContent, Scheduling
 from persistence.repository import TenantRepository
+from services.demo import PLANTED, seed_demo
+from services.demo.planted import TIMEZONE, TRENDING_HASHTAG, VIRAL_POSTS
 from tools.analytics import (
     ANALYTICS_TOOLS,
     competitor_benchmarks,
@@ -44,7 +44,6 @@ from tools.analytics import (
     robust_z,
     top_posts,
 )
-from tools.context import tool_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -615,7 +614,7 @@ async def test_tenants_see_only_their_own_data(world: World) -> None:
 
 
 def config(world: World, org: ObjectId) -> dict:
-    return tool_config(org, world.runtime, now=NOW.isoformat())
+    return run_context(org, world.runtime, now=NOW)
 
 
 async def test_tools_are_described_for_a_model() -> None:
@@ -635,7 +634,7 @@ async def test_tools_are_described_for_a_model() -> None:
         assert all(p.get("description") for p in schema["properties"].values()), t.name
 
 
-async def test_each_tool_runs_for_the_tenant_of_its_config(world: World) -> None:
+async def test_each_tool_runs_for_the_tenant_of_its_run_context(world: World) -> None:
     cfg = config(world, world.a)
     calls: dict[str, dict[str, Any]] = {
         "best_posting_times": {"platform": "instagram"},
@@ -645,7 +644,7 @@ async def test_each_tool_runs_for_the_tenant_of_its_config(world: World) -> None
         "hashtag_stats": {"days": 90, "recent_days": 14, "limit": 5},
         "competitor_benchmarks": {"competitors": ["Blue Bottle", "Ghost Cafe"]},
     }
-    out = {name: await TOOLS[name].ainvoke(args, config=cfg) for name, args in calls.items()}
+    out = {name: await TOOLS[name].ainvoke(with_runtime(args, cfg)) for name, args in calls.items()}
     for result in out.values():
         assert isinstance(result, dict)
         json.dumps(result)  # JSON-serializable as returned
@@ -666,7 +665,9 @@ async def test_each_tool_runs_for_the_tenant_of_its_config(world: World) -> None
     assert out["competitor_benchmarks"]["missing"] == ["Ghost Cafe"]
 
     grid = await TOOLS["best_posting_times"].ainvoke(
-        {"platform": "linkedin", "timezone": "America/New_York", "include_grid": True}, config=cfg
+        with_runtime(
+            {"platform": "linkedin", "timezone": "America/New_York", "include_grid": True}, cfg
+        )
     )
     assert grid["cells"]
     assert all(c["posts"] for c in grid["cells"])
@@ -684,42 +685,55 @@ async def test_tools_never_cross_tenants(world: World) -> None:
         "post_id": sorted(a_ids)[0],
     }
 
-    top = await TOOLS["top_posts"].ainvoke({"days": 365, "n": 25, **smuggled}, config=cfg)
+    top = await TOOLS["top_posts"].ainvoke(with_runtime({"days": 365, "n": 25, **smuggled}, cfg))
     assert top["posts"]
     assert not {p["post_id"] for p in top["posts"]} & a_ids
     assert all(not p["text"] for p in top["posts"] if p["post_id"] == str(world.a_post.id))
-    summary = await TOOLS["performance_summary"].ainvoke({"days": 7, **smuggled}, config=cfg)
+    summary = await TOOLS["performance_summary"].ainvoke(with_runtime({"days": 7, **smuggled}, cfg))
     assert summary["overall"]["current"]["posts"] == 4
-    tags = await TOOLS["hashtag_stats"].ainvoke({"days": 30, "recent_days": 7}, config=cfg)
+    tags = await TOOLS["hashtag_stats"].ainvoke(with_runtime({"days": 30, "recent_days": 7}, cfg))
     assert {h["tag"] for h in tags["hashtags"]} == {"#foo", "#bar"}
     comp = await TOOLS["competitor_benchmarks"].ainvoke(
-        {"competitors": ["Blue Bottle", "@bluebottle"]}, config=cfg
+        with_runtime({"competitors": ["Blue Bottle", "@bluebottle"]}, cfg)
     )
     assert comp["comparisons"] == []
     # "Blue Bottle" and "@bluebottle" name one rival: missing once, as first written.
     assert comp["missing"] == ["Blue Bottle"]
-    best = await TOOLS["best_posting_times"].ainvoke({"days": 365}, config=cfg)
+    best = await TOOLS["best_posting_times"].ainvoke(with_runtime({"days": 365}, cfg))
     assert best["posts"] == 8
     assert best["timezone"] == "UTC"
-    daily = await TOOLS["daily_metrics"].ainvoke({"days": 30}, config=cfg)
+    daily = await TOOLS["daily_metrics"].ainvoke(with_runtime({"days": 30}, cfg))
     assert sum(p["posts"] for p in daily["points"]) == 8
 
 
 async def test_tool_errors_go_back_to_the_model(world: World) -> None:
     cfg = config(world, world.a)
-    message = await TOOLS["best_posting_times"].ainvoke({"timezone": "Mars/Base"}, config=cfg)
+    message = await TOOLS["best_posting_times"].ainvoke(
+        with_runtime({"timezone": "Mars/Base"}, cfg)
+    )
     assert isinstance(message, str)
     assert "Mars/Base" in message
-    message = await TOOLS["hashtag_stats"].ainvoke({"days": 7, "recent_days": 14}, config=cfg)
+    message = await TOOLS["hashtag_stats"].ainvoke(
+        with_runtime({"days": 7, "recent_days": 14}, cfg)
+    )
     assert "recent_days" in message
-    message = await TOOLS["top_posts"].ainvoke({"days": 0, "platform": "myspace"}, config=cfg)
+    message = await TOOLS["top_posts"].ainvoke(
+        with_runtime({"days": 0, "platform": "myspace"}, cfg)
+    )
     assert message.startswith("Invalid arguments")
     assert "days" in message
     assert "platform" in message
     # as a tool call from a model, the error comes back as the ToolMessage content
     reply = await TOOLS["daily_metrics"].ainvoke(
-        {"type": "tool_call", "id": "c1", "name": "daily_metrics", "args": {"timezone": "Nowhere"}},
-        config=cfg,
+        with_runtime(
+            {
+                "type": "tool_call",
+                "id": "c1",
+                "name": "daily_metrics",
+                "args": {"timezone": "Nowhere"},
+            },
+            cfg,
+        )
     )
     assert reply.tool_call_id == "c1"
     assert "Nowhere" in reply.content

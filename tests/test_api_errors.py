@@ -10,7 +10,7 @@ from api_support import PASSWORD, add_member, api_client, assert_error_shape, be
 from fastapi import FastAPI
 from pymongo.errors import DuplicateKeyError
 
-from api.app import create_app
+from chorus.app import create_app
 from chorus.settings import Settings
 from persistence.repository import TenantViolation
 

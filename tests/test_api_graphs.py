@@ -13,7 +13,7 @@ from fake_model_apis import serve_app
 from langserve import RemoteRunnable
 from support import make_settings
 
-from api.app import create_app
+from chorus.app import create_app
 
 
 @pytest.fixture
@@ -60,15 +60,19 @@ def test_graph_routes_need_credentials(server: str) -> None:
     assert anonymous.json()["error"]["status"] == 401
 
 
-async def test_the_run_config_comes_from_the_principal_not_the_client() -> None:
+async def test_the_run_context_comes_from_the_principal_not_the_client() -> None:
     from types import SimpleNamespace
 
     from bson import ObjectId
 
     from api.graph_routes import _config_modifier
     from api.principal import Principal
+    from runs.binding import CONTEXT_KEY
+    from runs.engine import RunEngine
 
-    mine, theirs, runtime = ObjectId(), ObjectId(), object()
+    mine, theirs = ObjectId(), ObjectId()
+    services = SimpleNamespace(checkpointer=None, db=None, memory=None)
+    runtime = SimpleNamespace(engine=RunEngine(services))  # type: ignore[arg-type]
     principal = Principal(user_id=ObjectId(), org_id=mine, role="user", email="a@b.co", via="token")
     request = SimpleNamespace(
         state=SimpleNamespace(principal=principal),
@@ -78,7 +82,7 @@ async def test_the_run_config_comes_from_the_principal_not_the_client() -> None:
         "configurable": {
             "organization_id": str(theirs),
             "services": "forged",
-            "__chorus_memo": {"poisoned": 1},
+            CONTEXT_KEY: "forged",
             "thread_id": "t1",
             "model": "scripted",
             "anything": "else",
@@ -87,7 +91,13 @@ async def test_the_run_config_comes_from_the_principal_not_the_client() -> None:
     config = await _config_modifier("content_creation")(sent, request)  # type: ignore[arg-type]
     configurable = config["configurable"]
     assert configurable["organization_id"] == str(mine)
-    assert configurable["services"] is runtime
-    assert configurable["__chorus_memo"] == {}
-    assert (configurable["thread_id"], configurable["model"]) == ("t1", "scripted")
+    ctx = configurable[CONTEXT_KEY]
+    assert (ctx.org_id, ctx.user_id, ctx.graph) == (
+        mine,
+        str(principal.user_id),
+        "content_creation",
+    )
+    assert ctx.services is services
+    assert (configurable["thread_id"], ctx.thread_id, ctx.model) == ("t1", "t1", "scripted")
     assert "anything" not in configurable
+    assert "services" not in configurable

@@ -12,7 +12,7 @@ from fake_model_apis import serve_app
 from langgraph_sdk import get_client
 from support import make_settings
 
-from api.app import create_app
+from chorus.app import create_app
 
 BRIEF = {"brief": "Launch of our autumn oat latte", "platform": "instagram"}
 

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis_support import api_key, arq_worker, logged, redis_answers, serving
 from support import TEST_REDIS_URL, make_settings
 
-from api.app import create_app
+from chorus.app import create_app
 from chorus.scripted_model import ScriptedChatModel
 from persistence.eventlog import RedisEventLog
 from persistence.queue import ArqJobQueue

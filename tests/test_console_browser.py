@@ -21,7 +21,7 @@ from fake_model_apis import serve_app
 from playwright.sync_api import expect, sync_playwright
 from support import make_settings
 
-from api.app import create_app
+from chorus.app import create_app
 
 CHROMIUM = Path(os.environ.get("CHORUS_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [

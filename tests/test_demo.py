@@ -18,14 +18,14 @@ import pytest
 from bson import ObjectId
 from support import TEST_MONGODB_URI, make_settings
 
-from chorus.demo import ADMIN_EMAIL, DEMO_SLUG, PLANTED, DemoSummary, seed_demo
-from chorus.demo import seed as demo_seed
-from chorus.demo.planted import BANNED_TERMS, PROFILES, TIMEZONE, TRENDING_HASHTAG
 from chorus.runtime import Runtime
 from persistence.admin import OrganizationAdmin
 from persistence.models import Analytics, Post, User
 from persistence.passwords import verify_password
 from persistence.repository import TenantRepository
+from services.demo import ADMIN_EMAIL, DEMO_SLUG, PLANTED, DemoSummary, seed_demo
+from services.demo import seed as demo_seed
+from services.demo.planted import BANNED_TERMS, PROFILES, TIMEZONE, TRENDING_HASHTAG
 
 # A fixed "now" keeps the planted facts (whose weekdays depend on the date) identical on every
 # day the suite runs.

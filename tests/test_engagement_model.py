@@ -14,10 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from support import TEST_MONGODB_URI, isolated_environment, make_settings
+from support import TEST_MONGODB_URI, isolated_environment, make_settings, run_context, with_runtime
 
-from chorus.demo import DemoSummary, seed_demo
-from chorus.demo.planted import PROFILES
 from chorus.runtime import Runtime
 from persistence.admin import OrganizationAdmin
 from persistence.models import Analytics, Post
@@ -25,7 +23,8 @@ from persistence.models.analytics import Metrics, TimeData
 from persistence.models.content import PostContent, Scheduling
 from persistence.models.organizations import OrganizationSettings
 from persistence.repository import TenantRepository
-from tools.context import MissingContext, tool_config
+from services.demo import DemoSummary, seed_demo
+from services.demo.planted import PROFILES
 from tools.engagement_model import (
     DRIVER_FIELDS,
     EngagementModel,
@@ -345,7 +344,7 @@ async def test_tool(rt: Runtime, demo: DemoSummary, trained: EngagementModel) ->
     cache = EngagementModels()
     cache.put(org, trained)  # warm: the data has not changed since, so no retraining
     services = SimpleNamespace(db=rt.db, memory=None, engagement_models=cache)
-    config = tool_config(org, services)
+    config = run_context(org, services)
     assert "config" not in predict_engagement.args
     args = {
         "text": "Cold brew season is here: slow-steeped for 18 hours, bright and sweet.",
@@ -354,7 +353,7 @@ async def test_tool(rt: Runtime, demo: DemoSummary, trained: EngagementModel) ->
         "content_type": "video",
         "at": "2026-11-28T18:30:00",  # no offset: the account's local time
     }
-    out = await predict_engagement.ainvoke(args, config=config)
+    out = await predict_engagement.ainvoke(with_runtime(args, config))
     assert cache.trainings == 0
     assert out["source"] == "model"
     assert out["timezone"] == NY
@@ -369,15 +368,19 @@ async def test_tool(rt: Runtime, demo: DemoSummary, trained: EngagementModel) ->
         ).rate
     )
 
-    utc = await predict_engagement.ainvoke({**args, "at": "2026-11-28T23:30:00Z"}, config=config)
+    utc = await predict_engagement.ainvoke(
+        with_runtime({**args, "at": "2026-11-28T23:30:00Z"}, config)
+    )
     assert utc["rate"] == out["rate"]  # the same instant, given in UTC
 
-    bad = await predict_engagement.ainvoke({**args, "platform": "myspace"}, config=config)
+    bad = await predict_engagement.ainvoke(with_runtime({**args, "platform": "myspace"}, config))
     assert isinstance(bad, str)
     assert "platform" in bad
     assert "invalid arguments" in bad
-    with pytest.raises(MissingContext):
-        await predict_engagement.ainvoke(args, config={"configurable": {"services": services}})
+    # Without the run's context there is no tenant: the call is refused, never guessed.
+    refused = await predict_engagement.ainvoke(args)
+    assert isinstance(refused, str)
+    assert "runtime: Field required" in refused
 
 
 def test_ml_tools_export() -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import importlib
 
-from chorus.demo.planted import TRENDING_HASHTAG
 from evals.cases import load_dataset
 from evals.datasets import build_trend_analyzer as builder
 from evals.env import eval_env
 from evals.suite import CaseResult, load_suite
+from services.demo.planted import TRENDING_HASHTAG
 
 NAME = "trend_analyzer"
 HARD_TAGS = {"thin_history", "stale_tag", "platform_filter", "dst", "other_timezone", "no_data"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +15,13 @@ from support import DEMO_NOW, seeded_runtime
 
 from chorus.runtime import Runtime
 from graphs.registry import GRAPH_NAMES, build_graph
-from graphs.runner import BadGraphInput, run_config, stream_run
 from memory.kinds import MemoryKind
 from persistence.admin import OrganizationAdmin
 from persistence.models import AiTask, Post
 from persistence.repository import TenantRepository
+from runs.engine import RunEngine
+from runs.errors import InvalidRunInput, NothingToResume
+from tools.context import RunContext
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -48,10 +49,35 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         yield World(runtime, ObjectId(demo.organization_id))
 
 
-def config_for(world: World, graph: str, thread: str | None = None) -> dict[str, Any]:
-    config = run_config(world.org, world.runtime, graph=graph, thread_id=thread or uuid.uuid4().hex)
-    config["configurable"]["now"] = DEMO_NOW  # the seeded data's "today"
-    return config
+@dataclass
+class GraphRun:
+    """One graph on one thread, invoked directly (as the engine does) with its context."""
+
+    engine: RunEngine
+    ctx: RunContext
+
+    @property
+    def thread(self) -> str:
+        return self.ctx.thread_id or ""
+
+    async def invoke(self, payload: Any) -> Any:
+        graph = self.engine.graph(self.ctx.graph or "")
+        return await graph.ainvoke(payload, self.engine.config(self.ctx), context=self.ctx)
+
+    async def state(self) -> Any:
+        return await self.engine.state(self.ctx)
+
+    async def update_state(self, values: Any, *, as_node: str) -> Any:
+        return await self.engine.update_state(self.ctx, values, as_node=as_node)
+
+
+def run_for(
+    world: World, graph: str, org: ObjectId | None = None, thread: str | None = None
+) -> GraphRun:
+    # At the seeded data's "today".
+    engine = world.runtime.engine
+    ctx = engine.context(org or world.org, graph=graph, thread_id=thread, now=DEMO_NOW)
+    return GraphRun(engine, ctx)
 
 
 async def tasks_by_agent(world: World, thread: str) -> dict[str, int]:
@@ -69,16 +95,15 @@ async def test_every_graph_compiles_with_the_checkpointer(world: World) -> None:
 
 
 async def test_content_creation_pauses_for_approval_then_stores_the_post(world: World) -> None:
-    graph = build_graph("content_creation", world.runtime.checkpointer)
-    config = config_for(world, "content_creation")
-    await graph.ainvoke(BRIEF, config)
-    state = await graph.aget_state(config)
+    run = run_for(world, "content_creation")
+    await run.invoke(BRIEF)
+    state = await run.state()
     assert state.next == ("approval",)
     [pending] = state.interrupts
     assert pending.value["draft"]["text"]
     assert pending.value["slots"], "the approval shows the proposed slots"
 
-    done = await graph.ainvoke(Command(resume={"action": "approve"}), config)
+    done = await run.invoke(Command(resume={"action": "approve"}))
     post = await TenantRepository(world.runtime.db, Post).get(world.org, ObjectId(done["postId"]))
     assert post is not None
     assert post.scheduling.status == "scheduled"
@@ -93,11 +118,10 @@ async def test_content_creation_pauses_for_approval_then_stores_the_post(world: 
 
 
 async def test_a_youtube_post_is_stored_with_the_drafts_title(world: World) -> None:
-    graph = build_graph("content_creation", world.runtime.checkpointer)
-    config = config_for(world, "content_creation")
+    run = run_for(world, "content_creation")
     brief = {"brief": "Video: Priya roasts a Costa Rica lot to first crack.", "platform": "youtube"}
-    await graph.ainvoke(brief, config)
-    done = await graph.ainvoke(Command(resume={"action": "approve"}), config)
+    await run.invoke(brief)
+    done = await run.invoke(Command(resume={"action": "approve"}))
     title = done["draft"]["title"]
     assert title, "a YouTube draft has a title"
     post = await TenantRepository(world.runtime.db, Post).get(world.org, ObjectId(done["postId"]))
@@ -112,30 +136,28 @@ def _utc(iso: str) -> str:
 
 
 async def test_revise_loops_back_to_the_draft_with_feedback(world: World) -> None:
-    graph = build_graph("content_creation", world.runtime.checkpointer)
-    config = config_for(world, "content_creation")
-    await graph.ainvoke(BRIEF, config)
-    await graph.ainvoke(Command(resume={"action": "revise", "feedback": "shorter"}), config)
-    state = await graph.aget_state(config)
+    run = run_for(world, "content_creation")
+    await run.invoke(BRIEF)
+    await run.invoke(Command(resume={"action": "revise", "feedback": "shorter"}))
+    state = await run.state()
     assert state.next == ("approval",), "a revision ends at a new approval"
     assert state.values["revisions"] == 1
     assert state.values["feedback"] == "shorter"
-    thread = config["configurable"]["thread_id"]
+    thread = run.thread
     assert (await tasks_by_agent(world, thread))["content_creator"] == 2
 
-    await graph.ainvoke(Command(resume={"action": "reject"}), config)
-    final = await graph.aget_state(config)
+    await run.invoke(Command(resume={"action": "reject"}))
+    final = await run.state()
     assert final.next == ()
     assert final.values["status"] == "rejected"
     assert "postId" not in final.values
 
 
 async def test_a_bad_resume_answer_says_what_to_send(world: World) -> None:
-    graph = build_graph("content_creation", world.runtime.checkpointer)
-    config = config_for(world, "content_creation")
-    await graph.ainvoke(BRIEF, config)
+    run = run_for(world, "content_creation")
+    await run.invoke(BRIEF)
     with pytest.raises(ValueError, match="approve"):
-        await graph.ainvoke(Command(resume={"action": "publish-now"}), config)
+        await run.invoke(Command(resume={"action": "publish-now"}))
 
 
 async def test_a_failed_run_resumes_without_repeating_finished_steps(
@@ -146,20 +168,19 @@ async def test_a_failed_run_resumes_without_repeating_finished_steps(
     original = scheduler.call
     failures = iter([RuntimeError("scheduler fell over")])
 
-    async def flaky(request: Any, config: Any) -> Any:
+    async def flaky(request: Any, run: Any, config: Any = None) -> Any:
         error = next(failures, None)
         if error:
             raise error
-        return await original(request, config)
+        return await original(request, run, config)
 
     monkeypatch.setattr(scheduler, "call", flaky)
-    graph = build_graph("content_creation", world.runtime.checkpointer)
-    config = config_for(world, "content_creation")
-    thread = config["configurable"]["thread_id"]
+    run = run_for(world, "content_creation")
+    thread = run.thread
     with pytest.raises(RuntimeError, match="fell over"):
-        await graph.ainvoke(BRIEF, config)
-    await graph.ainvoke(None, config)  # resume from the last checkpoint
-    state = await graph.aget_state(config)
+        await run.invoke(BRIEF)
+    await run.invoke(None)  # resume from the last checkpoint
+    state = await run.state()
     assert state.next == ("approval",)
     counts = await tasks_by_agent(world, thread)
     assert counts["trend_analyzer"] == 1
@@ -171,15 +192,14 @@ async def test_crisis_response_pauses_scheduled_posts_once_approved(world: World
     posts = TenantRepository(world.runtime.db, Post)
     scheduled_before = await posts.count(world.org, {"scheduling.status": "scheduled"})
     assert scheduled_before > 0
-    graph = build_graph("crisis_response", world.runtime.checkpointer)
-    config = config_for(world, "crisis_response")
-    await graph.ainvoke({"input": ANGRY}, config)
-    state = await graph.aget_state(config)
+    run = run_for(world, "crisis_response")
+    await run.invoke({"input": ANGRY})
+    state = await run.state()
     assert state.values["output"]["assessment"]["riskLevel"] in ("high", "critical")
     [pending] = state.interrupts
     assert pending.value["scheduledPosts"] == scheduled_before
 
-    done = await graph.ainvoke(Command(resume={"action": "approve"}), config)
+    done = await run.invoke(Command(resume={"action": "approve"}))
     assert done["paused"] == scheduled_before
     assert await posts.count(world.org, {"scheduling.status": "scheduled"}) == 0
     assert await posts.count(world.org, {"scheduling.status": "paused"}) >= scheduled_before
@@ -194,12 +214,11 @@ async def test_crisis_response_pauses_scheduled_posts_once_approved(world: World
 
 
 async def test_calm_mentions_need_no_approval(world: World) -> None:
-    graph = build_graph("crisis_response", world.runtime.checkpointer)
-    config = config_for(world, "crisis_response")
+    run = run_for(world, "crisis_response")
     calm = {"brand": "Lumen", "mentions": [{"text": "Love the new roast, so smooth!"}]}
-    done = await graph.ainvoke({"input": calm}, config)
+    done = await run.invoke({"input": calm})
     assert done["output"]["assessment"]["riskLevel"] in ("none", "low")
-    assert (await graph.aget_state(config)).next == ()
+    assert (await run.state()).next == ()
 
 
 @pytest.mark.parametrize(
@@ -213,77 +232,60 @@ async def test_calm_mentions_need_no_approval(world: World) -> None:
 async def test_analysis_workflows_remember_once_and_report(
     world: World, name: str, request_body: dict[str, Any], kind: MemoryKind
 ) -> None:
-    graph = build_graph(name, world.runtime.checkpointer)
-    config = config_for(world, name)
+    run = run_for(world, name)
     before = await world.runtime.memory.count(world.org, kind)
-    done = await graph.ainvoke({"input": request_body}, config)
+    done = await run.invoke({"input": request_body})
     assert done["report"].startswith("# ")
     assert await world.runtime.memory.count(world.org, kind) == before + 1
     # Replaying the memory step of the same thread overwrites instead of adding.
-    await graph.aupdate_state(config, {"output": done["output"]}, as_node="analyze")
-    await graph.ainvoke(None, config)
+    await run.update_state({"output": done["output"]}, as_node="analyze")
+    await run.invoke(None)
     assert await world.runtime.memory.count(world.org, kind) == before + 1
 
 
 async def test_console_routes_turns_and_keeps_the_conversation(world: World) -> None:
-    graph = build_graph("console", world.runtime.checkpointer)
-    config = config_for(world, "console")
-    first = await graph.ainvoke(
-        {"messages": [HumanMessage("When should we post on Instagram this week?")]}, config
+    run = run_for(world, "console")
+    first = await run.invoke(
+        {"messages": [HumanMessage("When should we post on Instagram this week?")]}
     )
     assert first["route"] == "scheduler"
     assert (
         "Instagram" in first["messages"][-1].content or "instagram" in first["messages"][-1].content
     )
-    second = await graph.ainvoke({"messages": [HumanMessage("Thanks! Anything else?")]}, config)
+    second = await run.invoke({"messages": [HumanMessage("Thanks! Anything else?")]})
     assert second["route"] == "answer"
     assert len(second["messages"]) == 4  # both turns, kept by the checkpointer
 
 
 async def test_threads_belong_to_their_tenant(world: World) -> None:
     other = await OrganizationAdmin(world.runtime.db).create("Other Tenant")
-    graph = build_graph("content_creation", world.runtime.checkpointer)
-    config = config_for(world, "content_creation")
-    await graph.ainvoke(BRIEF, config)
-    thread = config["configurable"]["thread_id"]
-    theirs = run_config(other.id, world.runtime, graph="content_creation", thread_id=thread)
-    assert (await graph.aget_state(theirs)).values == {}
+    run = run_for(world, "content_creation")
+    await run.invoke(BRIEF)
+    thread = run.thread
+    theirs = run_for(world, "content_creation", org=other.id, thread=thread)
+    assert (await theirs.state()).values == {}
 
 
-async def test_runner_streams_updates_then_the_interrupt_and_resumes(world: World) -> None:
-    config = config_for(world, "content_creation")
-    events = [
-        e
-        async for e in stream_run(
-            "content_creation", config, world.runtime.checkpointer, input=BRIEF
-        )
-    ]
-    nodes = [next(iter(e["update"])) for e in events if "update" in e]
+async def test_the_engine_streams_updates_then_the_interrupt_and_resumes(world: World) -> None:
+    run = run_for(world, "content_creation")
+    engine = run.engine
+    payload = await engine.payload(run.ctx, input=BRIEF)
+    updates = [chunk async for _, chunk in engine.stream(run.ctx, payload)]
+    nodes = [next(iter(update)) for update in updates]
     assert nodes[:4] == ["trends", "draft", "optimize", "schedule"]
-    final = events[-1]["final"]
-    assert final["next"] == ["approval"]
-    assert final["interrupts"][0]["kind"] == "approval"
-    resumed = [
-        e
-        async for e in stream_run(
-            "content_creation", config, world.runtime.checkpointer, resume={"action": "approve"}
-        )
-    ]
-    assert resumed[-1]["final"]["values"]["postId"]
-    with pytest.raises(BadGraphInput, match="no pending interrupt"):
-        async for _ in stream_run(
-            "content_creation", config, world.runtime.checkpointer, resume={"action": "approve"}
-        ):
-            pass
+    paused = await engine.outcome(run.ctx)
+    assert paused.next == ["approval"]
+    assert paused.interrupts[0]["kind"] == "approval"
+    resumed = await engine.run(run.ctx, resume={"action": "approve"})
+    assert resumed.values["postId"]
+    with pytest.raises(NothingToResume, match="no pending interrupt"):
+        await engine.run(run.ctx, resume={"action": "approve"})
 
 
-async def test_runner_rejects_input_that_does_not_fit(world: World) -> None:
-    config = config_for(world, "content_creation")
-    with pytest.raises(BadGraphInput, match="brief"):
-        async for _ in stream_run(
-            "content_creation", config, world.runtime.checkpointer, input={"platform": "x"}
-        ):
-            pass
+async def test_the_engine_rejects_input_that_does_not_fit(world: World) -> None:
+    run = run_for(world, "content_creation")
+    with pytest.raises(InvalidRunInput, match="brief"):
+        await run.engine.run(run.ctx, input={"platform": "x"})
 
 
 async def test_graph_names_cover_agents_and_workflows() -> None:

@@ -34,16 +34,16 @@ from redis_support import (
 )
 from support import TEST_REDIS_URL, make_settings, opened_runtime
 
-from api.app import create_app
-from api.routes.runs_common import config_for, graph, runs, threads
-from api.routes.runs_exec import execute
-from api.routes.runs_recovery import recovery_job_id, sweep, take
+from chorus.app import create_app
 from chorus.runtime import Runtime
 from chorus.scripted_model import ScriptedChatModel
 from persistence.admin import OrganizationAdmin
 from persistence.models.runs import LgRun, LgThread
 from persistence.queue import InProcessJobQueue
 from persistence.run_locks import InProcessRunLocks, RedisRunLocks, RunLock
+from runs.recovery import recovery_job_id, sweep, take
+from runs.sdk import SdkRuns, runs, threads
+from runs.signals import RunSignals
 
 REPLY = "Picked up where the last worker left off."
 QUESTION = "Hello there, who are you?"
@@ -179,6 +179,15 @@ async def test_a_killed_workers_run_finishes_on_another_worker(
             # elsewhere; only then is it cancelled (its writes are fenced by its lease).
             first.ctx["heartbeat"].cancel()
             first.main_task.cancel()
+            # Nor does it hear the sweeper's "your lease is gone" (a live but presumed-dead
+            # worker would, and stop: see test_an_attempt_whose_lease_was_taken_stops...).
+            real_send = RunSignals.send
+
+            async def deaf(self: RunSignals, run: str, signal: str) -> None:
+                if signal != "lease_lost":
+                    await real_send(self, run, signal)  # type: ignore[arg-type]
+
+            monkeypatch.setattr(RunSignals, "send", deaf)
             in_progress = f"arq:in-progress:graph_run:{run_id}"
             assert await redis.exists(in_progress)
 
@@ -294,7 +303,7 @@ async def _run(runtime: Runtime, status: str = "pending") -> LgRun:
         assistant_id="console",
         status=status,  # type: ignore[arg-type]
     )
-    await runs(runtime).insert(run)
+    await runs(runtime.db).insert(run)
     return run
 
 
@@ -316,7 +325,7 @@ async def _taken(runtime: Runtime, locks: InProcessRunLocks, run: LgRun, worker:
     taken = await take(runtime, locks, lock)
     assert isinstance(taken, LgRun)
     assert taken.lease == lock.token
-    await runs(runtime).update_many(
+    await runs(runtime.db).update_many(
         run.organization_id, {"runId": run.run_id}, {"status": "running"}
     )
     return lock
@@ -378,7 +387,9 @@ async def test_a_finished_run_is_not_queued_again_and_its_lock_is_forgotten(
     run = await _run(runtime)
     await _taken(runtime, locks, run, "w1")
     # Finished, then its worker died before releasing the lock.
-    await runs(runtime).update_many(run.organization_id, {"runId": run.run_id}, {"status": status})
+    await runs(runtime.db).update_many(
+        run.organization_id, {"runId": run.run_id}, {"status": status}
+    )
 
     clock.now += TTL + 0.1
     assert await sweep(runtime, locks) == []
@@ -392,7 +403,7 @@ async def test_a_deleted_runs_lock_is_forgotten(runtime: Runtime) -> None:
     locks = InProcessRunLocks(clock=clock)
     run = await _run(runtime)
     await _taken(runtime, locks, run, "w1")
-    await runs(runtime).delete(run.organization_id, run.id)
+    await runs(runtime.db).delete(run.organization_id, run.id)
 
     clock.now += TTL + 0.1
     assert await sweep(runtime, locks) == []
@@ -442,7 +453,7 @@ async def test_a_sweeper_that_hands_the_run_back_first_wins_over_a_late_taker(
     late = _lock(run, "w2")
     await locks.beat("w2", 100 * TTL)
 
-    original_find = runs(runtime).find_one
+    original_find = runs(runtime.db).find_one
     calls = 0
 
     async def find_then_sweep(org: ObjectId, query: Any = None) -> LgRun | None:
@@ -451,14 +462,14 @@ async def test_a_sweeper_that_hands_the_run_back_first_wins_over_a_late_taker(
         calls += 1
         found = await original_find(org, query)
         if calls == 2:
-            await runs(runtime).update_many(
+            await runs(runtime.db).update_many(
                 org, {"runId": run.run_id}, {"lease": None, "status": "pending"}
             )
         return found
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            type(runs(runtime)), "find_one", lambda self, o, q=None: find_then_sweep(o, q)
+            type(runs(runtime.db)), "find_one", lambda self, o, q=None: find_then_sweep(o, q)
         )
         assert await take(runtime, locks, late) == "lost"
     assert await locks.held() == []
@@ -511,20 +522,23 @@ async def test_an_attempt_whose_lease_was_taken_stops_and_writes_nothing_more(
         },
         lease="mine",
     )
-    await runs(runtime).insert(run)
-    repo = runs(runtime)
+    await runs(runtime.db).insert(run)
+    repo = runs(runtime.db)
 
     def responder(messages: Sequence[BaseMessage]) -> str:
         # Meanwhile, a sweeper gave the run to another attempt (in LangChain's thread: wait).
         taken = repo.update_many(run.organization_id, {"runId": run.run_id}, {"lease": "theirs"})
         asyncio.run_coroutine_threadsafe(taken, loop).result(30)
+        told = RunSignals(runtime.pubsub).send(run.run_id, "lease_lost")  # as the sweeper tells
+        asyncio.run_coroutine_threadsafe(told, loop).result(30)
         return REPLY
 
     monkeypatch.setattr(
         runtime.chat_models, "get", lambda *a, **k: ScriptedChatModel(responder=responder)
     )
     events = [
-        event async for event, _ in execute(runtime, run, ObjectId(), background=True, lease="mine")
+        event
+        async for event, _ in SdkRuns(runtime.engine).execute(run, background=True, lease="mine")
     ]
     assert events[0] == "metadata"
     assert "end" not in events
@@ -565,8 +579,10 @@ async def test_without_redis_a_run_left_by_a_stopped_server_finishes_after_the_r
             monkeypatch.setattr(
                 first.chat_models, "get", lambda *a, **k: ScriptedChatModel(responder=model)
             )
-            await threads(first).insert(LgThread(organization_id=org_id, thread_id=run.thread_id))
-            await runs(first).insert(run)
+            await threads(first.db).insert(
+                LgThread(organization_id=org_id, thread_id=run.thread_id)
+            )
+            await runs(first.db).insert(run)
             await first.jobs.enqueue("graph_run", job_id=f"graph_run:{run.run_id}", **job)
             assert await asyncio.to_thread(model.entered.wait, 30), "the runner never ran it"
         # Closed mid-run, as the server's shutdown closes it: the run went back to pending.
@@ -591,8 +607,8 @@ async def test_without_redis_a_run_left_by_a_stopped_server_finishes_after_the_r
 
         done = await _stored(second, run.run_id)
         assert (done.status, done.attempts) == ("success", 2)
-        config = config_for(second, org_id, user_id, "console", run.thread_id)
-        state = await graph(second, "console").aget_state(config)
+        ctx = second.engine.context(org_id, graph="console", thread_id=run.thread_id)
+        state = await second.engine.state(ctx)
         messages = state.values["messages"]
         assert [m.type for m in messages] == ["human", "ai"]
         assert messages[-1].content == REPLY

@@ -18,12 +18,11 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
     sys.path.insert(0, "tests")
-    from support import make_settings
+    from support import make_settings, run_context
     from langchain_core.tracers.langchain import wait_for_all_tracers
     from agents.trend_analyzer import trend_analyzer
     from chorus.runtime import Runtime
     from persistence.admin import OrganizationAdmin
-    from tools.context import tool_config
 
     async def main():
         settings = make_settings(
@@ -35,7 +34,7 @@ SCRIPT = textwrap.dedent(
         runtime = await Runtime.open(settings)
         assert runtime.forms["tracing"][0] == "production"
         org = await OrganizationAdmin(runtime.db).create("Traced")
-        config = tool_config(org.id, runtime, workflow="trend_analysis", thread_id="t-42")
+        config = run_context(org.id, runtime, graph="trend_analysis", thread_id="t-42")
         await trend_analyzer.call({"days": 7}, config)
         await runtime.close()
         print(org.id)

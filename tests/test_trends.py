@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bson import ObjectId
 
-from chorus.demo.generate import Team, generate
-from chorus.demo.planted import DEFAULT_SEED, PROFILES, TRENDING_HASHTAG
+from services.demo.generate import Team, generate
+from services.demo.planted import DEFAULT_SEED, PROFILES, TRENDING_HASHTAG
 from tools.trends import TagWindowCounts, Trend, detect_trends, rise_p_value, score_tag
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,17 @@ from bson import ObjectId
 from langgraph_sdk.client import LangGraphClient
 from support import TEST_REDIS_URL, make_settings
 
-from api.scheduled import tick
 from persistence.cron import next_fire
-from persistence.models import Workflow, WorkflowRun
+from persistence.models import Workflow
+from persistence.queue import InProcessJobQueue
 from persistence.schedule_claims import claim, due
+from runs.schedules import tick as run_tick
+
+
+async def tick(runtime: Any, now: datetime) -> dict[str, int]:
+    """The schedule tick at ``now`` on the app's run engine."""
+    return await run_tick(runtime.engine, now=now)
+
 
 LEAP_DAY = "0 9 29 2 *"
 FIRST_FIRE = datetime(2028, 2, 29, 9, 0, tzinfo=UTC)
@@ -177,7 +184,7 @@ async def test_due_workflow_fires_once_when_two_ticks_race(
         # Down from before 2028 until 2036: two leap days missed, one fire.
         late = datetime(2036, 3, 1, 12, tzinfo=UTC)
         with monkeypatch.context() as patch:
-            patch.setattr("api.scheduled.due", due_then_wait)
+            patch.setattr("runs.schedules.due", due_then_wait)
             first, second = await asyncio.gather(tick(runtime, now=late), tick(runtime, now=late))
         assert sorted([first["workflows"], second["workflows"]]) == [0, 1]
         assert (await tick(runtime, now=late))["workflows"] == 0
@@ -461,34 +468,56 @@ async def test_sdk_cron_update_pauses_and_reschedules(tmp_path: Path) -> None:
 class _RecordingQueue:
     def __init__(self) -> None:
         self.queued: list[tuple[str, str | None]] = []
+        self.grew = asyncio.Event()
 
     async def enqueue(self, name: str, /, *, job_id: str | None = None, **kwargs: Any) -> str:
         self.queued.append((name, job_id))
+        self.grew.set()
         return job_id or name
 
     async def close(self) -> None:
         pass
 
 
+class _FakeTime:
+    """A clock the ticker sleeps on: each sleep moves it forward at once."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def clock(self) -> datetime:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
+
+
 async def test_in_process_ticker_queues_crons_on_arq_s_schedule() -> None:
     from chorus.cron_ticker import CronTicker
 
     queue = _RecordingQueue()
+    time = _FakeTime(datetime(2026, 1, 1, 10, 0, 0, 500_000, tzinfo=UTC))
     # Every second; "timeout" is for arq's worker and must not be read as a time field.
-    ticker = CronTicker(queue, {"often": {"second": set(range(60)), "timeout": 5}})
+    ticker = CronTicker(
+        queue,
+        {"often": {"second": set(range(60)), "timeout": 5}},
+        clock=time.clock,
+        sleep=time.sleep,
+    )
     ticker.start()
     try:
-        for _ in range(60):
-            if len(queue.queued) >= 2:
-                break
-            await asyncio.sleep(0.05)
+        while len(queue.queued) < 3:
+            queue.grew.clear()
+            await asyncio.wait_for(queue.grew.wait(), 5)
     finally:
         await ticker.stop()
-    assert [name for name, _ in queue.queued[:2]] == ["often", "often"]
-    first, second = (int(job_id.rsplit(":", 1)[1]) for _, job_id in queue.queued[:2])
-    assert second - first == 1  # one job id per fire time, one fire per slot
+    assert [name for name, _ in queue.queued[:3]] == ["often"] * 3
+    fired = [int(job_id.rsplit(":", 1)[1]) for _, job_id in queue.queued[:3]]
+    start = int(datetime(2026, 1, 1, 10, 0, 1, tzinfo=UTC).timestamp())
+    assert fired == [start, start + 1, start + 2]  # one job id per fire time, one per slot
     stopped = len(queue.queued)
-    await asyncio.sleep(1.2)
+    await time.sleep(5)
     assert len(queue.queued) == stopped
 
     # arq takes the same entry for `chorus worker`: every minute, with a long timeout.
@@ -521,9 +550,7 @@ async def test_the_app_ticks_schedules_itself_when_jobs_run_in_process(tmp_path:
 
 
 async def test_an_overdue_workflow_fires_through_the_in_process_queue(tmp_path: Path) -> None:
-    """Ticker -> in-process job queue -> schedule_tick job -> tick -> execution, on real time."""
-    from chorus.cron_ticker import CronTicker
-
+    """In-process job queue -> schedule_tick job -> tick -> execution."""
     async with api_client(make_settings(tmp_path / "data")) as (app, client):
         auth = bearer((await register(client))["accessToken"])
         saved = (await client.post("/api/ai/workflows", json=_scheduled(), headers=auth)).json()
@@ -533,20 +560,14 @@ async def test_an_overdue_workflow_fires_through_the_in_process_queue(tmp_path: 
         await runtime.db[Workflow.collection].update_one(
             {"_id": ObjectId(saved["id"])}, {"$set": {"execution.nextRun": overdue}}
         )
-        # The app's ticker fires each minute; this one each second, on the same queue and job.
-        ticker = CronTicker(runtime.jobs, {"schedule_tick": {"second": set(range(60))}})
-        ticker.start()
+        # The job the app's ticker queues each minute, queued now on the same queue.
+        queue = runtime.jobs
+        assert isinstance(queue, InProcessJobQueue)
+        await queue.enqueue("schedule_tick", job_id="tick-1")
+        assert await asyncio.wait_for(queue.result("tick-1"), 60) == {"workflows": 1, "crons": 0}
+        await queue.enqueue("schedule_tick", job_id="tick-2")  # nothing is due any more
+        assert await asyncio.wait_for(queue.result("tick-2"), 60) == {"workflows": 0, "crons": 0}
         path = f"/api/ai/workflows/{saved['id']}"
-        runs = runtime.db[WorkflowRun.collection]
-        try:
-            # Polled in the database: the API's AI routes are rate limited.
-            for _ in range(300):
-                if await runs.count_documents({"status": {"$ne": "running"}}):
-                    break
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(2.2)  # two more ticks: nothing is due any more
-        finally:
-            await ticker.stop()
         items = (await client.get(f"{path}/history", headers=auth)).json()["items"]
         assert [(r["trigger"], r["status"]) for r in items] == [("schedule", "completed")]
         workflow = (await client.get(path, headers=auth)).json()

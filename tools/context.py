@@ -1,70 +1,74 @@
-"""What a tool learns from its run config: the tenant, and the services of this process.
+"""The context of one graph run: the tenant, this process's services, the clock and a memo.
 
-The tenant always comes from ``configurable.organization_id``, which the serving layer sets
-from the authenticated principal. Tools never take a tenant from model-written arguments, so no
-prompt can point a tool at another tenant's data.
+LangGraph hands it to every node (the graphs' ``context_schema``; a node takes
+``runtime: Runtime[RunContext]``) and to tools (``runtime: ToolRuntime[RunContext]``). The run
+engine builds it from the authenticated principal, so the tenant never comes from a request
+body or from arguments a model wrote: no prompt can point a tool at another tenant's data.
+
+It is not checkpointed: it holds live objects (the database, the memory store) and is built
+again for every run, including a resumed one.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from bson import ObjectId
-from langchain_core.runnables import RunnableConfig
 
 from memory.store import TenantMemory
-from persistence.ids import parse_object_id
-
-ORG_KEY = "organization_id"
-SERVICES_KEY = "services"
-# Keys starting with "__" stay out of checkpoint metadata; this one holds one run's reads.
-MEMO_KEY = "__chorus_memo"
-
+from persistence.ids import utcnow
 
 T = TypeVar("T")
 
 
-class MissingContext(LookupError):
-    """A tool ran without the tenant or services in its config."""
-
-
+@runtime_checkable  # tools' argument schemas check the injected context's types
 class Services(Protocol):
-    """The slice of ``chorus.runtime.Runtime`` that tools use."""
+    """The slice of the process's components that tools use."""
 
-    db: Any
-    memory: TenantMemory
+    @property
+    def db(self) -> Any: ...  # a PyMongo AsyncDatabase, or the embedded engine's equivalent
 
-
-def tenant_of(config: RunnableConfig | None) -> ObjectId:
-    value = ((config or {}).get("configurable") or {}).get(ORG_KEY)
-    if not value:
-        raise MissingContext("this run has no configurable.organization_id")
-    return value if isinstance(value, ObjectId) else parse_object_id(str(value))
+    @property
+    def memory(self) -> TenantMemory: ...
 
 
-def services_of(config: RunnableConfig | None) -> Services:
-    services = ((config or {}).get("configurable") or {}).get(SERVICES_KEY)
-    if services is None:
-        raise MissingContext("this run has no configurable.services")
-    return services
+@dataclass(frozen=True, kw_only=True)
+class RunContext:
+    """One run's tenant and services; ``now`` pins the clock (evals replay a dataset "as of"
+    a moment), otherwise the clock is the real time."""
+
+    org_id: ObjectId
+    services: Services
+    user_id: str | None = None
+    graph: str | None = None
+    thread_id: str | None = None
+    model: str | None = None
+    now: datetime | None = None
+    # One run's answers to repeated questions (several agents of a workflow ask the same
+    # analytics question, whose answer cannot change within the run).
+    memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def clock(self) -> datetime:
+        """The run's "now": aware UTC."""
+        if self.now is None:
+            return utcnow()
+        return self.now.replace(tzinfo=UTC) if self.now.tzinfo is None else self.now
+
+    @property
+    def thread_key(self) -> str:
+        """The run's thread, as the key of what the run stores (so a retry finds its own
+        work); only for runs on a thread."""
+        if not self.thread_id:
+            raise ValueError("this step stores results and needs the run's thread")
+        return f"{self.org_id}:{self.thread_id}"
 
 
-async def memoized(
-    config: RunnableConfig | None, key: Hashable, compute: Callable[[], Awaitable[T]]
-) -> T:
-    """``compute()`` once per run for ``key``: several agents of one workflow ask the same
-    analytics question, and the answer cannot change within the run. Without a memo in the
-    config (a bare tool call) it simply computes."""
-    memo = ((config or {}).get("configurable") or {}).get(MEMO_KEY)
-    if memo is None:
-        return await compute()
-    if key not in memo:
-        memo[key] = asyncio.ensure_future(compute())  # concurrent askers share one answer
-    return await memo[key]
-
-
-def tool_config(org_id: ObjectId | str, services: Services, **extra: Any) -> RunnableConfig:
-    """A run config carrying a tenant and services, as the serving layer builds it."""
-    return {"configurable": {ORG_KEY: str(org_id), SERVICES_KEY: services, MEMO_KEY: {}, **extra}}
+async def memoized(ctx: RunContext, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+    """``compute()`` once per run for ``key``; concurrent askers share one answer."""
+    if key not in ctx.memo:
+        ctx.memo[key] = asyncio.ensure_future(compute())
+    return await ctx.memo[key]

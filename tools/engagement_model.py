@@ -44,17 +44,18 @@ from typing import Any, Literal
 
 import numpy as np
 from bson import ObjectId
-from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import ToolException, tool
+from langgraph.prebuilt import ToolRuntime
 from pydantic import Field
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.model_selection import KFold
 
 from persistence.ids import utcnow
-from persistence.models import Analytics, Organization, Post, SocialAccount
+from persistence.models import Analytics, Post, SocialAccount
 from persistence.models.content import PLATFORMS, ContentType, Platform
+from persistence.organizations import load_settings
 from persistence.repository import TenantRepository
-from tools.context import services_of, tenant_of
+from tools.context import RunContext
 from tools.ml_common import CamelModel, as_utc, expit, logit, validation_message, zone
 from tools.priors import PLATFORM_ENGAGEMENT, content_lift, shrink, time_lift
 
@@ -377,8 +378,7 @@ async def account_timezones(db: Any, org_id: ObjectId) -> dict[str, str]:
     """Platform -> IANA timezone of the tenant's account there; ``"*"`` is the organization's
     own timezone, for platforms without an account. An account left at the default "UTC"
     defers to the organization's setting."""
-    org = await TenantRepository(db, Organization).get(org_id, org_id)
-    default = org.settings.timezone if org else "UTC"
+    default = (await load_settings(db, org_id)).timezone
     zones = {"*": default}
     for account in await TenantRepository(db, SocialAccount).find(org_id):
         tz = account.settings.timezone
@@ -790,13 +790,43 @@ def models_for(services: Any) -> EngagementModels:
     return cache if isinstance(cache, EngagementModels) else MODELS
 
 
+async def predict_for(
+    services: Any,
+    org_id: ObjectId,
+    *,
+    text: str,
+    platform: str,
+    hashtags: list[str],
+    content_type: str,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The engagement prediction for a draft on the tenant's own model (or the priors); a
+    naive ``at`` is the account's local time. ValueError for a draft that cannot be read."""
+    model = await models_for(services).get(services.db, org_id)
+    tz = model.timezone_for(platform)
+    when = utcnow() if at is None else at
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone(tz))
+    features = featurize(text, hashtags, platform, content_type, when, tz)
+    prediction = model.predict(features)
+    report = model.report
+    return {
+        **prediction.model_dump(mode="json"),
+        "timezone": tz,
+        "features": features.model_dump(mode="json"),
+        "trainedOn": report.n_samples if report else 0,
+        "cvMae": report.cv_mae_model if report else None,
+        "cvMaeBaseline": report.cv_mae_baseline if report else None,
+    }
+
+
 @tool
 async def predict_engagement(
     text: str,
     platform: Platform,
     hashtags: list[str],
     content_type: ContentType,
-    config: RunnableConfig,
+    runtime: ToolRuntime[RunContext],
     at: datetime | None = None,
 ) -> dict:
     """Predict the engagement rate a draft post can expect, from this organization's own
@@ -813,27 +843,19 @@ async def predict_engagement(
     Returns the expected rate (a fraction: 0.042 = 4.2%), an 80% range, whether a model or
     the priors answered, the platform average, and the features that move it most.
     """
-    org_id = tenant_of(config)
-    services = services_of(config)
-    model = await models_for(services).get(services.db, org_id)
-    tz = model.timezone_for(platform)
-    when = utcnow() if at is None else at
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=zone(tz))
+    run = runtime.context
     try:
-        features = featurize(text, hashtags, platform, content_type, when, tz)
+        return await predict_for(
+            run.services,
+            run.org_id,
+            text=text,
+            platform=platform,
+            hashtags=hashtags,
+            content_type=content_type,
+            at=at or run.now,
+        )
     except ValueError as exc:
         raise ToolException(str(exc)) from exc
-    prediction = model.predict(features)
-    report = model.report
-    return {
-        **prediction.model_dump(mode="json"),
-        "timezone": tz,
-        "features": features.model_dump(mode="json"),
-        "trainedOn": report.n_samples if report else 0,
-        "cvMae": report.cv_mae_model if report else None,
-        "cvMaeBaseline": report.cv_mae_baseline if report else None,
-    }
 
 
 # Bad input comes back to the model as a message it can act on, not as a crash.

@@ -1,6 +1,6 @@
 """LangChain tools over the organization's long-term memory.
 
-The tenant comes from the run config (:func:`tools.context.tenant_of`), never from the
+The tenant comes from the run's context (``ToolRuntime[RunContext]``), never from the
 arguments the model writes; :class:`memory.store.TenantMemory` then keeps every read and
 write inside that tenant's collections, so an ``organization_id`` a model puts into
 ``filters`` or ``metadata`` can narrow a search to nothing or be refused, never reach another
@@ -8,21 +8,20 @@ organization. Results are plain JSON values; ``organization_id`` is left out of 
 model never sees a tenant id it could echo back.
 
 Mistakes the model can correct (an unknown kind, bad metadata) come back as the tool's
-answer, so the model reads the message and retries; a missing tenant in the config is a
-programming error and raises.
+answer, so the model reads the message and retries.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException, tool
+from langgraph.prebuilt import ToolRuntime
 from pydantic import BaseModel, Field, ValidationError
 
 from memory.kinds import MemoryKind
 from memory.store import ORGANIZATION_KEY, MemoryHit
-from tools.context import services_of, tenant_of
+from tools.context import RunContext
 
 MAX_RESULTS = 20
 _KINDS = ", ".join(f"{k.value} ({k.description})" for k in MemoryKind)
@@ -79,12 +78,12 @@ async def search_memory(
     k: int = 5,
     filters: dict[str, Any] | None = None,
     *,
-    config: RunnableConfig,
+    runtime: ToolRuntime[RunContext],
 ) -> dict[str, Any]:
     """Search the organization's long-term memory of one kind for what is relevant to a
     query; returns the closest memories, most relevant first, with a score from 0 to 1."""
-    org_id = tenant_of(config)
-    memory = services_of(config).memory
+    org_id = runtime.context.org_id
+    memory = runtime.context.services.memory
     try:
         hits = await memory.search(org_id, kind, query, k=k, where=filters)
     except ValueError as exc:  # bad filter syntax and the like: the model can fix it
@@ -102,12 +101,12 @@ async def remember(
     text: str,
     metadata: dict[str, Any] | None = None,
     *,
-    config: RunnableConfig,
+    runtime: ToolRuntime[RunContext],
 ) -> dict[str, Any]:
     """Store one fact in the organization's long-term memory of the given kind, so later
     work can find it with search_memory; returns the new memory's id."""
-    org_id = tenant_of(config)
-    memory = services_of(config).memory
+    org_id = runtime.context.org_id
+    memory = runtime.context.services.memory
     try:
         memory_id = await memory.add(org_id, kind, text, metadata)
     except ValueError as exc:  # InvalidMetadata, a foreign organization_id, empty text

@@ -348,10 +348,6 @@ def find_placeholders(text: str) -> list[str]:
     return [token for _, token in sorted(found)]
 
 
-def _remove_placeholders(text: str) -> str:
-    return _PLACEHOLDERS_CS.sub(" ", _PLACEHOLDERS.sub(" ", text))
-
-
 CTA_PHRASES: tuple[str, ...] = (
     "learn more",
     "read more",

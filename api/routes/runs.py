@@ -1,316 +1,238 @@
 """``/lg``: a runs API the official LangGraph SDK client can use unchanged.
 
 ``get_client(url=BASE + "/lg", api_key=KEY)``: assistants (one per graph), threads stored per
-tenant with their checkpoints, and runs streamed, awaited or run in the background.
+tenant with their checkpoints, and runs streamed, awaited or run in the background. Each
+route translates HTTP to a ``runs`` call and back; the run engine does the rest.
 """
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sse_starlette import ServerSentEvent
 
-from api.deps import RuntimeDep, rate_limited, require
-from api.errors import ApiError
-from api.principal import Principal
+from api.deps import EngineDep, Reader, Writer, rate_limited
 from api.routes import runs_assistants, runs_threads
-from api.routes.runs_common import (
-    get_run,
-    get_thread,
-    graph_name,
-    run_json,
-    runs,
-    thread_values,
-    threads,
-)
-from api.routes.runs_exec import (
-    ACTIVE,
-    STREAM_MODES,
-    check_payload,
-    execute,
-    stream_modes,
-    wait_turn,
-)
-from api.routes.runs_sse import frame, sse_response
-from persistence.models.runs import TERMINAL, LgRun, LgThread
+from api.routes.lg_schemas import RunCreate, RunOut, ThreadState
+from api.routes.runs_sse import sse_event, sse_response
+from persistence.models.runs import TERMINAL, LgRun, RunStatus
+from runs.assistants import graph_for
+from runs.background import event_stream
+from runs.engine import RunEngine
+from runs.sdk import STREAM_MODES, RunRequest, SdkRuns, get_run, get_thread, runs, stream_modes
+from runs.threads import Threads
 
 RATE = rate_limited("runs", 600, 60)
-Reader = Annotated[Principal, Depends(require("read"))]
-Writer = Annotated[Principal, Depends(require("write"))]
-Payload = Annotated[dict[str, Any], Body()]
-STRATEGIES = ("reject", "enqueue")
-
 runs_router = APIRouter(tags=["runs"], dependencies=[Depends(RATE)])
+JOIN_BLOCK_MS = 5000
 
 
-async def start_run(
-    runtime: Any, principal: Principal, thread_id: str | None, body: dict[str, Any]
-) -> LgRun:
-    """Check a run request and store its Run document (pending)."""
-    if not body.get("assistant_id"):
-        raise ApiError(
-            422,
-            "assistant_id is required",
-            fields=[{"field": "body.assistant_id", "message": "required"}],
-        )
-    name = graph_name(str(body["assistant_id"]))
-    strategy = body.get("multitask_strategy") or "reject"
-    if strategy not in STRATEGIES:
-        raise ApiError(
-            422,
-            f"multitask_strategy must be one of {STRATEGIES}",
-            fields=[{"field": "body.multitask_strategy", "message": "unsupported"}],
-        )
-    modes = stream_modes(body.get("stream_mode"))
-    for field in ("config", "metadata", "command"):
-        if body.get(field) is not None and not isinstance(body[field], dict):
-            raise ApiError(
-                422,
-                f"invalid input: body.{field}",
-                fields=[{"field": f"body.{field}", "message": "must be an object"}],
-            )
-    configurable = (body.get("config") or {}).get("configurable") or {}
-    model = configurable.get("model") if isinstance(configurable, dict) else None
-    org = principal.org_id
-    busy = 0
-    if thread_id is None:  # stateless: a throwaway thread nobody else can reach
-        thread_id = str(uuid.uuid4())
-    else:
-        existing = await threads(runtime).find_one(org, {"threadId": thread_id})
-        if existing is None:
-            if body.get("if_not_exists") != "create":
-                raise ApiError(404, f"no thread {thread_id!r}")
-            await threads(runtime).insert(LgThread(organization_id=org, thread_id=thread_id))
-        busy = await runs(runtime).count(org, {"threadId": thread_id, "status": {"$in": ACTIVE}})
-        if busy and strategy == "reject":
-            raise ApiError(
-                409,
-                f"thread {thread_id!r} already has a run in progress; "
-                "use multitask_strategy 'enqueue' to queue this one",
-                code="thread_busy",
-            )
-    if not busy:
-        # A queued run is checked when its turn comes (the state may change until then).
-        await check_payload(runtime, org, principal.user_id, name, thread_id, body)
-    run = LgRun(
-        organization_id=org,
-        run_id=str(uuid.uuid4()),
-        thread_id=thread_id,
-        assistant_id=name,
-        metadata=dict(body.get("metadata") or {}),
-        multitask_strategy=strategy,
-        kwargs={
-            "input": body.get("input"),
-            "command": body.get("command"),
-            "stream_mode": modes,
-            # Of the client's config only the model is honoured; see runs_common.config_for.
-            "config": {"configurable": {"model": model if isinstance(model, str) else None}},
-        },
+def sdk_runs(engine: EngineDep) -> SdkRuns:
+    return SdkRuns(engine)
+
+
+Sdk = Annotated[SdkRuns, Depends(sdk_runs)]
+
+
+def run_request(body: RunCreate, default_modes: list[str] | None = None) -> RunRequest:
+    modes = body.stream_mode if body.stream_mode is not None else default_modes
+    return RunRequest(
+        graph=graph_for(body.assistant_id),
+        input=body.input,
+        command=body.command.model_dump(exclude_none=True) if body.command else None,
+        stream_mode=stream_modes(modes),
+        metadata=body.metadata or {},
+        model=body.config.configurable.model if body.config else None,
+        multitask_strategy=body.multitask_strategy or "reject",
+        if_not_exists=body.if_not_exists or "reject",
     )
-    await runs(runtime).insert(run)
-    return run
 
 
-async def _frames(runtime: Any, run: LgRun, user_id: Any, stateless: bool) -> AsyncIterator[bytes]:
+async def _events(sdk: SdkRuns, run: LgRun, stateless: bool) -> AsyncIterator[ServerSentEvent]:
     if run.multitask_strategy == "enqueue":
-        await wait_turn(runtime, run)
-    async for event, data in execute(runtime, run, user_id, stateless=stateless):
-        yield frame(event, data)
+        await sdk.wait_turn(run)
+    async for event, data in sdk.execute(run, stateless=stateless):
+        yield sse_event(event, data)
 
 
 def _location(run: LgRun) -> dict[str, str]:
     return {"Content-Location": f"/lg/threads/{run.thread_id}/runs/{run.run_id}"}
 
 
-@runs_router.post("/threads/{thread_id}/runs/stream")
-async def stream_run(
-    thread_id: str, body: Payload, runtime: RuntimeDep, principal: Writer
-) -> Response:
+STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "the run's events, as SSE"}
+}
+
+
+@runs_router.post(
+    "/threads/{thread_id}/runs/stream", response_class=Response, responses=STREAM_RESPONSES
+)
+async def stream_run(thread_id: str, body: RunCreate, sdk: Sdk, principal: Writer) -> Response:
     """SDK ``runs.stream``: run now and stream its events as SSE."""
-    run = await start_run(runtime, principal, thread_id, body)
-    return sse_response(_frames(runtime, run, principal.user_id, False), _location(run))
+    run = await sdk.start(principal.org_id, principal.user_id, thread_id, run_request(body))
+    return sse_response(_events(sdk, run, False), _location(run))
 
 
-@runs_router.post("/runs/stream")
-async def stream_stateless(body: Payload, runtime: RuntimeDep, principal: Writer) -> Response:
+@runs_router.post("/runs/stream", response_class=Response, responses=STREAM_RESPONSES)
+async def stream_stateless(body: RunCreate, sdk: Sdk, principal: Writer) -> Response:
     """SDK ``runs.stream(None, ...)``: a run on a throwaway thread."""
-    run = await start_run(runtime, principal, None, body)
-    return sse_response(_frames(runtime, run, principal.user_id, True))
+    run = await sdk.start(principal.org_id, principal.user_id, None, run_request(body))
+    return sse_response(_events(sdk, run, True))
 
 
-async def _wait(runtime: Any, run: LgRun, user_id: Any, stateless: bool) -> Any:
+async def _wait(sdk: SdkRuns, run: LgRun, stateless: bool) -> Any:
     if run.multitask_strategy == "enqueue":
-        await wait_turn(runtime, run)
+        await sdk.wait_turn(run)
     values: Any = None
-    async for event, data in execute(runtime, run, user_id, stateless=stateless):
+    async for event, data in sdk.execute(run, stateless=stateless):
         if event == "error":
             return {"__error__": data}
         if event == "values":
             values = data
     if not stateless:
         # The checkpoint, not the last chunk: it is what a later get_state answers.
-        t = await threads(runtime).find_one(run.organization_id, {"threadId": run.thread_id})
-        if t is not None:
-            values = (await thread_values(runtime, run.organization_id, user_id, t))["values"]
+        state = await _thread_state(sdk.engine, run)
+        values = state.values if state else values
     return values
+
+
+async def _thread_state(engine: RunEngine, run: LgRun) -> ThreadState | None:
+    thread = await get_thread(engine.services.db, run.organization_id, run.thread_id)
+    snap = await Threads(engine).state(run.organization_id, run.user_id, thread)
+    return ThreadState.of(snap) if snap else None
 
 
 @runs_router.post("/threads/{thread_id}/runs/wait")
 async def wait_run(
-    thread_id: str, body: Payload, runtime: RuntimeDep, principal: Writer, response: Response
+    thread_id: str, body: RunCreate, sdk: Sdk, principal: Writer, response: Response
 ) -> Any:
     """SDK ``runs.wait``: run to the end (or an interrupt) and return the final values."""
-    body.setdefault("stream_mode", ["values"])
-    run = await start_run(runtime, principal, thread_id, body)
+    request = run_request(body, ["values"])
+    run = await sdk.start(principal.org_id, principal.user_id, thread_id, request)
     response.headers.update(_location(run))
-    return await _wait(runtime, run, principal.user_id, False)
+    return await _wait(sdk, run, False)
 
 
 @runs_router.post("/runs/wait")
-async def wait_stateless(body: Payload, runtime: RuntimeDep, principal: Writer) -> Any:
-    body.setdefault("stream_mode", ["values"])
-    run = await start_run(runtime, principal, None, body)
-    return await _wait(runtime, run, principal.user_id, True)
+async def wait_stateless(body: RunCreate, sdk: Sdk, principal: Writer) -> Any:
+    run = await sdk.start(principal.org_id, principal.user_id, None, run_request(body, ["values"]))
+    return await _wait(sdk, run, True)
 
 
-@runs_router.post("/threads/{thread_id}/runs")
+@runs_router.post("/threads/{thread_id}/runs", response_model=RunOut)
 async def create_run(
-    thread_id: str, body: Payload, runtime: RuntimeDep, principal: Writer, response: Response
-) -> dict[str, Any]:
+    thread_id: str, body: RunCreate, sdk: Sdk, principal: Writer, response: Response
+) -> RunOut:
     """SDK ``runs.create``: queue the run as a background job; answer the pending run."""
-    if body.get("stream_mode") is None:
-        body["stream_mode"] = ["values", "updates"]
-    run = await start_run(runtime, principal, thread_id, body)
-    await runtime.jobs.enqueue(
-        "graph_run",
-        job_id=f"graph_run:{run.run_id}",
-        org_id=str(principal.org_id),
-        user_id=str(principal.user_id),
-        run_id=run.run_id,
-        thread_id=thread_id,
-    )
+    request = run_request(body, ["values", "updates"])
+    run = await sdk.start_in_background(principal.org_id, principal.user_id, thread_id, request)
     response.headers.update(_location(run))
-    return run_json(run)
+    return RunOut.of(run)
 
 
-@runs_router.get("/threads/{thread_id}/runs")
+@runs_router.get("/threads/{thread_id}/runs", response_model=list[RunOut])
 async def list_runs(
     thread_id: str,
-    runtime: RuntimeDep,
+    engine: EngineDep,
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    status: str | None = None,
-) -> list[dict[str, Any]]:
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    status: RunStatus | None = None,
+) -> list[RunOut]:
     """SDK ``runs.list``: newest first."""
-    await get_thread(runtime, principal.org_id, thread_id)
+    db = engine.services.db
+    await get_thread(db, principal.org_id, thread_id)
     query: dict[str, Any] = {"threadId": thread_id}
     if status:
         query["status"] = status
-    found = await runs(runtime).find(
+    found = await runs(db).find(
         principal.org_id, query, sort=[("createdAt", -1)], skip=offset, limit=limit
     )
-    return [run_json(r) for r in found]
+    return [RunOut.of(r) for r in found]
 
 
-@runs_router.get("/threads/{thread_id}/runs/{run_id}")
+@runs_router.get("/threads/{thread_id}/runs/{run_id}", response_model=RunOut)
 async def get_run_route(
-    thread_id: str, run_id: str, runtime: RuntimeDep, principal: Reader
-) -> dict[str, Any]:
-    return run_json(await get_run(runtime, principal.org_id, thread_id, run_id))
-
-
-async def _until_done(runtime: Any, principal: Principal, thread_id: str, run_id: str) -> LgRun:
-    while True:
-        run = await get_run(runtime, principal.org_id, thread_id, run_id)
-        if run.status in TERMINAL:
-            return run
-        await asyncio.sleep(0.1)
+    thread_id: str, run_id: str, engine: EngineDep, principal: Reader
+) -> RunOut:
+    return RunOut.of(await get_run(engine.services.db, principal.org_id, thread_id, run_id))
 
 
 @runs_router.get("/threads/{thread_id}/runs/{run_id}/join")
-async def join_run(thread_id: str, run_id: str, runtime: RuntimeDep, principal: Reader) -> Any:
+async def join_run(thread_id: str, run_id: str, sdk: Sdk, principal: Reader) -> Any:
     """SDK ``runs.join``: wait for the run, then answer the thread's values."""
-    run = await _until_done(runtime, principal, thread_id, run_id)
+    run = await sdk.wait_done(principal.org_id, thread_id, run_id)
     if run.status == "error":
         return {"__error__": {"error": "RunError", "message": run.error or "the run failed"}}
-    t = await get_thread(runtime, principal.org_id, thread_id)
-    return (await thread_values(runtime, principal.org_id, principal.user_id, t))["values"]
+    state = await _thread_state(sdk.engine, run)
+    return state.values if state else {}
 
 
-@runs_router.get("/threads/{thread_id}/runs/{run_id}/stream")
+@runs_router.get(
+    "/threads/{thread_id}/runs/{run_id}/stream",
+    response_class=Response,
+    responses=STREAM_RESPONSES,
+)
 async def join_stream(
     thread_id: str,
     run_id: str,
-    runtime: RuntimeDep,
+    request: Request,
+    engine: EngineDep,
     principal: Reader,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
     stream_mode: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
     """SDK ``runs.join_stream``: replay the run's logged events, then follow until ``end``.
 
     ``stream_mode`` narrows the events to those modes (of the ones the run was created with).
     """
-    await get_run(runtime, principal.org_id, thread_id, run_id)
+    db = engine.services.db
+    await get_run(db, principal.org_id, thread_id, run_id)
     # The SDK sends an unset mode as an empty value.
     modes = [m for m in stream_mode or [] if m]
     wanted = {STREAM_MODES[m][1] for m in stream_modes(modes)} if modes else None
     always = {"metadata", "error", "end"}
+    log = engine.services.event_log
+    stream = event_stream(run_id)
 
-    async def frames() -> AsyncIterator[bytes]:
+    async def events() -> AsyncIterator[ServerSentEvent]:
         after = last_event_id
         while True:
-            batch = await runtime.event_log.read(f"run:{run_id}", after=after, block_ms=1000)
+            batch = await log.read(stream, after=after, block_ms=JOIN_BLOCK_MS)
             for event_id, item in batch:
                 after = event_id
                 if wanted is None or item["event"] in wanted | always:
-                    yield frame(item["event"], item.get("data"), event_id)
+                    yield sse_event(item["event"], item.get("data"), event_id)
                 if item["event"] == "end":
                     return
             if not batch:
-                run = await get_run(runtime, principal.org_id, thread_id, run_id)
-                # Finished without a logged end (expired log, or a crashed worker).
-                if run.status in TERMINAL and not await runtime.event_log.read(
-                    f"run:{run_id}", after=after
-                ):
-                    yield frame("end", {"run_id": run_id, "status": run.status})
+                run = await get_run(db, principal.org_id, thread_id, run_id)
+                # Finished without a logged end (an expired log, or a crashed worker).
+                if run.status in TERMINAL and not await log.read(stream, after=after):
+                    yield sse_event("end", {"run_id": run_id, "status": run.status})
                     return
 
-    return sse_response(frames())
+    return sse_response(events())
 
 
-@runs_router.post("/threads/{thread_id}/runs/{run_id}/cancel")
+@runs_router.post("/threads/{thread_id}/runs/{run_id}/cancel", status_code=202)
 async def cancel_run(
-    thread_id: str,
-    run_id: str,
-    runtime: RuntimeDep,
-    principal: Writer,
-    wait: bool = False,
+    thread_id: str, run_id: str, sdk: Sdk, principal: Writer, wait: bool = False
 ) -> Response:
-    """SDK ``runs.cancel``: the run stops at its next step (pending runs at once)."""
-    run = await get_run(runtime, principal.org_id, thread_id, run_id)
-    if run.status in TERMINAL:
-        raise ApiError(409, f"run {run_id!r} already finished ({run.status})")
-    repo = runs(runtime)
-    await repo.update_many(principal.org_id, {"runId": run_id}, {"cancelRequested": True})
-    if run.status == "pending":
-        await repo.update_many(
-            principal.org_id, {"runId": run_id, "status": "pending"}, {"status": "interrupted"}
-        )
+    """SDK ``runs.cancel``: the run stops where it is (pending runs at once)."""
+    await sdk.cancel(principal.org_id, thread_id, run_id)
     if wait:
-        await _until_done(runtime, principal, thread_id, run_id)
+        await sdk.wait_done(principal.org_id, thread_id, run_id)
     return Response(status_code=202)
 
 
 @runs_router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
-async def delete_run(
-    thread_id: str, run_id: str, runtime: RuntimeDep, principal: Writer
-) -> Response:
-    run = await get_run(runtime, principal.org_id, thread_id, run_id)
-    await runs(runtime).delete(principal.org_id, run.id)
+async def delete_run(thread_id: str, run_id: str, engine: EngineDep, principal: Writer) -> Response:
+    db = engine.services.db
+    run = await get_run(db, principal.org_id, thread_id, run_id)
+    await runs(db).delete(principal.org_id, run.id)
     return Response(status_code=204)
 
 

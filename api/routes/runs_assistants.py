@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
 
 from api.deps import rate_limited, require
-from api.routes.runs_common import ASSISTANT_IDS, assistant, graph_name
+from api.routes.lg_schemas import AssistantOut, AssistantSearch, CountBody
+from graphs.registry import DESCRIPTIONS
+from runs.assistants import ASSISTANT_IDS, graph_for
 
 RATE = rate_limited("runs", 600, 60)
 router = APIRouter(
@@ -15,26 +18,46 @@ router = APIRouter(
     tags=["runs"],
     dependencies=[Depends(require("read")), Depends(RATE)],
 )
+_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-@router.post("/search")
-async def search_assistants(body: Annotated[dict[str, Any] | None, Body()] = None) -> list[dict]:
-    """SDK ``assistants.search``: filter by graph_id / name; limit and offset."""
-    body = body or {}
+def assistant(name: str) -> AssistantOut:
+    return AssistantOut(
+        assistant_id=ASSISTANT_IDS[name],
+        graph_id=name,
+        name=name,
+        description=DESCRIPTIONS.get(name),
+        metadata={"created_by": "system"},
+        created_at=_EPOCH,
+        updated_at=_EPOCH,
+    )
+
+
+def _matching(graph_id: str | None, name: str | None) -> list[AssistantOut]:
     found = [assistant(n) for n in ASSISTANT_IDS]
-    if body.get("graph_id"):
-        found = [a for a in found if a["graph_id"] == body["graph_id"]]
-    if body.get("name"):
-        found = [a for a in found if body["name"] in a["name"]]
-    offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 10)
-    return found[offset : offset + limit]
+    if graph_id:
+        found = [a for a in found if a.graph_id == graph_id]
+    if name:
+        found = [a for a in found if name in a.name]
+    return found
 
 
-@router.post("/count")
-async def count_assistants(body: Annotated[dict[str, Any] | None, Body()] = None) -> int:
-    return len(await search_assistants({**(body or {}), "limit": 10_000, "offset": 0}))
+@router.post("/search", response_model=list[AssistantOut])
+async def search_assistants(
+    body: Annotated[AssistantSearch | None, Body()] = None,
+) -> list[AssistantOut]:
+    """SDK ``assistants.search``: filter by graph_id / name; limit and offset."""
+    body = body or AssistantSearch()
+    found = _matching(body.graph_id, body.name)
+    return found[body.offset : body.offset + body.limit]
 
 
-@router.get("/{assistant_id}")
-async def get_assistant(assistant_id: str) -> dict[str, Any]:
-    return assistant(graph_name(assistant_id))
+@router.post("/count", response_model=int)
+async def count_assistants(body: Annotated[CountBody | None, Body()] = None) -> int:
+    body = body or CountBody()
+    return len(_matching(body.graph_id, body.name))
+
+
+@router.get("/{assistant_id}", response_model=AssistantOut)
+async def get_assistant(assistant_id: str) -> AssistantOut:
+    return assistant(graph_for(assistant_id))

@@ -1,4 +1,6 @@
-"""Server-sent events in the form the LangGraph SDK reads: ``event:``, ``data:``, ``id:``."""
+"""Server-sent events in the form the LangGraph SDK reads (``event:``, ``data:``, ``id:``),
+through sse-starlette: keep-alive pings while a step runs long, and the stream stopped when
+the client goes away."""
 
 from __future__ import annotations
 
@@ -6,23 +8,23 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+PING_SECONDS = 15
 
 
-def frame(event: str, data: Any, event_id: str | None = None) -> bytes:
-    lines = [f"event: {event}"]
-    if event_id:
-        lines.append(f"id: {event_id}")
-    lines.append("data: " + json.dumps(data, default=str, separators=(",", ":")))
-    return ("\n".join(lines) + "\n\n").encode()
+def sse_event(event: str, data: Any, event_id: str | None = None) -> ServerSentEvent:
+    return ServerSentEvent(
+        data=json.dumps(data, default=str, separators=(",", ":")), event=event, id=event_id
+    )
 
 
 def sse_response(
-    frames: AsyncIterator[bytes], headers: dict[str, str] | None = None
-) -> StreamingResponse:
-    return StreamingResponse(
-        frames,
-        media_type="text/event-stream",
+    events: AsyncIterator[ServerSentEvent], headers: dict[str, str] | None = None
+) -> EventSourceResponse:
+    return EventSourceResponse(
+        events,
+        ping=PING_SECONDS,
         # Proxies must pass each event on as it comes.
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
     )

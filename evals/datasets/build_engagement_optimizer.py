@@ -19,10 +19,10 @@ from pathlib import Path
 
 from bson import ObjectId
 
-from chorus.demo.planted import PLANTED, TRENDING_HASHTAG, TZ
 from evals.cases import render_rows, write_or_check
 from evals.fixtures import engage_holdout, engage_thin
 from persistence.models import Post
+from services.demo.planted import PLANTED, TRENDING_HASHTAG, TZ
 
 PATH = Path(__file__).parent / "engagement_optimizer.v1.jsonl"
 

@@ -1,7 +1,7 @@
 """Writes ``performance_tracker.v1.jsonl``: run ``.venv/bin/python -m
 evals.datasets.build_performance_tracker`` and the file is reproduced byte for byte.
 
-The expectations come from the planted facts (``chorus.demo.planted``: viral posts, the
+The expectations come from the planted facts (``services.demo.planted``: viral posts, the
 delivery incident) placed on the calendar of the fixture's clock in the brand's timezone, and
 from the demo generator's own analytics (same seed, same clock as the ``lumen`` fixture), so
 an event is expected only where the data holds it: inside the requested window of local days,
@@ -20,8 +20,10 @@ from typing import Any
 
 from bson import ObjectId
 
-from chorus.demo.generate import Team, generate
-from chorus.demo.planted import (
+from evals.cases import render_rows
+from evals.fixtures import empty, lumen
+from services.demo.generate import Team, generate
+from services.demo.planted import (
     DEFAULT_DAYS,
     DEFAULT_SEED,
     INCIDENT_DAYS_AGO,
@@ -29,8 +31,6 @@ from chorus.demo.planted import (
     TZ,
     VIRAL_POSTS,
 )
-from evals.cases import render_rows
-from evals.fixtures import empty, lumen
 
 OUT = Path(__file__).parent / "performance_tracker.v1.jsonl"
 

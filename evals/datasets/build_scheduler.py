@@ -5,7 +5,7 @@ request's window resolved the way the schema defines it (``start`` or the fixtur
 naive start is wall-clock time in the request's timezone, itself the organization's when not
 given; ``days`` local calendar days later), the posts already scheduled on the platform near
 that window (read from the built fixture), and the planted best windows of
-``chorus.demo.planted`` in the timezone the fixture's data was planted in.
+``services.demo.planted`` in the timezone the fixture's data was planted in.
 
 Run ``.venv/bin/python -m evals.datasets.build_scheduler``; it rewrites the file byte for byte
 (fixture data is seeded, so the scheduled posts come out the same every time).
@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chorus.demo.planted import PLANTED
 from evals.cases import DATASETS_DIR, Case
 from evals.cases import render_cases as render
 from evals.env import eval_env
 from persistence.models import Post
 from persistence.repository import TenantRepository
+from services.demo.planted import PLANTED
 
 OUT = DATASETS_DIR / "scheduler.v1.jsonl"
 NY, BERLIN = "America/New_York", "Europe/Berlin"

@@ -7,7 +7,7 @@ aggregations the agent uses:
 - ``volumes``: each tag's recent uses per ``platform:tag`` (``*`` for all platforms): posts
   first published (per network, or on any network for ``*``) in ``[NOW - days, NOW)``, a
   cross-posted post counted once, tags merged case- and '#'-insensitively;
-- ``rising``: the planted tag (``chorus.demo.planted.TRENDING_HASHTAG``) where the data really
+- ``rising``: the planted tag (``services.demo.planted.TRENDING_HASHTAG``) where the data really
   shows it rising in the scope asked: at least 3 recent uses at twice or more its rate over
   the covered baseline (the up to 90 days before the window in which the fixture has any
   data; at least 7 such days). ``topK`` is 3 per platform scope;
@@ -26,13 +26,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from chorus.demo.planted import TRENDING_HASHTAG
 from evals.cases import DATASETS_DIR, Case
 from evals.cases import render_cases as render
 from evals.env import eval_env
 from evals.evaluators.trends import ALL, norm_tag
 from persistence.models import Analytics, Post
 from persistence.repository import TenantRepository
+from services.demo.planted import TRENDING_HASHTAG
 
 OUT = DATASETS_DIR / "trend_analyzer.v1.jsonl"
 BASELINE_DAYS = 90

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from chorus.demo.planted import BANNED_TERMS as LUMEN_BANNED_TERMS
 from evals.cases import Case
 from evals.evaluators.content import (
     banned_terms_in,
@@ -23,6 +22,7 @@ from evals.evaluators.content import (
     terms_absent,
 )
 from evals.suite import JudgeCriterion, Metric
+from services.demo.planted import BANNED_TERMS as LUMEN_BANNED_TERMS
 
 # Rates over ~15 test cases: one case is 0.067 of a rate. The tool-enforced checks must not
 # lose a single case (tolerance below one case); the facts score is the model's words and

@@ -75,8 +75,8 @@ JUDGED = [
 
 
 async def run(case: Case, env: EvalEnv) -> dict[str, Any]:
-    config = await env.config(case)
-    report = await AGENTS["competitor_monitor"].call(case.inputs, config)
+    ctx = await env.context(case)
+    report = await AGENTS["competitor_monitor"].call(case.inputs, ctx)
     out = report.model_dump(mode="json", by_alias=True)
     fixture = await env.org(case)
     bench = await competitor_benchmarks(

@@ -16,19 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.types import Command
-
 from evals.cases import Case
 from evals.env import EvalEnv
 from evals.evaluators.content import approval_outcome, composed_post
 from evals.suite import Metric
 from evals.suites._content import POST_METRICS, judged, score_post
-from graphs.registry import build_graph
-from graphs.runner import jsonable
-from graphs.tenant import thread_key
 from memory.kinds import MemoryKind
 from persistence.models import Post
 from persistence.repository import TenantRepository
+from runs.output import to_json
 
 METRICS: dict[str, Metric] = {
     # Storing, scheduling and statuses are code: a single wrong case (0.067 of 15) must fail.
@@ -46,21 +42,18 @@ WRITES_FIXTURES = True
 
 
 async def run(case: Case, env: EvalEnv) -> dict[str, Any]:
-    graph = build_graph("content_creation", env.runtime.checkpointer)
-    config = await env.config(case, graph="content_creation")
-    await graph.ainvoke(case.inputs["input"], config)
+    ctx = await env.context(case, graph="content_creation")
+    state = await env.engine.run(ctx, input=case.inputs["input"])
     approvals: list[dict[str, Any]] = []
     for decision in case.inputs["resume"]:
-        state = await graph.aget_state(config)
-        if not state.interrupts:
+        if not state.interrupted:
             raise RuntimeError(f"no approval was pending for the answer {decision}")
-        approvals.append(jsonable(state.interrupts[0].value))
-        await graph.ainvoke(Command(resume=decision), config)
-    state = await graph.aget_state(config)
+        approvals.append(to_json(state.interrupts[0]))
+        state = await env.engine.run(ctx, resume=decision)
     org = await env.org(case)
     repository = TenantRepository(env.runtime.db, Post)
-    posts = await repository.find(org.org_id, {"aiGeneration.threadId": thread_key(config)})
-    values = jsonable(state.values)
+    posts = await repository.find(org.org_id, {"aiGeneration.threadId": ctx.thread_key})
+    values = to_json(state.values)
     output = {
         "platform": case.inputs["input"]["platform"],
         "approvals": approvals,

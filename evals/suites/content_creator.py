@@ -20,8 +20,8 @@ METRICS = dict(POST_METRICS)
 
 
 async def run(case: Case, env: EvalEnv) -> dict[str, Any]:
-    config = await env.config(case, graph="content_creator")
-    draft = await AGENTS["content_creator"].call(case.inputs, config)
+    ctx = await env.context(case, graph="content_creator")
+    draft = await AGENTS["content_creator"].call(case.inputs, ctx)
     return draft.model_dump(mode="json", by_alias=True)
 
 

@@ -87,10 +87,10 @@ def worse_variants(case: Case) -> list[tuple[str, dict[str, Any]]]:
 
 async def run(case: Case, env: EvalEnv) -> dict[str, Any]:
     agent = AGENTS[AGENT]
-    report = await agent.call(case.inputs, await env.config(case))
+    report = await agent.call(case.inputs, await env.context(case))
     variants = []
     for kind, inputs in worse_variants(case):
-        worse = await agent.call(inputs, await env.config(case))
+        worse = await agent.call(inputs, await env.context(case))
         a = worse.assessment  # type: ignore[attr-defined]
         variants.append({"kind": kind, "score": a.score, "riskLevel": a.risk_level})
     return {

@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 from agents.registry import AGENTS
-from chorus.demo.planted import BANNED_TERMS
 from evals.cases import Case
 from evals.env import EvalEnv
 from evals.evaluators.engagement import (
@@ -29,6 +28,7 @@ from evals.evaluators.engagement import (
     rank_correlation,
 )
 from evals.suite import CaseResult, Metric, mean_scores
+from services.demo.planted import BANNED_TERMS
 from tools.engagement_model import featurize, models_for
 from tools.ml_common import as_utc
 
@@ -88,8 +88,8 @@ async def as_written(case: Case, env: EvalEnv) -> dict[str, Any]:
 
 
 async def run(case: Case, env: EvalEnv) -> dict[str, Any]:
-    config = await env.config(case)
-    optimized = await AGENTS["engagement_optimizer"].call(case.inputs, config)
+    ctx = await env.context(case)
+    optimized = await AGENTS["engagement_optimizer"].call(case.inputs, ctx)
     return {
         "optimized": optimized.model_dump(mode="json", by_alias=True),
         "asWritten": await as_written(case, env),

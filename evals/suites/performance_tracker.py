@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agents.registry import AGENTS
-from agents.toolkit import org_settings
 from evals.cases import Case
 from evals.env import EvalEnv, FixtureOrg
 from evals.evaluators.reports import (
@@ -28,6 +27,7 @@ from evals.evaluators.reports import (
     number_traceability,
 )
 from evals.suite import JudgeCriterion, Metric
+from services.organizations import settings as org_settings
 from tools.analytics import (
     InvalidQuery,
     daily_series,
@@ -85,8 +85,8 @@ TOP_N = 5
 
 
 async def run(case: Case, env: EvalEnv) -> dict[str, Any]:
-    config = await env.config(case)
-    report = await AGENTS["performance_tracker"].call(case.inputs, config)
+    ctx = await env.context(case)
+    report = await AGENTS["performance_tracker"].call(case.inputs, ctx)
     out = report.model_dump(mode="json", by_alias=True)
     fixture = await env.org(case)
     reference = await _reference(env, fixture, case.inputs)

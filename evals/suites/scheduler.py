@@ -61,8 +61,8 @@ METRICS: dict[str, Metric] = {
 
 
 async def run(case: Case, env: EvalEnv) -> dict[str, Any]:
-    config = await env.config(case)
-    schedule = await AGENTS["scheduler"].call(case.inputs, config)
+    ctx = await env.context(case)
+    schedule = await AGENTS["scheduler"].call(case.inputs, ctx)
     return schedule.model_dump(mode="json", by_alias=True)
 
 

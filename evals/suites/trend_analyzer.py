@@ -59,8 +59,8 @@ METRICS: dict[str, Metric] = {
 
 
 async def run(case: Case, env: EvalEnv) -> dict[str, Any]:
-    config = await env.config(case)
-    report = await AGENTS["trend_analyzer"].call(case.inputs, config)
+    ctx = await env.context(case)
+    report = await AGENTS["trend_analyzer"].call(case.inputs, ctx)
     return report.model_dump(mode="json", by_alias=True)
 
 

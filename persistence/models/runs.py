@@ -39,7 +39,7 @@ class LgRun(Document):
     kwargs: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     cancel_requested: bool = False
-    # Background runs only (see api.routes.runs_recovery): the attempt now running it, the
+    # Background runs only (see runs.recovery): the attempt now running it, the
     # worker that runs it, whose request it is, and how many attempts have taken it.
     lease: str | None = None
     worker_id: str | None = None

@@ -8,7 +8,7 @@ have none.
 """
 
 from tools.analytics._common import InvalidQuery
-from tools.analytics.agent_tools import ANALYTICS_TOOLS, NOW_KEY
+from tools.analytics.agent_tools import ANALYTICS_TOOLS
 from tools.analytics.competitors import (
     CompetitorBenchmarks,
     CompetitorComparison,
@@ -25,7 +25,6 @@ from tools.analytics.timing import Slot, WeekdayHourProfile, engagement_by_weekd
 
 __all__ = [
     "ANALYTICS_TOOLS",
-    "NOW_KEY",
     "Anomaly",
     "CompetitorBenchmarks",
     "CompetitorComparison",

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from bson import ObjectId
 from pydantic import BaseModel, ConfigDict
 
+from persistence.errors import InvalidInput
 from persistence.ids import utcnow
 from persistence.models import Analytics
 from persistence.models.content import PLATFORMS
@@ -27,7 +28,7 @@ RATE_DIGITS = 5  # engagement rates are fractions: 0.04123
 VALUE_DIGITS = 3  # means, ratios, percentages
 
 
-class InvalidQuery(ValueError):
+class InvalidQuery(InvalidInput, ValueError):
     """An argument of a query is out of range or unknown; the message says what to fix."""
 
 

@@ -1,9 +1,9 @@
 """The analytics queries as LangChain tools for the agents.
 
 A model chooses only the question (days, platform, timezone...). The tenant and the database
-come from the run config (``tools.context``), never from the arguments, so no argument can
-reach another tenant's data. Bad arguments come back to the model as an error message it can
-act on (``ToolException``), not as a crash of the run.
+come from the run's context (``tools.context.RunContext``, injected as ``ToolRuntime``), never
+from the arguments, so no argument can reach another tenant's data. Bad arguments come back
+to the model as an error message it can act on (``ToolException``), not as a crash of the run.
 """
 
 from __future__ import annotations
@@ -14,45 +14,33 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, ParamSpec
 
 from bson import ObjectId
-from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException, tool
+from langgraph.prebuilt import ToolRuntime
 from pydantic import Field, ValidationError
 
-from persistence.models import Organization
-from persistence.repository import TenantRepository
-from tools.analytics._common import InvalidQuery, as_utc
+from persistence.organizations import load_settings
+from tools.analytics._common import InvalidQuery
 from tools.analytics.competitors import competitor_benchmarks
 from tools.analytics.daily import daily_series
 from tools.analytics.hashtags import hashtag_stats
 from tools.analytics.posts import top_posts
 from tools.analytics.summary import metric_summary
 from tools.analytics.timing import engagement_by_weekday_hour
-from tools.context import services_of, tenant_of
-
-# The clock of a run: evaluations replay a fixed dataset "as of" a moment by setting
-# ``configurable.now`` (a datetime or ISO-8601 string); otherwise it is the real now.
-NOW_KEY = "now"
+from tools.context import RunContext
 
 PlatformName = Literal["instagram", "tiktok", "linkedin", "facebook", "twitter", "youtube"]
 Days = Annotated[int, Field(ge=1, le=365)]
 P = ParamSpec("P")
 
 
-def _context(config: RunnableConfig) -> tuple[Any, ObjectId, datetime | None]:
-    """The database, the tenant and the clock of this run."""
-    raw = ((config or {}).get("configurable") or {}).get(NOW_KEY)
-    now = None
-    if isinstance(raw, datetime):
-        now = as_utc(raw)
-    elif isinstance(raw, str) and raw:
-        now = as_utc(datetime.fromisoformat(raw))
-    return services_of(config).db, tenant_of(config), now
+def _context(run: RunContext) -> tuple[Any, ObjectId, datetime | None]:
+    """The database, the tenant and the pinned clock (None: the real time) of this run."""
+    return run.services.db, run.org_id, run.now
 
 
 async def _org_timezone(db: Any, org_id: ObjectId) -> str:
     """The organization's configured timezone: the default for local-time questions."""
-    org = await TenantRepository(db, Organization).get(org_id, org_id)
-    return org.settings.timezone if org else "UTC"
+    return (await load_settings(db, org_id)).timezone
 
 
 def _model_errors(fn: Callable[P, Awaitable[dict]]) -> Callable[P, Awaitable[dict]]:
@@ -85,7 +73,7 @@ async def best_posting_times(
     days: Days = 90,
     include_grid: bool = False,
     *,
-    config: RunnableConfig,
+    runtime: ToolRuntime[RunContext],
 ) -> dict:
     """When the brand's posts get the most engagement, by local weekday and hour.
 
@@ -100,7 +88,7 @@ async def best_posting_times(
         days: How many days back to look.
         include_grid: Also return every non-empty weekday/hour cell.
     """
-    db, org_id, now = _context(config)
+    db, org_id, now = _context(runtime.context)
     tz = timezone or await _org_timezone(db, org_id)
     profile = await engagement_by_weekday_hour(
         db, org_id, timezone=tz, platform=platform, days=days, now=now
@@ -121,7 +109,7 @@ async def top_posts_tool(
     worst: bool = False,
     rank_by: Literal["engagement_rate", "engagements", "reach"] = "engagement_rate",
     *,
-    config: RunnableConfig,
+    runtime: ToolRuntime[RunContext],
 ) -> dict:
     """The brand's best (or worst) performing posts of a recent period, with their metrics.
 
@@ -135,7 +123,7 @@ async def top_posts_tool(
         worst: Return the lowest performers instead of the highest.
         rank_by: What to rank by.
     """
-    db, org_id, now = _context(config)
+    db, org_id, now = _context(runtime.context)
     posts = await top_posts(
         db, org_id, days=days, platform=platform, n=n, worst=worst, rank_by=rank_by, now=now
     )
@@ -148,7 +136,7 @@ async def performance_summary(
     days: Days = 30,
     platforms: list[PlatformName] | None = None,
     *,
-    config: RunnableConfig,
+    runtime: ToolRuntime[RunContext],
 ) -> dict:
     """Totals of the last N days per network and overall, compared with the N days before.
 
@@ -160,7 +148,7 @@ async def performance_summary(
         days: Length of the period, in days.
         platforms: Only these networks; all when omitted.
     """
-    db, org_id, now = _context(config)
+    db, org_id, now = _context(runtime.context)
     summary = await metric_summary(db, org_id, days=days, platforms=platforms, now=now)
     return summary.model_dump(mode="json")
 
@@ -172,7 +160,7 @@ async def daily_metrics(
     platform: PlatformName | None = None,
     timezone: str | None = None,
     *,
-    config: RunnableConfig,
+    runtime: ToolRuntime[RunContext],
 ) -> dict:
     """Day-by-day posts, reach, engagements, engagement rate, comments, comment rate and
     sentiment, with unusual days flagged.
@@ -186,7 +174,7 @@ async def daily_metrics(
         platform: Only this network; all networks when omitted.
         timezone: IANA timezone for local days; defaults to the organization's timezone.
     """
-    db, org_id, now = _context(config)
+    db, org_id, now = _context(runtime.context)
     tz = timezone or await _org_timezone(db, org_id)
     series = await daily_series(db, org_id, days=days, platform=platform, timezone=tz, now=now)
     return series.model_dump(mode="json")
@@ -200,7 +188,7 @@ async def hashtag_stats_tool(
     platform: PlatformName | None = None,
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
     *,
-    config: RunnableConfig,
+    runtime: ToolRuntime[RunContext],
 ) -> dict:
     """How the brand's hashtags are used and perform, recent days against the baseline before.
 
@@ -214,7 +202,7 @@ async def hashtag_stats_tool(
         platform: Only this network; all networks when omitted.
         limit: At most this many hashtags.
     """
-    db, org_id, now = _context(config)
+    db, org_id, now = _context(runtime.context)
     stats = await hashtag_stats(
         db, org_id, days=days, recent_days=recent_days, platform=platform, now=now, limit=limit
     )
@@ -227,7 +215,7 @@ async def competitor_benchmarks_tool(
     competitors: list[str] | None = None,
     days: Days = 30,
     *,
-    config: RunnableConfig,
+    runtime: ToolRuntime[RunContext],
 ) -> dict:
     """The brand's tracked competitors against its own numbers on the same networks.
 
@@ -239,7 +227,7 @@ async def competitor_benchmarks_tool(
         competitors: Competitor names or handles; all tracked competitors when omitted.
         days: How many days of the brand's own posts to compare with.
     """
-    db, org_id, now = _context(config)
+    db, org_id, now = _context(runtime.context)
     result = await competitor_benchmarks(db, org_id, competitors=competitors, days=days, now=now)
     return result.model_dump(mode="json")
 

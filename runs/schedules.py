@@ -1,7 +1,7 @@
 """The schedule tick: fire every due scheduled workflow and SDK cron, of every tenant, once.
 
-Run each minute (``schedule_tick`` in ``chorus.jobs``: by arq's cron in production, by the
-in-process ticker in the embedded profile), by any number of workers at once. Each due item
+Run each minute (the ``schedule_tick`` job: by arq's cron in production, by the in-process
+ticker in the embedded profile), by any number of workers at once. Each due item
 is claimed with a compare-and-set of its next fire time (``persistence.schedule_claims``), so
 exactly one tick fires it. The next fire is computed from ``now``, not from the missed one:
 after downtime an item fires once, not once per missed slot.
@@ -15,13 +15,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from api.routes.runs_crons import fire_cron
-from api.routes.workflow_exec import execute_workflow
 from persistence.cron import ScheduleError, check_cron, next_fire
 from persistence.ids import utcnow
 from persistence.models import Workflow
 from persistence.models.crons import LgCron
 from persistence.schedule_claims import claim, due
+from runs.crons import Crons
+from runs.engine import RunEngine
+from runs.workflows import Workflows
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ def _next(schedule: object, timezone: str | None, now: datetime, what: str) -> d
         return None
 
 
-async def _claim_workflows(runtime: Any, now: datetime, limit: int) -> list[Workflow]:
-    collection = runtime.db[Workflow.collection]
+async def _claim_workflows(db: Any, now: datetime, limit: int) -> list[Workflow]:
+    collection = db[Workflow.collection]
     active = {"trigger.type": "schedule", "trigger.isActive": True}
     won = []
     for raw in await due(collection, active, WORKFLOW_NEXT, now, limit):
@@ -51,8 +52,8 @@ async def _claim_workflows(runtime: Any, now: datetime, limit: int) -> list[Work
     return won
 
 
-async def _claim_crons(runtime: Any, now: datetime, limit: int) -> list[LgCron]:
-    collection = runtime.db[LgCron.collection]
+async def _claim_crons(db: Any, now: datetime, limit: int) -> list[LgCron]:
+    collection = db[LgCron.collection]
     won = []
     for raw in await due(collection, {"enabled": True}, CRON_NEXT, now, limit):
         cron = LgCron.from_mongo(raw)
@@ -76,18 +77,18 @@ async def _all(jobs: list[Callable[[], Awaitable[Any]]]) -> int:
     return sum(1 for r in results if not isinstance(r, BaseException) and r is not None)
 
 
-async def tick(runtime: Any, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
+async def tick(engine: RunEngine, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
     """Fire what is due at ``now`` (default: the current time); how many of each started.
     At most ``limit`` of each per tick, the longest overdue first; the rest wait a minute.
 
     Crons only start background runs, so they are started first; scheduled workflows run to
     their end (or interrupt) inside the tick, like ``POST .../execute``."""
     now = now or utcnow()
+    db = engine.services.db
+    crons, workflows = Crons(engine), Workflows(engine)
     started_crons = await _all(
-        [lambda c=c: fire_cron(runtime, c) for c in await _claim_crons(runtime, now, limit)]
+        [lambda c=c: crons.fire(c) for c in await _claim_crons(db, now, limit)]
     )
-    workflows = await _claim_workflows(runtime, now, limit)
-    ran = await _all(
-        [lambda w=w: execute_workflow(runtime, w, trigger="schedule") for w in workflows]
-    )
+    due_workflows = await _claim_workflows(db, now, limit)
+    ran = await _all([lambda w=w: workflows.execute(w, trigger="schedule") for w in due_workflows])
     return {"workflows": ran, "crons": started_crons}

@@ -21,20 +21,20 @@ from typing import Any
 
 from bson import ObjectId
 
-from api.routes.runs_common import runs
 from persistence.admin import OrganizationAdmin
 from persistence.models.runs import TERMINAL, LgRun
 from persistence.run_locks import RunLock, RunLocks
+from runs.ports import RunServices
+from runs.sdk import ACTIVE, runs
+from runs.signals import RunSignals
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ["pending", "running"]
 
-
-async def take(runtime: Any, locks: RunLocks, lock: RunLock) -> LgRun | str:
+async def take(services: RunServices, locks: RunLocks, lock: RunLock) -> LgRun | str:
     """Make ``lock`` the run's current attempt: the run, updated, or why it is not to run
     (``missing``, a terminal status, ``held`` by a live worker, ``lost`` to a sweeper)."""
-    repo = runs(runtime)
+    repo = runs(services.db)
     org = ObjectId(lock.org_id)
     run = await repo.find_one(org, {"runId": lock.run_id})
     if run is None or run.status in TERMINAL:
@@ -71,15 +71,15 @@ async def take(runtime: Any, locks: RunLocks, lock: RunLock) -> LgRun | str:
 _adopted: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-async def _adopt_orphans(runtime: Any, locks: RunLocks) -> list[str]:
+async def _adopt_orphans(services: RunServices, locks: RunLocks) -> list[str]:
     """Runs an earlier process took and did not finish (handed back on shutdown, or cut off
     by a crash), found in the run documents: without Redis, no lock remembers them.
 
     A scan of every tenant's active runs: done once per process, by the embedded runner."""
     held = {lock.run_id for lock in await locks.held()}
     adopted: list[str] = []
-    for org in await OrganizationAdmin(runtime.db).list(include_deleted=True):
-        for run in await runs(runtime).find(org.id, {"status": {"$in": ACTIVE}}):
+    for org in await OrganizationAdmin(services.db).list(include_deleted=True):
+        for run in await runs(services.db).find(org.id, {"status": {"$in": list(ACTIVE)}}):
             if run.worker_id is None or run.user_id is None or run.run_id in held:
                 continue  # never taken by a worker (a stream), or taken by this process
             if await locks.alive(run.worker_id):
@@ -93,7 +93,7 @@ async def _adopt_orphans(runtime: Any, locks: RunLocks) -> list[str]:
                 thread_id=run.thread_id,
             )
             try:
-                if await _hand_back(runtime, locks, orphan):
+                if await _hand_back(services, locks, orphan):
                     adopted.append(run.run_id)
             except Exception:
                 log.exception("recovering run %s failed", run.run_id)
@@ -105,25 +105,25 @@ def recovery_job_id(lock: RunLock) -> str:
     return f"graph_run:{lock.run_id}:after:{lock.token}"
 
 
-async def sweep(runtime: Any, locks: RunLocks) -> list[str]:
+async def sweep(services: RunServices, locks: RunLocks) -> list[str]:
     """Queue again every run whose holder's heartbeat is gone; the ids of those queued."""
     requeued: list[str] = []
     if not locks.durable and locks not in _adopted:
         _adopted.add(locks)
-        requeued += await _adopt_orphans(runtime, locks)
+        requeued += await _adopt_orphans(services, locks)
     for lock in await locks.held():
         if await locks.alive(lock.worker):
             continue
         try:
-            if await _hand_back(runtime, locks, lock):
+            if await _hand_back(services, locks, lock):
                 requeued.append(lock.run_id)
         except Exception:  # one bad run must not stop the sweep of the others
             log.exception("recovering run %s failed", lock.run_id)
     return requeued
 
 
-async def _hand_back(runtime: Any, locks: RunLocks, lock: RunLock) -> bool:
-    repo = runs(runtime)
+async def _hand_back(services: RunServices, locks: RunLocks, lock: RunLock) -> bool:
+    repo = runs(services.db)
     org = ObjectId(lock.org_id)
     run = await repo.find_one(org, {"runId": lock.run_id})
     if run is None or run.status in TERMINAL:
@@ -133,13 +133,15 @@ async def _hand_back(runtime: Any, locks: RunLocks, lock: RunLock) -> bool:
     # Conditioned on the lease read, so an attempt that takes the run meanwhile keeps it.
     handed_back = await repo.update_many(
         org,
-        {"runId": lock.run_id, "lease": run.lease, "status": {"$in": ACTIVE}},
+        {"runId": lock.run_id, "lease": run.lease, "status": {"$in": list(ACTIVE)}},
         {"status": "pending", "lease": None, "workerId": None},
     )
     if not handed_back:
         return False
     log.warning("run %s lost its worker %s: queued again", lock.run_id, lock.worker)
-    await runtime.jobs.enqueue(
+    # Should the worker be alive after all (its heartbeat lost, not its process), it stops.
+    await RunSignals(services.pubsub).send(lock.run_id, "lease_lost")
+    await services.jobs.enqueue(
         "graph_run",
         job_id=recovery_job_id(lock),
         org_id=lock.org_id,

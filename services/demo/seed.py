@@ -23,19 +23,6 @@ from bson import ObjectId
 from pydantic import BaseModel, Field
 from pymongo.errors import DuplicateKeyError
 
-from chorus.demo.generate import Progress, Team, account_metrics, build_accounts, generate
-from chorus.demo.planted import (
-    ADMIN_EMAIL,
-    BANNED_TERMS,
-    DEFAULT_DAYS,
-    DEFAULT_SEED,
-    DEMO_SLUG,
-    INDUSTRY,
-    ORG_NAME,
-    PASSWORD_FILE,
-    TIMEZONE,
-    USERS,
-)
 from persistence.admin import OrganizationAdmin
 from persistence.ids import utcnow
 from persistence.models import Analytics, Document, Organization, Post, SocialAccount, User
@@ -49,6 +36,19 @@ from persistence.models.organizations import (
 )
 from persistence.passwords import hash_password, verify_password
 from persistence.repository import TenantRepository
+from services.demo.generate import Progress, Team, account_metrics, build_accounts, generate
+from services.demo.planted import (
+    ADMIN_EMAIL,
+    BANNED_TERMS,
+    DEFAULT_DAYS,
+    DEFAULT_SEED,
+    DEMO_SLUG,
+    INDUSTRY,
+    ORG_NAME,
+    PASSWORD_FILE,
+    TIMEZONE,
+    USERS,
+)
 
 log = logging.getLogger(__name__)
 

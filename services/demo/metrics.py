@@ -8,8 +8,10 @@ from datetime import UTC, datetime, time, timedelta
 
 from bson import ObjectId
 
-from chorus.demo.content import Copy
-from chorus.demo.planted import (
+from persistence.models import Analytics
+from persistence.models.analytics import Metrics, SentimentBreakdown, TimeData
+from services.demo.content import Copy
+from services.demo.planted import (
     FOLLOWER_GROWTH,
     INCIDENT_COMMENT_LIFT,
     INCIDENT_DAYS_AGO,
@@ -23,8 +25,6 @@ from chorus.demo.planted import (
     TZ,
     trend_lift,
 )
-from persistence.models import Analytics
-from persistence.models.analytics import Metrics, SentimentBreakdown, TimeData
 
 # What an industry report would call typical for food & beverage brands, per network.
 BENCHMARK_ENGAGEMENT = {

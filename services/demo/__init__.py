@@ -5,8 +5,8 @@ viral outliers, a trending hashtag and a small crisis, all listed in ``PLANTED``
 evals can check that an agent found them.
 """
 
-from chorus.demo.planted import ADMIN_EMAIL, DEFAULT_DAYS, DEFAULT_SEED, DEMO_SLUG, PLANTED
-from chorus.demo.seed import DemoSummary, seed_demo
+from services.demo.planted import ADMIN_EMAIL, DEFAULT_DAYS, DEFAULT_SEED, DEMO_SLUG, PLANTED
+from services.demo.seed import DemoSummary, seed_demo
 
 __all__ = [
     "ADMIN_EMAIL",

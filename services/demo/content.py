@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from chorus.demo.planted import PROFILES, TRENDING_HASHTAG
 from persistence.models.content import Dimensions, MediaFile
+from services.demo.planted import PROFILES, TRENDING_HASHTAG
 
 SITE = "https://lumencoffee.example"
 MEDIA_BASE = "https://media.lumencoffee.example/demo"

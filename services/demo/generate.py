@@ -13,17 +13,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from bson import ObjectId
 
-from chorus.demo.content import Copy, choose_theme, media_for, pick, write_copy
-from chorus.demo.metrics import post_analytics
-from chorus.demo.planted import (
-    INCIDENT_DAYS_AGO,
-    ORG_NAME,
-    PROFILES,
-    TIMEZONE,
-    TZ,
-    VIRAL_POSTS,
-    trend_probability,
-)
 from persistence.models import Analytics, Post, SocialAccount
 from persistence.models.analytics import performance_of
 from persistence.models.content import (
@@ -37,6 +26,17 @@ from persistence.models.content import (
     PostContent,
     Scheduling,
     Targeting,
+)
+from services.demo.content import Copy, choose_theme, media_for, pick, write_copy
+from services.demo.metrics import post_analytics
+from services.demo.planted import (
+    INCIDENT_DAYS_AGO,
+    ORG_NAME,
+    PROFILES,
+    TIMEZONE,
+    TZ,
+    VIRAL_POSTS,
+    trend_probability,
 )
 
 Progress = Callable[[str, int, int], None]

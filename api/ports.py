@@ -1,0 +1,45 @@
+"""What the API needs of the process, as a protocol: the composition root's ``Runtime`` is
+one, and the API never imports it (the app is built by ``chorus.app``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from persistence.ratelimit import RateLimiter
+from runs.engine import RunEngine
+from runs.ports import RunServices
+
+
+class ComponentState(Protocol):
+    """One component's health, as the runtime reports it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def form(self) -> str: ...
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def detail(self) -> str: ...
+
+
+class AppRuntime(RunServices, Protocol):
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
+
+    @property
+    def signing_secret(self) -> str: ...
+
+    @property
+    def engine(self) -> RunEngine: ...
+
+    async def check(self, *, deep: bool = True) -> Sequence[ComponentState]: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,21 @@
+"""The API application for a set of settings: the composition root hands the API its runtime."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.app import build_app
+from chorus.runtime import Runtime
+from chorus.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    async def open_runtime() -> Runtime:
+        runtime = await Runtime.open(settings)
+        # Scheduled workflows and crons run in this process when no arq worker runs them.
+        runtime.start_crons()
+        return runtime
+
+    return build_app(open_runtime, rate_limits=settings.rate_limits)

@@ -1,0 +1,26 @@
+"""What the run engine needs of the process: the agents' services plus checkpoints, the job
+queue and the two fan-out channels. The composition root's ``Runtime`` satisfies it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from agents.base import AgentServices
+from persistence.checkpointer import TenantScopedSaver
+from persistence.eventlog import EventLog
+from persistence.pubsub import PubSub
+from persistence.queue import JobQueue
+
+
+class RunServices(AgentServices, Protocol):
+    @property
+    def checkpointer(self) -> TenantScopedSaver: ...
+
+    @property
+    def jobs(self) -> JobQueue: ...
+
+    @property
+    def event_log(self) -> EventLog: ...
+
+    @property
+    def pubsub(self) -> PubSub: ...
