@@ -1,0 +1,63 @@
+"""Local servers that speak each social network's wire format, for tests and demos.
+
+The real networks cannot be reached from where Chorus is built and tested, and a test that
+posts to them would publish for real. The sandbox answers the same requests the providers
+in ``tools.platforms`` send, with the same shapes and errors, holds its state in memory,
+and lets a test seed users, add mentions, expire tokens and inject faults (``/_sandbox``).
+
+    base_url, stop = serve_in_thread()          # or: python -m sandbox --port 8900
+    ...
+    stop()
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["serve_in_thread"]
+
+
+def serve_in_thread(host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
+    """Start the sandbox with uvicorn in a background thread.
+
+    ``port=0`` picks a free port. Returns the base URL and a ``stop()`` that shuts the
+    server down and waits for its thread.
+    """
+    import uvicorn
+
+    from sandbox.app import build_app
+
+    app, _ = build_app()
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        ws="none",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="chorus-sandbox", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the sandbox server did not start")
+        time.sleep(0.01)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{bound_port}", stop
