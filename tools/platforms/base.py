@@ -42,6 +42,7 @@ __all__ = [
     "Capability",
     "Connection",
     "Media",
+    "MediaReader",
     "Mention",
     "MentionsPage",
     "NeedsReconnect",
@@ -286,6 +287,27 @@ async def read_chunks(media: Media, chunk_size: int) -> AsyncIterator[bytes]:
             del buffer[:chunk_size]
     if buffer:
         yield bytes(buffer)
+
+
+class MediaReader:
+    """Reads ``media`` front to back in pieces whose sizes the network decides (Facebook's
+    upload offsets, LinkedIn's byte ranges)."""
+
+    def __init__(self, media: Media) -> None:
+        self._stream = media.read()
+        self._buffer = bytearray()
+        self._done = False
+
+    async def read(self, n: int) -> bytes:
+        """The next ``n`` bytes (fewer only at the end)."""
+        while len(self._buffer) < n and not self._done:
+            try:
+                self._buffer += await anext(self._stream)
+            except StopAsyncIteration:
+                self._done = True
+        out = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return out
 
 
 async def read_all(media: Media) -> bytes:

@@ -258,3 +258,45 @@ class HttpProvider:
 
 def _triples(media: Sequence[Media]) -> list[tuple[str, int, float | None]]:
     return [(m.mime_type, m.size, m.duration_seconds) for m in media]
+
+
+@dataclass(frozen=True, slots=True)
+class TimeCursor:
+    """A mentions cursor for networks that filter by time: the newest creation time seen
+    (epoch seconds) and the ids seen at that second, so an inclusive ``since`` query
+    neither repeats them nor misses a sibling made in the same second.
+
+    Encoded as ``"<seconds>:<id>,<id>"``; :meth:`parse` of None is the start of time.
+    """
+
+    seconds: int = 0
+    seen: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> TimeCursor:
+        if not cursor:
+            return cls()
+        seconds, _, ids = cursor.partition(":")
+        try:
+            return cls(int(seconds), frozenset(i for i in ids.split(",") if i))
+        except ValueError:
+            raise ValueError(f"not a cursor this network issued: {cursor!r}") from None
+
+    def is_new(self, item_id: str, created: datetime) -> bool:
+        ts = int(created.timestamp())
+        return ts > self.seconds or (ts == self.seconds and item_id not in self.seen)
+
+    def advance(self, items: Sequence[tuple[str, datetime]]) -> TimeCursor:
+        cursor = self
+        for item_id, created in items:
+            ts = int(created.timestamp())
+            if ts > cursor.seconds:
+                cursor = TimeCursor(ts, frozenset({item_id}))
+            elif ts == cursor.seconds:
+                cursor = TimeCursor(ts, cursor.seen | {item_id})
+        return cursor
+
+    def encode(self) -> str | None:
+        if not self.seconds:
+            return None
+        return f"{self.seconds}:{','.join(sorted(self.seen))}"
