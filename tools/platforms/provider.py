@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -38,7 +39,7 @@ from tools.platforms.base import (
 from tools.platforms.http import Classifier, Transport
 from tools.platforms.limits import Limits, limits_for, media_problems
 
-__all__ = ["HttpProvider", "OwnItem", "ProviderConfig", "assemble", "same_text"]
+__all__ = ["HttpProvider", "OwnItem", "ProviderConfig", "TimeCursor", "assemble", "same_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +267,8 @@ class TimeCursor:
     (epoch seconds) and the ids seen at that second, so an inclusive ``since`` query
     neither repeats them nor misses a sibling made in the same second.
 
-    Encoded as ``"<seconds>:<id>,<id>"``; :meth:`parse` of None is the start of time.
+    Encoded as ``"<seconds>:<id>,<id>"`` with each id percent-encoded (LinkedIn comment
+    URNs hold commas); :meth:`parse` of None is the start of time.
     """
 
     seconds: int = 0
@@ -278,7 +280,7 @@ class TimeCursor:
             return cls()
         seconds, _, ids = cursor.partition(":")
         try:
-            return cls(int(seconds), frozenset(i for i in ids.split(",") if i))
+            return cls(int(seconds), frozenset(unquote(i) for i in ids.split(",") if i))
         except ValueError:
             raise ValueError(f"not a cursor this network issued: {cursor!r}") from None
 
@@ -299,4 +301,4 @@ class TimeCursor:
     def encode(self) -> str | None:
         if not self.seconds:
             return None
-        return f"{self.seconds}:{','.join(sorted(self.seen))}"
+        return f"{self.seconds}:{','.join(quote(i, safe='') for i in sorted(self.seen))}"
