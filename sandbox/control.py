@@ -93,7 +93,10 @@ def routes(sandbox: Sandbox) -> list[Route]:
         name = _network(sandbox, request)
         if isinstance(name, Response):
             return name
-        post = sandbox.module(name).seed_mention(sandbox.state(name), await request.json())
+        seed = getattr(sandbox.module(name), "seed_mention", None)
+        if seed is None:
+            return JSONResponse({"error": f"{name} has no mentions or comments"}, status_code=404)
+        post = seed(sandbox.state(name), await request.json())
         return JSONResponse(post.public(), status_code=201)
 
     async def metrics(request: Request) -> Response:
@@ -115,10 +118,13 @@ def routes(sandbox: Sandbox) -> list[Route]:
         body = await request.json()
         oauth = sandbox.state(name).oauth
         user, token = body.get("user"), body.get("token")
-        if request.path_params["action"] == "expire":
+        action = request.path_params["action"]
+        if action == "expire":
             count = oauth.expire(user=user, token=token, refresh=bool(body.get("refresh")))
-        else:
+        elif action == "revoke":
             count = oauth.revoke_all(user=user, token=token)
+        else:
+            return JSONResponse({"error": "action is expire or revoke"}, status_code=404)
         return JSONResponse({"tokens": count})
 
     async def clients(request: Request) -> Response:
