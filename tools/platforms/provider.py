@@ -195,12 +195,13 @@ class HttpProvider:
         caps = self.capabilities
         texts = [publication.text, *(p.text for p in publication.thread)]
         for index, text in enumerate(texts):
-            too_long = [
-                v.message for v in validate_post(text, [], self.network) if v.code == "too_long"
+            refused = [
+                v.message
+                for v in validate_post(text, [], self.network)
+                if v.code in ("too_long", "forbidden_character")
             ]
-            if too_long:
-                where = "the post" if index == 0 else f"thread part {index}"
-                problems.append(f"{where}: {too_long[0]}")
+            where = "the post" if index == 0 else f"thread part {index}"
+            problems += [f"{where}: {message}" for message in refused]
         if publication.thread and "thread" not in caps:
             raise Unsupported(f"{self.network} has no threads", network=self.network)
         if publication.first_comment and "first_comment" not in caps:
