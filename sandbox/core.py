@@ -130,6 +130,7 @@ class SandboxPost:
             "link": self.link,
             "metrics": dict(self.metrics),
             "deleted": self.deleted,
+            "record": self.extra.get("value"),  # the stored record, where the network has one
         }
 
 
@@ -184,8 +185,12 @@ class OAuthServer:
         access_ttl: float | None = 7200,
         refresh_ttl: float | None = None,
         rotate_refresh: bool = True,
+        token_factory: Callable[[str, str, float | None], str] | None = None,
     ) -> None:
+        """``token_factory(kind, user, expires)`` makes token strings (JWTs for networks
+        whose clients read them); by default they are random."""
         self.prefix = prefix
+        self.token_factory = token_factory
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
         self.rotate_refresh = rotate_refresh
@@ -246,29 +251,37 @@ class OAuthServer:
         family = family or secrets.token_hex(8)
         ttl = self.access_ttl if access_ttl == "default" else access_ttl
         scopes = tuple(scopes)
+        expires = time.time() + ttl if ttl else None
         access = TokenRecord(
-            f"{self.prefix}at-{secrets.token_urlsafe(24)}",
+            self._token("access", user, expires),
             user,
             client_id,
             scopes,
-            time.time() + ttl if ttl else None,
+            expires,
             "access",
             family=family,
         )
         self.tokens[access.token] = access
         refresh_record = None
         if refresh:
+            refresh_expires = time.time() + self.refresh_ttl if self.refresh_ttl else None
             refresh_record = TokenRecord(
-                f"{self.prefix}rt-{secrets.token_urlsafe(24)}",
+                self._token("refresh", user, refresh_expires),
                 user,
                 client_id,
                 scopes,
-                time.time() + self.refresh_ttl if self.refresh_ttl else None,
+                refresh_expires,
                 "refresh",
                 family=family,
             )
             self.tokens[refresh_record.token] = refresh_record
         return access, refresh_record
+
+    def _token(self, kind: str, user: str, expires: float | None) -> str:
+        if self.token_factory is not None:
+            return self.token_factory(kind, user, expires)
+        short = "at" if kind == "access" else "rt"
+        return f"{self.prefix}{short}-{secrets.token_urlsafe(24)}"
 
     def use_refresh(self, token: str, client_id: str) -> tuple[TokenRecord, TokenRecord] | str:
         """New access (and, with rotation, refresh) tokens, or the refusal's reason."""
