@@ -16,8 +16,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["serve_in_thread"]
+__all__ = ["serve_app_in_thread", "serve_in_thread"]
 
 
 def serve_in_thread(host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
@@ -26,11 +27,18 @@ def serve_in_thread(host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callab
     ``port=0`` picks a free port. Returns the base URL and a ``stop()`` that shuts the
     server down and waits for its thread.
     """
-    import uvicorn
-
     from sandbox.app import build_app
 
     app, _ = build_app()
+    return serve_app_in_thread(app, host, port)
+
+
+def serve_app_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0
+) -> tuple[str, Callable[[], None]]:
+    """Serve any ASGI ``app`` with uvicorn in a daemon thread; (base URL, stop)."""
+    import uvicorn
+
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))

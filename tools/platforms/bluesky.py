@@ -257,9 +257,11 @@ class BlueskyProvider(HttpProvider):
     def _tokens(self, session: dict[str, Any], previous: Tokens | None = None) -> Tokens:
         extra = dict(previous.extra) if previous else {}
         extra["handle"] = session.get("handle") or extra.get("handle", "")
-        pds = self._pds_of(session.get("didDoc"))
-        if pds:
-            extra["pds"] = pds
+        # Calls go to the PDS the DID document names (bsky.social is an entryway in front
+        # of many PDSes); without a document in the answer, to the server that answered.
+        extra["pds"] = (
+            self._pds_of(session.get("didDoc")) or extra.get("pds") or self.cfg.service_url
+        )
         return Tokens(
             access_token=session["accessJwt"],
             refresh_token=session["refreshJwt"],
