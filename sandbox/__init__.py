@@ -6,8 +6,16 @@ in ``tools.platforms`` send, with the same shapes and errors, holds its state in
 and lets a test seed users, add mentions, expire tokens and inject faults (``/_sandbox``).
 
     base_url, stop = serve_in_thread()          # or: python -m sandbox --port 8900
+    provider = build_provider("twitter", base_url=base_url,
+                              client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET)
     ...
     stop()
+
+Every network starts with one account to connect (its consent page offers it): X
+@chorusbrand; Facebook "Dana Brand" managing the Pages Chorus Coffee (with the Instagram
+account chorus.coffee) and Chorus Events; LinkedIn "Lee Brand", administrator of Chorus
+Coffee Co; TikTok chorus.coffee; YouTube @chorusbrand; Bluesky chorusbrand.bsky.social
+with the app password in ``sandbox.bluesky.APP_PASSWORD``.
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["serve_app_in_thread", "serve_in_thread"]
+from sandbox.core import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+__all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "serve_app_in_thread", "serve_in_thread"]
 
 
 def serve_in_thread(host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:

@@ -24,7 +24,7 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -528,9 +528,6 @@ class FaultMiddleware:
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": b"{", "more_body": True})
         raise ConnectionAbortedError("sandbox fault: connection dropped after the request applied")
-
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def bearer(request: Request) -> str | None:

@@ -138,7 +138,7 @@ class FacebookProvider(MetaProvider):
             post_id = str(body.get("post_id") or body["id"])
             return Published(post_id, self._post_url(post_id), extra={"photo_id": str(body["id"])})
         fields: dict[str, str] = {"message": publication.text}
-        if publication.link:
+        if publication.link and not media:  # a feed post has a link card or photos, not both
             fields["link"] = publication.link
         for index, item in enumerate(media):
             photo = await self._photo(token, page, item, published=False)

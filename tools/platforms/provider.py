@@ -14,6 +14,7 @@ provider's ``find_published`` only has to list its network's items.
 from __future__ import annotations
 
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -133,7 +134,7 @@ def assemble(
     return Published(root.id, root.url, tuple(parts), comment_id)
 
 
-class HttpProvider:
+class HttpProvider(ABC):
     """The common half of every provider; subclasses implement the network calls.
 
     Subclasses set ``network``, ``auth_kind``, ``capabilities`` and implement
@@ -236,8 +237,9 @@ class HttpProvider:
             raise
         return replace(root, part_ids=tuple(parts), first_comment_id=comment_id)
 
+    @abstractmethod
     async def _publish_root(self, tokens: Tokens, publication: Publication) -> Published:
-        raise NotImplementedError
+        """Make the post itself (media uploaded); its id and URL."""
 
     async def _publish_reply(
         self, tokens: Tokens, root: Published, parent_id: str, part: ThreadPart

@@ -34,10 +34,11 @@ links, the media link appended).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -129,10 +130,8 @@ def classify(response: httpx.Response) -> PlatformError:
 def _reset_in(response: httpx.Response) -> float:
     reset = response.headers.get("x-rate-limit-reset")
     if reset:
-        try:
+        with contextlib.suppress(ValueError):
             return max(0.0, float(reset) - time.time())
-        except ValueError:
-            pass
     return 900.0  # X's windows are 15 minutes
 
 
@@ -300,8 +299,6 @@ class XProvider(HttpProvider):
         return publication.text
 
     def check(self, publication: Publication) -> None:
-        from dataclasses import replace
-
         super().check(replace(publication, text=self._root_text(publication)))
 
     async def _publish_root(self, tokens: Tokens, publication: Publication) -> Published:
