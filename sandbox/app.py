@@ -9,22 +9,25 @@ injects faults.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from sandbox import bluesky, google, linkedin, meta, tiktok, x
 from sandbox.core import FaultBook, FaultMiddleware, NetworkState
 
 __all__ = ["NETWORKS", "Sandbox", "build_app"]
 
 #: Path prefix -> the module speaking that network's wire format.
 NETWORKS: dict[str, ModuleType] = {
-    name: importlib.import_module(f"sandbox.{name}")
-    for name in ("x", "meta", "linkedin", "tiktok", "google", "bluesky")
-    if importlib.util.find_spec(f"sandbox.{name}")
+    "x": x,
+    "meta": meta,
+    "linkedin": linkedin,
+    "tiktok": tiktok,
+    "google": google,
+    "bluesky": bluesky,
 }
 
 

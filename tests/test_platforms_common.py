@@ -12,11 +12,13 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 from sandbox_support import connect, make_provider, sandbox_fixture  # noqa: F401 - a fixture
 
+from persistence.media import LocalMediaStore
 from persistence.models.content import PLATFORMS
 from sandbox.client import SandboxControl
 from tools.platform_rules import post_length, repair, rules_for, validate_post
@@ -32,7 +34,7 @@ from tools.platforms import (
     media_problems,
     new_pkce,
 )
-from tools.platforms.base import read_chunks
+from tools.platforms.base import read_all, read_chunks
 from tools.platforms.http import Transport, classify_status, retry_after
 from tools.platforms.meta import classify_for
 from tools.platforms.provider import TimeCursor
@@ -224,3 +226,14 @@ async def test_a_slow_answer_within_the_timeout_succeeds_and_a_read_past_it_is_t
             await x.account_metrics(conn.tokens)
     finally:
         await x.aclose()
+
+
+async def test_media_from_the_media_store_is_read_on_demand(tmp_path: Path) -> None:
+    store = LocalMediaStore(tmp_path)
+    stored = await store.put("org1", "cup.jpg", b"\xff\xd8\xff" + b"\x01" * 500, "image/jpeg")
+    media = Media.from_loader(
+        lambda: store.get("org1", stored.key), stored.content_type, stored.size, alt_text="cup"
+    )
+    assert media.kind == "image"
+    assert await read_all(media) == await store.get("org1", stored.key)
+    assert [len(c) async for c in read_chunks(media, 200)] == [200, 200, 103]

@@ -7,7 +7,15 @@ configured for production when its client id and secret are set (:func:`is_confi
 Bluesky needs neither (users connect with a handle and an app password).
 
     provider = build_provider("twitter", client_id=..., client_secret=...)      # api.x.com
-    provider = build_provider("twitter", base_url="http://127.0.0.1:8900")      # sandbox
+    provider = build_provider(                                                  # the sandbox
+        "twitter", base_url="http://127.0.0.1:8900",
+        client_id=sandbox.DEFAULT_CLIENT_ID, client_secret=sandbox.DEFAULT_CLIENT_SECRET,
+    )
+
+Option names are the config classes' fields: ``timeout``, ``api_base`` (X, LinkedIn,
+TikTok, YouTube), ``graph_base``/``graph_version`` (Facebook, Instagram), ``version``
+(LinkedIn), ``service_url`` (Bluesky), ``poll_interval``/``poll_timeout`` for media
+processing waits.
 
 ``limits_for(platform)`` gives what each network accepts (text rules, media, rate budgets).
 """
