@@ -434,7 +434,9 @@ FaultKind = Literal["rate_limit", "error", "slow", "timeout", "drop"]
 @dataclass
 class Fault:
     """The next ``count`` requests to ``network`` whose method matches and whose path
-    (below the network's prefix) matches the ``path`` pattern get this fault."""
+    (below the network's prefix) matches the ``path`` pattern get this fault, after
+    ``skip`` matching requests have passed untouched (to reach the second post of a
+    thread)."""
 
     network: str
     kind: FaultKind
@@ -444,6 +446,7 @@ class Fault:
     status: int = 503
     retry_after: int = 30
     delay: float = 5.0
+    skip: int = 0
     hits: int = 0
 
     def matches(self, network: str, method: str, path: str) -> bool:
@@ -466,6 +469,9 @@ class FaultBook:
     def take(self, network: str, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.matches(network, method, path):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
                 fault.count -= 1
                 fault.hits += 1
                 return fault

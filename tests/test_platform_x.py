@@ -340,3 +340,19 @@ async def test_mentions_since_a_cursor_return_only_newer_ones_oldest_first(
     later = await x.mentions(conn.tokens, page.next_cursor)
     assert [m.text for m in later.items] == ["@chorusbrand third"]
     assert (await x.mentions(conn.tokens, later.next_cursor)).items == ()
+
+
+async def test_a_thread_part_that_fails_reports_what_exists_and_resuming_finishes_it(
+    x: XProvider, sandbox: SandboxControl, conn: Connection
+) -> None:
+    publication = pub("1/ Origins", thread=(ThreadPart("2/ Ethiopia"), ThreadPart("3/ Brazil")))
+    sandbox.fault(NET, "error", method="POST", path="^/2/tweets$", status=503, skip=1)
+    with pytest.raises(TransientError) as caught:
+        await x.publish(conn.tokens, publication)
+    partial = caught.value.partial
+    assert partial is not None
+    assert partial.part_ids == ()
+    done = await x.publish(conn.tokens, publication, resume=partial)
+    assert done.platform_post_id == partial.platform_post_id
+    assert len(done.part_ids) == 2
+    assert created(sandbox, conn) == 3

@@ -84,7 +84,8 @@ Capability = Literal[
 
 class PlatformError(Exception):
     """A network call failed. ``message`` is the network's own words (never a secret);
-    ``status`` the HTTP status, ``code`` the network's error code, when there were any."""
+    ``status`` the HTTP status, ``code`` the network's error code, when there were any;
+    ``partial`` what a failed ``publish`` had already made."""
 
     def __init__(
         self,
@@ -99,6 +100,9 @@ class PlatformError(Exception):
         self.network = network
         self.status = status
         self.code = code
+        #: Set by ``publish`` when the error came after the post itself was made: what
+        #: exists (pass it as ``resume`` to finish the thread or the first comment).
+        self.partial: Published | None = None
 
 
 class RateLimited(PlatformError):

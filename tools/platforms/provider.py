@@ -233,7 +233,7 @@ class HttpProvider(ABC):
             if publication.first_comment and comment_id is None:
                 comment_id = await self._publish_comment(tokens, root, publication.first_comment)
         except PlatformError as exc:
-            exc.partial = replace(root, part_ids=tuple(parts), first_comment_id=comment_id)  # type: ignore[attr-defined]
+            exc.partial = replace(root, part_ids=tuple(parts), first_comment_id=comment_id)
             raise
         return replace(root, part_ids=tuple(parts), first_comment_id=comment_id)
 
