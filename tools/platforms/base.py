@@ -75,7 +75,6 @@ Capability = Literal[
     "post_metrics",
     "account_metrics",
     "mentions",
-    "idempotent_publish",  # the network itself refuses a second create of the same key
 ]
 
 
@@ -114,8 +113,8 @@ class RateLimited(PlatformError):
 
 
 class TransientError(PlatformError):
-    """The network failed (5xx, timeout before sending, connection refused) and nothing was
-    applied: retry with backoff."""
+    """The network failed (5xx, connection refused, a timeout before sending, or any
+    failure of a call that is safe to repeat) and nothing was made: retry with backoff."""
 
 
 class UnknownOutcome(PlatformError):
@@ -129,7 +128,7 @@ class PermanentError(PlatformError):
 
 
 class Unsupported(PermanentError):
-    """The network has no such operation (TikTok has no delete API, X no first comment...)."""
+    """The network has no such operation (TikTok's API has no delete and no comments)."""
 
 
 class NeedsReconnect(PlatformError):
