@@ -108,6 +108,53 @@ class Settings(BaseSettings):
         description="Fernet key that encrypts stored credentials. Unset: kept in the data dir.",
     )
 
+    # --- social networks -----------------------------------------------------------------
+    # Each network uses its production API when its app's client id and secret are set
+    # (``tools.platforms.is_configured``); otherwise the composition root points it at the
+    # sandbox (``sandbox/``: in process, or ``platforms_sandbox_url``). ``*_api_base``
+    # overrides the production API host (a proxy, a wire-compatible server).
+    x_client_id: str | None = Field(default=None, description="X OAuth 2.0 client id.")
+    x_client_secret: SecretStr | None = Field(default=None, description="X OAuth 2.0 secret.")
+    x_api_base: str | None = Field(default=None, description="Instead of https://api.x.com.")
+    meta_app_id: str | None = Field(
+        default=None, description="Meta app id: Facebook Pages and Instagram (Facebook Login)."
+    )
+    meta_app_secret: SecretStr | None = Field(default=None, description="Meta app secret.")
+    meta_graph_version: str = Field(default="v23.0", description="Graph API version.")
+    meta_graph_base: str | None = Field(
+        default=None, description="Instead of https://graph.facebook.com/<version>."
+    )
+    linkedin_client_id: str | None = Field(default=None, description="LinkedIn client id.")
+    linkedin_client_secret: SecretStr | None = Field(default=None, description="LinkedIn secret.")
+    linkedin_version: str = Field(
+        default="202505", description="LinkedIn-Version header (YYYYMM) of the REST API."
+    )
+    linkedin_api_base: str | None = Field(
+        default=None, description="Instead of https://api.linkedin.com."
+    )
+    tiktok_client_key: str | None = Field(default=None, description="TikTok client key.")
+    tiktok_client_secret: SecretStr | None = Field(default=None, description="TikTok secret.")
+    tiktok_api_base: str | None = Field(
+        default=None, description="Instead of https://open.tiktokapis.com."
+    )
+    google_client_id: str | None = Field(default=None, description="Google OAuth client (YouTube).")
+    google_client_secret: SecretStr | None = Field(default=None, description="Google secret.")
+    youtube_api_base: str | None = Field(
+        default=None, description="Instead of https://www.googleapis.com/youtube/v3."
+    )
+    bluesky_service_url: str = Field(
+        default="https://bsky.social",
+        description="Where Bluesky sessions are created (app passwords need no app keys).",
+    )
+    platforms_sandbox_url: str | None = Field(
+        default=None,
+        description="A running sandbox (python -m sandbox) for unconfigured networks; "
+        "unset: the composition root starts one in process.",
+    )
+    platform_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Per-request timeout of the network providers."
+    )
+
     # --- serving -------------------------------------------------------------------------
     rate_limits: dict[str, tuple[int, float]] = Field(
         default_factory=dict,

@@ -7,7 +7,7 @@ import grimp
 
 PACKAGES = (
     "evals", "chorus", "api", "runs", "graphs", "agents", "services", "tools", "memory",
-    "persistence",
+    "persistence", "sandbox",
 )  # fmt: skip
 
 

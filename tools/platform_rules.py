@@ -23,6 +23,9 @@ How length is counted:
   Unicode grapheme clusters with an Extended_Pictographic / Regional_Indicator / keycap
   member, an approximation of twemoji-parser's list; non-standard ZWJ combinations that X
   does not recognise as one emoji are the known gap.
+* Bluesky: grapheme clusters (what a reader sees as one character), at most 300, and at
+  most 3000 UTF-8 bytes, as the ``app.bsky.feed.post`` lexicon states for ``text``
+  (``maxGraphemes: 300, maxLength: 3000``); the PDS refuses a record over either.
 * every other platform: UTF-16 code units (what a JavaScript ``String.length`` reports, so an
   emoji outside the BMP counts 2). Platforms do not document their counting; this is the
   conservative choice, since it is never below the code-point count.
@@ -33,7 +36,8 @@ Instagram where ``#2024`` is not a tag.
 
 Limits are as the platforms documented them when written (2025): X 280 weighted, LinkedIn
 3000, Instagram 2200 and 30 hashtags, Facebook 63206, TikTok 2200 (TikTok has raised the
-caption limit for some accounts; 2200 is the safe floor), YouTube title 100 and description
+caption limit for some accounts; 2200 is the safe floor), Bluesky 300 graphemes and 3000
+bytes, YouTube title 100 and description
 5000 (no ``<`` or ``>`` in either; more than 15 hashtags and YouTube ignores them all),
 sandbox 2200 (our test platform: Instagram-sized, plainly counted, so sandbox runs exercise
 the same code path as a real caption). Recommended hashtag counts are advice for prompts
@@ -54,16 +58,18 @@ from persistence.models.content import PLATFORMS
 
 # --- rules as data -----------------------------------------------------------------------
 
-Counting = Literal["x_weighted", "utf16"]
+Counting = Literal["x_weighted", "utf16", "graphemes"]
 
 
 @dataclass(frozen=True)
 class PlatformRules:
-    """One platform's content rules. ``max_hashtags`` None means no platform limit."""
+    """One platform's content rules. ``max_hashtags`` None means no platform limit;
+    ``max_bytes`` is a second cap on the UTF-8 size where the platform has one."""
 
     platform: str
     max_length: int
     counting: Counting = "utf16"
+    max_bytes: int | None = None
     max_hashtags: int | None = None
     recommended_hashtags: tuple[int, int] = (0, 5)
     title_max_length: int | None = None
@@ -88,6 +94,9 @@ RULES: dict[str, PlatformRules] = {
         forbidden_chars="<>",
     ),
     "sandbox": PlatformRules("sandbox", 2200, max_hashtags=30, recommended_hashtags=(1, 5)),
+    "bluesky": PlatformRules(
+        "bluesky", 300, counting="graphemes", max_bytes=3000, recommended_hashtags=(0, 2)
+    ),
 }
 _ALIASES = {"x": "twitter"}
 assert set(RULES) == set(PLATFORMS), "every Platform of the data model needs rules"
@@ -193,10 +202,25 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def grapheme_length(text: str) -> int:
+    """User-perceived characters (extended grapheme clusters) of the NFC text."""
+    return len(_GRAPHEME.findall(unicodedata.normalize("NFC", text)))
+
+
 def post_length(text: str, platform: str) -> int:
     """The length of ``text`` as ``platform`` counts it."""
     rules = rules_for(platform)
-    return x_weighted_length(text) if rules.counting == "x_weighted" else utf16_length(text)
+    if rules.counting == "x_weighted":
+        return x_weighted_length(text)
+    if rules.counting == "graphemes":
+        return grapheme_length(text)
+    return utf16_length(text)
+
+
+def fits_bytes(text: str, platform: str) -> bool:
+    """Whether ``text`` is within the platform's UTF-8 byte cap (always, where it has none)."""
+    cap = rules_for(platform).max_bytes
+    return cap is None or len(unicodedata.normalize("NFC", text).encode("utf-8")) <= cap
 
 
 # --- hashtags ----------------------------------------------------------------------------
@@ -467,6 +491,21 @@ def validate_post(
                 ),
                 limit=rules.max_length,
                 actual=length,
+            )
+        )
+
+    if length <= rules.max_length and not fits_bytes(post, platform):
+        size = len(unicodedata.normalize("NFC", post).encode("utf-8"))
+        out.append(
+            Violation(
+                code="too_long",
+                field="text",
+                message=(
+                    f"The post is {size} bytes long in UTF-8 with its hashtags; "
+                    f"{rules.platform} allows {rules.max_bytes} bytes. Cut some text."
+                ),
+                limit=rules.max_bytes,
+                actual=size,
             )
         )
 
@@ -875,7 +914,9 @@ class _Fits:
         return post_length(post, self.platform)
 
     def __call__(self, body: str) -> bool:
-        return self.length(body) <= self.limit
+        if self.length(body) > self.limit:
+            return False
+        return fits_bytes(compose(body, self.tags, self.platform, cta=self.cta), self.platform)
 
 
 def repair(

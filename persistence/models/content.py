@@ -9,7 +9,9 @@ from pydantic import Field
 from persistence.ids import PyObjectId, UTCDateTime
 from persistence.models.base import Document, Model
 
-Platform = Literal["facebook", "twitter", "linkedin", "instagram", "tiktok", "youtube", "sandbox"]
+Platform = Literal[
+    "facebook", "twitter", "linkedin", "instagram", "tiktok", "youtube", "sandbox", "bluesky"
+]
 PLATFORMS: tuple[str, ...] = Platform.__args__  # type: ignore[attr-defined]
 PostStatus = Literal["draft", "scheduled", "paused", "published", "failed", "cancelled"]
 ContentType = Literal["text", "image", "video", "carousel", "story", "link"]
