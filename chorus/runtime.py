@@ -36,6 +36,7 @@ from persistence.pubsub import InProcessPubSub, PubSub, RedisPubSub
 from persistence.queue import ArqJobQueue, InProcessJobQueue, JobQueue
 from persistence.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from runs.engine import RunEngine
+from services.events import EventBus
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ class Runtime:
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
     # The process's one run engine (graphs compiled once on this runtime's checkpointer).
     engine: RunEngine = field(init=False, repr=False)
+    # Domain events: the outbox, the organizations' pub/sub channels, this process's handlers.
+    events: EventBus = field(init=False, repr=False)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -202,6 +205,7 @@ class Runtime:
             _closers=closers,
         )
         runtime.engine = RunEngine(runtime)
+        runtime.events = EventBus(db, pubsub)
         if redis_url:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")

@@ -61,6 +61,8 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("lg_crons", [("nextRunDate", ASC)]),
     IndexSpec("workflows", [("execution.nextRun", ASC)]),
     IndexSpec("lg_runs", [("organizationId", ASC), ("threadId", ASC), ("createdAt", ASC)]),
+    # The events outbox, read per organization after a cursor (ids grow with time).
+    IndexSpec("domain_events", [("organizationId", ASC), ("_id", ASC)]),
 )
 
 

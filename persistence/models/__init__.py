@@ -6,6 +6,7 @@ from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
 from persistence.models.content import ContentTemplate, Post, SocialAccount
 from persistence.models.crons import LgCron
+from persistence.models.events import DomainEvent
 from persistence.models.integrations import Integration, Notification, WebhookEvent
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
 from persistence.models.runs import LgRun, LgThread
@@ -33,6 +34,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     LgThread,
     LgRun,
     LgCron,
+    DomainEvent,
 )
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "ContentTemplate",
     "DataExport",
     "Document",
+    "DomainEvent",
     "Integration",
     "LgCron",
     "LgRun",
