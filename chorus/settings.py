@@ -162,6 +162,28 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API with credentials, e.g. "
+        '["https://app.example.com"]; none by default ("*" is refused).',
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy addresses whose X-Forwarded-For/-Proto are believed (the client IP "
+        "of rate limits and audit entries); none by default.",
+    )
+    max_json_bytes: int = Field(default=1_000_000, ge=1_000, description="JSON body limit.")
+    max_upload_bytes: int = Field(
+        default=100_000_000, ge=1_000, description="Upload (multipart, CSV) body limit."
+    )
+    max_json_depth: int = Field(default=64, ge=4, le=512, description="JSON nesting limit.")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("CHORUS_CORS_ORIGINS may not be '*': the API takes credentials")
+        return value
 
     @field_validator("data_dir")
     @classmethod
