@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from crash_writer import dump, operations
 from pymongo.errors import BulkWriteError, DuplicateKeyError
+from support import TEST_MONGODB_URI, make_settings, opened_runtime
 
 from persistence.embedded_mongo import EmbeddedMongo, JournalWriteError
 from persistence.embedded_mongo.journal import FILE_PREFIX, MAGIC, generations
@@ -381,3 +382,17 @@ def test_a_journal_file_starts_with_its_magic(tmp_path: Path) -> None:
     with EmbeddedMongo(tmp_path, snapshot_interval=0) as engine:
         engine.sync_client.chorus.posts.insert_one({"_id": 1})
         assert last_journal(tmp_path).read_bytes().startswith(MAGIC)
+
+
+@pytest.mark.skipif(bool(TEST_MONGODB_URI), reason="the embedded engine's setting")
+async def test_the_fsync_setting_reaches_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHORUS_EMBEDDED_FSYNC", "true")
+    async with opened_runtime(make_settings(tmp_path)) as runtime:
+        assert "fsync per write" in runtime.forms["documents"][1]
+        journal = runtime.db.client.sync_client.journal
+        assert journal is not None
+        assert journal.fsync
+        await runtime.db.notes.insert_one({"text": "kept"})
+        assert journal.synced == journal.written > 0
