@@ -355,7 +355,9 @@ def _documents(
     from persistence.embedded_mongo import EmbeddedMongo
 
     path = settings.data_dir / "documents"
-    engine = EmbeddedMongo(path, snapshot_interval=settings.snapshot_interval_seconds)
+    engine = EmbeddedMongo(
+        path, snapshot_interval=settings.snapshot_interval_seconds, fsync=settings.embedded_fsync
+    )
 
     async def close_engine() -> None:
         await asyncio.to_thread(engine.close)
@@ -364,7 +366,11 @@ def _documents(
     return (
         engine.async_client[settings.mongodb_database],
         engine.sync_client,
-        ("embedded", f"in-process engine saved under {path}"),
+        (
+            "embedded",
+            f"in-process engine saved under {path}, journaled"
+            + (", fsync per write" if settings.embedded_fsync else ""),
+        ),
     )
 
 
