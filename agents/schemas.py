@@ -220,7 +220,7 @@ class Mention(Schema):
     platform: ShortText | None = None
     author: ShortText | None = None
     created_at: IsoDateTime | None = None
-    reach: StrictInt | None = Field(default=None, ge=0)
+    reach: StrictInt | None = Field(default=None, ge=0, le=10**12)
 
 
 class CrisisRequest(Schema):

@@ -7,6 +7,7 @@ Every error answers ``{"error": {"status", "code", "message", "fields"?}}``; ``f
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -14,10 +15,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from persistence.errors import (
     ChorusError,
@@ -129,14 +130,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route answers on this path. Starlette's own ``Allow`` names only the
     first route that matched the path, and FastAPI makes one route per method."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        route_methods = getattr(route, "methods", None)
-        if match != Match.NONE and route_methods:
-            methods |= set(route_methods)
-            if "GET" in route_methods:
-                methods.add("HEAD")
+    by_params: dict[int, set[str]] = {}
+    path = request.url.path
+    for route in iter_route_contexts(request.app.router.routes):
+        regex = getattr(route, "path_regex", None)
+        if route.methods and regex is not None and regex.match(path):
+            params = (route.path or "").count("{")
+            by_params.setdefault(params, set()).update(route.methods)
+    # The most specific resource is the one meant: /lg/threads/search is that resource, even
+    # where a template (/lg/threads/{thread_id}) would also match it.
+    methods = by_params[min(by_params)] if by_params else set()
+    if "GET" in methods:
+        methods.add("HEAD")
     return sorted(methods)
 
 
@@ -198,6 +203,22 @@ async def _pydantic_error(request: Request, exc: Exception) -> JSONResponse:
     return await _unexpected(request, exc)
 
 
+async def _type_error(request: Request, exc: Exception) -> JSONResponse:
+    # LangServe reads the request's "config" itself and raises TypeError for a null one.
+    frames = traceback.extract_tb(exc.__traceback__)
+    if (
+        frames
+        and frames[-1].name == "_unpack_request_config"
+        and "langserve" in frames[-1].filename
+    ):
+        return error_response(
+            422,
+            "invalid input: body.config",
+            fields=[{"field": "body.config", "message": "must be an object when given"}],
+        )
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Log the internals; the caller only learns that it was our fault.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -211,4 +232,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ChorusError, _domain_error)
     app.add_exception_handler(DuplicateKeyError, _duplicate_key)
     app.add_exception_handler(ValidationError, _pydantic_error)
+    app.add_exception_handler(TypeError, _type_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -70,14 +70,21 @@ def serve(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
-        log_level="info",
-        timeout_graceful_shutdown=30,
-        server_header=False,
-        # X-Forwarded-* only from configured proxies: believed from anyone, a header would
-        # let a client choose its own IP (its rate-limit bucket, its audit trail).
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        **uvicorn_options(settings),
     )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the app: no Server banner, and X-Forwarded-* believed only from
+    configured proxies (believed from anyone, a header would let a client choose its own
+    IP: its rate-limit bucket, its audit trail)."""
+    return {
+        "log_level": "info",
+        "timeout_graceful_shutdown": 30,
+        "server_header": False,
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+    }
 
 
 @app.command()

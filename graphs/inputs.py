@@ -74,10 +74,13 @@ _MESSAGES: TypeAdapter[Any] = TypeAdapter(AnyMessage)
 
 def _message(value: Any) -> Any:
     """A LangChain message (or its dict with a ``type``), or a ``{role, content}`` dict."""
-    if isinstance(value, BaseMessage):
+    if isinstance(value, BaseMessage | RoleMessage):
         return value
     if isinstance(value, dict) and "type" in value:
-        return _MESSAGES.validate_python(value)
+        try:
+            return _MESSAGES.validate_python(value)
+        except TypeError as exc:  # LangChain's discriminator raises TypeError for bad types
+            raise ValueError(f"not a chat message: {exc}") from exc
     if isinstance(value, dict) and "role" in value:
         return RoleMessage.model_validate(value)
     raise ValueError('a message is {"role": "user", "content": "..."} or a LangChain message')

@@ -50,8 +50,16 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
-# A date-time a client sends: ISO-8601 text (or a datetime from Python callers), never a number.
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
+def _plausible(value: datetime) -> datetime:
+    # Year 1 or 9999 parses, then overflows the first date arithmetic done with it.
+    if not 1970 <= value.year <= 2200:
+        raise ValueError("must be a date between 1970 and 2200")
+    return value
+
+
+# A date-time a client sends: ISO-8601 text (or a datetime from Python callers), never a
+# number, and within the years a social media post can have.
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_plausible)]
 
 
 def utcnow() -> datetime:

@@ -75,8 +75,9 @@ def _text(data: bytes) -> str:
                         "required": ["file"],
                     }
                 },
-                "application/x-ndjson": {"schema": {"type": "string"}},
-                "text/csv": {"schema": {"type": "string"}},
+                # Raw text: one JSON object per line, or CSV with a header row.
+                "application/x-ndjson": {"schema": {"description": "JSON lines"}},
+                "text/csv": {"schema": {"description": "CSV with a header row"}},
             }
         }
     },

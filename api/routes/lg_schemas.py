@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from langgraph.types import StateSnapshot
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -40,10 +41,19 @@ JsonObject = dict[str, Any]
 MetaKey = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^$.\x00][^.\x00]*$")
 ]
+
+
+def _not_an_int(value: Any) -> Any:
+    # An int out of the 64-bit range must be refused, not turned into an inexact float.
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError("integers must fit in 64 bits")
+    return value
+
+
 MetaScalar = (
     Annotated[str, StringConstraints(max_length=2000)]
     | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
-    | Annotated[float, Field(allow_inf_nan=False)]
+    | Annotated[float, BeforeValidator(_not_an_int), Field(allow_inf_nan=False)]
     | StrictBool
     | None
 )
