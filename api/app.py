@@ -12,10 +12,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from api.audit import AuditMiddleware
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
 from api.ports import AppRuntime
 from api.routes import (
+    account,
+    account_pages,
     ai,
     ai_agents,
     ai_tasks,
@@ -23,6 +26,7 @@ from api.routes import (
     api_keys,
     auth,
     console,
+    organizations,
     runs,
     runs_crons,
     system,
@@ -60,9 +64,14 @@ def build_app(
     # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
     app.state.rate_limits = dict(rate_limits or {})
     install_error_handlers(app)
+    # Every write, on every route (those mounted below included), goes into the audit log.
+    app.add_middleware(AuditMiddleware)
     app.include_router(system.router)
     app.include_router(auth.router)
+    app.include_router(account.router)
+    app.include_router(account.two_factor_router)
     app.include_router(users.router)
+    app.include_router(organizations.router)
     app.include_router(api_keys.router)
     app.include_router(ai.router)
     app.include_router(ai_tasks.router)
@@ -75,6 +84,9 @@ def build_app(
     # The browser console: /console and its static files.
     app.include_router(console.router)
     console.mount_static(app)
+    # The pages the account emails link to (verify, reset, accept an invitation).
+    app.include_router(account_pages.router)
+    account_pages.mount_static(app)
     # Until the runtime opens, the graphs' saver is the base class, which refuses every call.
     graph_saver = TenantScopedSaver(BaseCheckpointSaver())
     mount_graphs(app, graph_saver)
