@@ -76,6 +76,7 @@ TARGET_CHARS = {
     "facebook": 400,
     "tiktok": 300,
     "youtube": 600,
+    "bluesky": 240,
     "sandbox": 400,
 }
 # A call to action that suits each platform (each holds a phrase ``has_cta`` recognises).
@@ -86,6 +87,7 @@ PLATFORM_CTAS = {
     "facebook": "Let us know in the comments.",
     "tiktok": "Follow for more.",
     "youtube": "Subscribe for more.",
+    "bluesky": "Tell us what you think.",
     "sandbox": "Learn more.",
 }
 # Turning an instruction into an opening: "Announce our ..." -> "Announcing our ...".

@@ -7,11 +7,12 @@ as everywhere in the API.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic.alias_generators import to_camel
 
+from persistence.ids import IsoDateTime
 from persistence.models.content import ContentType, Platform
 
 RiskLevel = Literal["none", "low", "medium", "high", "critical"]
@@ -22,19 +23,30 @@ class Schema(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+# Bounded text and lists for what clients send: a request is refused before any work, never
+# a model prompt the size of whatever a client uploaded.
+ShortText = Annotated[str, Field(max_length=200)]
+Hashtag = Annotated[str, Field(min_length=1, max_length=100)]
+Hashtags = Annotated[list[Hashtag], Field(max_length=60)]
+
+
 # --- content_creator -------------------------------------------------------------------------
 
 
 class ContentRequest(Schema):
     brief: str = Field(min_length=3, max_length=4000, description="What the post should say.")
     platform: Platform
-    industry: str | None = None
-    audience: str | None = None
-    tone: str | None = None
-    call_to_action: str | None = Field(default=None, description="A CTA the post must carry.")
-    hashtags: list[str] = Field(default_factory=list, description="Hashtags to consider.")
-    feedback: str | None = Field(default=None, description="A reviewer's revision request.")
-    previous_draft: str | None = None
+    industry: ShortText | None = None
+    audience: ShortText | None = None
+    tone: ShortText | None = None
+    call_to_action: str | None = Field(
+        default=None, max_length=500, description="A CTA the post must carry."
+    )
+    hashtags: Hashtags = Field(default_factory=list, description="Hashtags to consider.")
+    feedback: str | None = Field(
+        default=None, max_length=4000, description="A reviewer's revision request."
+    )
+    previous_draft: str | None = Field(default=None, max_length=70000)
 
 
 class Draft(Schema):
@@ -51,9 +63,9 @@ class Draft(Schema):
 
 
 class TrendRequest(Schema):
-    industry: str | None = None
+    industry: ShortText | None = None
     platforms: list[Platform] | None = None
-    days: int = Field(default=7, ge=1, le=90, description="The recent window.")
+    days: StrictInt = Field(default=7, ge=1, le=90, description="The recent window.")
 
 
 class TrendItem(Schema):
@@ -75,9 +87,9 @@ class TrendReport(Schema):
 class OptimizeRequest(Schema):
     text: str = Field(min_length=1, max_length=70000)
     platform: Platform
-    hashtags: list[str] = Field(default_factory=list)
+    hashtags: Hashtags = Field(default_factory=list)
     content_type: ContentType = "text"
-    at: datetime | None = Field(default=None, description="Planned publish time, if known.")
+    at: IsoDateTime | None = Field(default=None, description="Planned publish time, if known.")
 
 
 class Prediction(Schema):
@@ -99,10 +111,10 @@ class Optimized(Schema):
 
 class ScheduleRequest(Schema):
     platform: Platform
-    count: int = Field(default=3, ge=1, le=50)
-    timezone: str = "UTC"
-    start: datetime | None = None
-    days: int = Field(default=7, ge=1, le=60)
+    count: StrictInt = Field(default=3, ge=1, le=50)
+    timezone: str = Field(default="UTC", max_length=64)
+    start: IsoDateTime | None = None
+    days: StrictInt = Field(default=7, ge=1, le=60)
     min_gap_hours: float = Field(default=3, ge=0, le=72)
 
     @field_validator("timezone")
@@ -132,7 +144,7 @@ class Schedule(Schema):
 
 
 class PerformanceRequest(Schema):
-    days: int = Field(default=30, ge=1, le=365)
+    days: StrictInt = Field(default=30, ge=1, le=365)
     platforms: list[Platform] | None = None
 
 
@@ -178,8 +190,10 @@ class PerformanceReport(Schema):
 
 
 class CompetitorRequest(Schema):
-    competitors: list[str] = Field(min_length=1, max_length=20)
-    days: int = Field(default=30, ge=1, le=365)
+    competitors: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=20
+    )
+    days: StrictInt = Field(default=30, ge=1, le=365)
 
 
 class Swot(Schema):
@@ -203,10 +217,10 @@ class CompetitorReport(Schema):
 
 class Mention(Schema):
     text: str = Field(min_length=1, max_length=5000)
-    platform: str | None = None
-    author: str | None = None
-    created_at: datetime | None = None
-    reach: int | None = Field(default=None, ge=0)
+    platform: ShortText | None = None
+    author: ShortText | None = None
+    created_at: IsoDateTime | None = None
+    reach: StrictInt | None = Field(default=None, ge=0)
 
 
 class CrisisRequest(Schema):

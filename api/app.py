@@ -6,13 +6,16 @@ composition root; ``chorus.app.create_app`` passes it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from api import openapi
 from api.audit import AuditMiddleware
+from api.body_limits import BodyLimits, BodyRules
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
 from api.ports import AppRuntime
@@ -26,6 +29,7 @@ from api.routes import (
     api_keys,
     auth,
     console,
+    docs,
     organizations,
     runs,
     runs_crons,
@@ -33,13 +37,18 @@ from api.routes import (
     users,
     workflows,
 )
+from api.security_headers import SecurityHeaders
 from persistence.checkpointer import TenantScopedSaver
 
 RuntimeOpener = Callable[[], Awaitable[AppRuntime]]
 
 
 def build_app(
-    open_runtime: RuntimeOpener, *, rate_limits: Mapping[str, tuple[int, float]] | None = None
+    open_runtime: RuntimeOpener,
+    *,
+    rate_limits: Mapping[str, tuple[int, float]] | None = None,
+    body_rules: BodyRules | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> FastAPI:
     """The app; its lifespan opens the runtime with ``open_runtime`` and closes it on
     shutdown."""
@@ -60,12 +69,26 @@ def build_app(
         version="0.1.0",
         summary="AI social media management: seven agents on LangGraph, one API.",
         lifespan=lifespan,
+        docs_url=None,  # our own /docs, with its assets served from here
+        redoc_url=None,
     )
+    # Outermost last: headers go on every answer, bodies are checked before anything else;
+    # innermost, every write that got through (on every route, those mounted below
+    # included) goes into the audit log.
+    app.add_middleware(AuditMiddleware)
+    app.add_middleware(BodyLimits, rules=body_rules or BodyRules())
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID"],
+        )
+    app.add_middleware(SecurityHeaders)
     # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
     app.state.rate_limits = dict(rate_limits or {})
     install_error_handlers(app)
-    # Every write, on every route (those mounted below included), goes into the audit log.
-    app.add_middleware(AuditMiddleware)
     app.include_router(system.router)
     app.include_router(auth.router)
     app.include_router(account.router)
@@ -81,13 +104,16 @@ def build_app(
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     app.include_router(runs_crons.router)
-    # The browser console: /console and its static files.
+    # The browser console and the API docs, with their static files.
     app.include_router(console.router)
     console.mount_static(app)
     # The pages the account emails link to (verify, reset, accept an invitation).
     app.include_router(account_pages.router)
     account_pages.mount_static(app)
+    app.include_router(docs.router)
+    docs.mount_static(app)
     # Until the runtime opens, the graphs' saver is the base class, which refuses every call.
     graph_saver = TenantScopedSaver(BaseCheckpointSaver())
     mount_graphs(app, graph_saver)
+    openapi.install(app)
     return app

@@ -14,8 +14,9 @@ from typing import Annotated
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Path, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 
 from api.errors import ApiError
 from api.ports import AppRuntime
@@ -129,8 +130,13 @@ async def get_principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
-    """The caller, from ``Authorization: Bearer`` or ``x-api-key``; 401 otherwise."""
-    if bearer is not None and bearer.credentials:
+    """The caller, from ``Authorization: Bearer`` or ``x-api-key``; 401 otherwise.
+
+    A credential that is sent is checked, never skipped: an ``Authorization`` header that is
+    not a valid bearer token is a 401 even if an API key came along."""
+    if "authorization" in request.headers:
+        if bearer is None or not bearer.credentials:
+            raise unauthorized("the Authorization header must be 'Bearer <access token>'")
         principal = await _from_token(runtime, bearer.credentials)
     elif api_key:
         principal = await _from_api_key(runtime, api_key)
@@ -256,6 +262,14 @@ def rate_limited_by_ip(
         await _enforce(request, response, f"{route_class}:ip:{client_ip(request)}", lim, win)
 
     return check
+
+
+# A document id in a path: documented with its pattern, and refused (422) unless 24 hex.
+IdPath = Annotated[
+    str,
+    Path(pattern="^[0-9a-fA-F]{24}$", description="A 24-character hex id"),
+    AfterValidator(ObjectId),
+]
 
 
 def parse_id(value: str, field: str) -> ObjectId:

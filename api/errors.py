@@ -15,8 +15,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from persistence.errors import (
     ChorusError,
@@ -116,15 +118,38 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     message = detail or HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":
         message = f"no route for {request.method} {request.url.path}"
-    elif exc.status_code == 405 and detail == "Method Not Allowed":
-        message = f"{request.method} is not allowed on {request.url.path}"
-    return error_response(exc.status_code, message, code=code, fields=fields, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        if detail == "Method Not Allowed":
+            message = (
+                f"{request.method} is not allowed on {request.url.path}; use {headers['Allow']}"
+            )
+    return error_response(exc.status_code, message, code=code, fields=fields, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path. Starlette's own ``Allow`` names only the
+    first route that matched the path, and FastAPI makes one route per method."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        route_methods = getattr(route, "methods", None)
+        if match != Match.NONE and route_methods:
+            methods |= set(route_methods)
+            if "GET" in route_methods:
+                methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    # FastAPI gives pydantic's error dicts; LangServe raises it with plain strings.
     fields = [
         {"field": _field_name(err.get("loc", ())), "message": _validation_message(err)}
+        if isinstance(err, Mapping)
+        else {"field": "body", "message": str(err)}
         for err in exc.errors()
     ]
     names = ", ".join(dict.fromkeys(f["field"] for f in fields))
@@ -172,6 +197,18 @@ async def _duplicate_key(request: Request, exc: Exception) -> JSONResponse:
     return error_response(409, message, fields=fields)
 
 
+async def _pydantic_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ValidationError)
+    if request.url.path.startswith("/graphs/"):
+        # LangServe's batch route validates each input itself and lets the error out.
+        fields = [
+            {"field": _field_name(("body", "inputs", *err["loc"])), "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        return error_response(422, "invalid input: body.inputs", fields=fields)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Log the internals; the caller only learns that it was our fault.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -184,4 +221,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ChorusError, _domain_error)
     app.add_exception_handler(DuplicateKeyError, _duplicate_key)
+    app.add_exception_handler(ValidationError, _pydantic_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langserve import add_routes
 
-from api.deps import get_principal, require
+from api.deps import get_principal, rate_limited, require
 from api.principal import Principal
 from graphs.registry import GRAPH_NAMES, build_graph
 from runs.binding import bind, with_context
@@ -51,7 +51,12 @@ def mount_graphs(app: FastAPI, checkpointer: BaseCheckpointSaver) -> None:
             bind(build_graph(name, checkpointer)),
             path=f"/graphs/{name}",
             per_req_config_modifier=_config_modifier(name),
-            dependencies=[Depends(get_principal), Depends(require("write"))],
+            # The same rate-limit class as /api/ai: each call may spend model tokens.
+            dependencies=[
+                Depends(get_principal),
+                Depends(require("write")),
+                Depends(rate_limited("ai", 60, 60)),
+            ],
             enabled_endpoints=[
                 "invoke",
                 "batch",

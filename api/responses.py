@@ -1,31 +1,13 @@
 """The error answers a route documents in OpenAPI (``responses=errors(401, 403, 422)``).
 
-Every error has the one shape of ``api.errors``; this gives it a schema and a sentence per
-status, so a client reading /docs knows what each route may answer besides success.
+Every error has the one shape of ``api.errors``, described once as the ``Error`` schema
+(``api.openapi`` adds it and the statuses any route of a kind can answer); a route names here
+the statuses its own rules add, with what each means there.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from pydantic import BaseModel
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorDetail(BaseModel):
-    status: int
-    code: str
-    message: str
-    fields: list[FieldError] | None = None
-
-
-class ErrorOut(BaseModel):
-    error: ErrorDetail
-
 
 _MEANING = {
     400: "The request cannot be used as sent.",
@@ -38,7 +20,8 @@ _MEANING = {
     429: "Too many attempts (Retry-After).",
     503: "A component this needs (e.g. email) is not answering; nothing was changed.",
 }
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": ErrorOut, "description": _MEANING[s]} for s in statuses}
+    return {s: {"description": _MEANING[s], "content": _ERROR} for s in statuses}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.app import build_app
+from api.body_limits import BodyRules
 from chorus.runtime import Runtime
 from chorus.settings import Settings
 
@@ -18,4 +19,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime.start_crons()
         return runtime
 
-    return build_app(open_runtime, rate_limits=settings.rate_limits)
+    return build_app(
+        open_runtime,
+        rate_limits=settings.rate_limits,
+        body_rules=BodyRules(
+            max_json_bytes=settings.max_json_bytes,
+            max_upload_bytes=settings.max_upload_bytes,
+            max_depth=settings.max_json_depth,
+        ),
+        cors_origins=settings.cors_origins,
+    )

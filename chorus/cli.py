@@ -72,6 +72,11 @@ def serve(
         port=port or settings.port,
         log_level="info",
         timeout_graceful_shutdown=30,
+        server_header=False,
+        # X-Forwarded-* only from configured proxies: believed from anyone, a header would
+        # let a client choose its own IP (its rate-limit bucket, its audit trail).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
     )
 
 

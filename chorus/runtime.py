@@ -248,8 +248,11 @@ class Runtime:
 
     # --- health --------------------------------------------------------------------------
 
-    async def check(self, *, deep: bool = True) -> list[ComponentStatus]:
-        """Each component, its form, and whether it answers. ``deep`` also loads models."""
+    async def check(self, *, deep: bool = True, public: bool = False) -> list[ComponentStatus]:
+        """Each component, its form, and whether it answers. ``deep`` also loads and asks the
+        models (otherwise they are reported as configured, to be loaded on first use).
+        ``public`` is for the unauthenticated health endpoint: no filesystem paths and no
+        error texts (which may name hosts or paths), only the error's type."""
         probes: dict[str, Callable[[], Awaitable[str]]] = {
             "documents": self._probe_documents,
             "checkpoints": self._probe_checkpoints,
@@ -259,10 +262,9 @@ class Runtime:
             "media": self._probe_media,
             "email": self._probe_email,
             "tracing": self._probe_tracing,
+            "embeddings": self._probe_embeddings if deep else self._configured_embeddings,
+            "chat_model": self._probe_chat_model if deep else self._configured_chat_model,
         }
-        if deep:
-            probes["embeddings"] = self._probe_embeddings
-            probes["chat_model"] = self._probe_chat_model
         results = []
         for name, probe in probes.items():
             form, backend = self.forms[name]
@@ -270,11 +272,27 @@ class Runtime:
             try:
                 detail, ok = await asyncio.wait_for(probe(), timeout=120), True
             except Exception as exc:
-                detail, ok = f"{type(exc).__name__}: {exc}", False
+                detail = type(exc).__name__ if public else f"{type(exc).__name__}: {exc}"
+                ok = False
+            if public:
+                backend, detail = self._without_paths(backend), self._without_paths(detail)
             results.append(
                 ComponentStatus(name, form, backend, ok, detail, time.perf_counter() - started)
             )
         return results
+
+    def _without_paths(self, text: str) -> str:
+        data_dir = str(self.settings.data_dir)
+        resolved = str(self.settings.data_dir.resolve())
+        return text.replace(resolved, "<data dir>").replace(data_dir, "<data dir>")
+
+    async def _configured_embeddings(self) -> str:
+        return "configured; loaded on first use (`chorus doctor` loads it)"
+
+    async def _configured_chat_model(self) -> str:
+        if self.chat_models.default is None:
+            self.chat_models.get()  # raises ModelNotConfigured, naming the ways to configure one
+        return "configured; loaded on first use (`chorus doctor` asks it)"
 
     async def _probe_documents(self) -> str:
         await self.db.command("ping")
@@ -342,7 +360,9 @@ def _documents(
     from persistence.embedded_mongo import EmbeddedMongo
 
     path = settings.data_dir / "documents"
-    engine = EmbeddedMongo(path, snapshot_interval=settings.snapshot_interval_seconds)
+    engine = EmbeddedMongo(
+        path, snapshot_interval=settings.snapshot_interval_seconds, fsync=settings.embedded_fsync
+    )
 
     async def close_engine() -> None:
         await asyncio.to_thread(engine.close)
@@ -351,7 +371,11 @@ def _documents(
     return (
         engine.async_client[settings.mongodb_database],
         engine.sync_client,
-        ("embedded", f"in-process engine saved under {path}"),
+        (
+            "embedded",
+            f"in-process engine saved under {path}, journaled"
+            + (", fsync per write" if settings.embedded_fsync else ""),
+        ),
     )
 
 

@@ -29,7 +29,14 @@ class Settings(BaseSettings):
     snapshot_interval_seconds: float = Field(
         default=2.0,
         gt=0,
-        description="Embedded document store: how often unsaved changes are written to disk.",
+        description="Embedded document store: how often changed collections are snapshotted "
+        "(restarts load the snapshot and replay the journal written since).",
+    )
+    embedded_fsync: bool = Field(
+        default=False,
+        description="Embedded document store: fsync the journal on every write, so acknowledged "
+        "writes also survive a power loss, not only a killed process; costs a disk flush per "
+        "write (about a millisecond on an SSD, more on a VM disk).",
     )
 
     # --- documents and checkpoints -------------------------------------------------------
@@ -168,6 +175,28 @@ class Settings(BaseSettings):
         description="Where people reach this service: the links in invitation, password-reset "
         "and verification emails start with it.",
     )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API with credentials, e.g. "
+        '["https://app.example.com"]; none by default ("*" is refused).',
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy addresses whose X-Forwarded-For/-Proto are believed (the client IP "
+        "of rate limits and audit entries); none by default.",
+    )
+    max_json_bytes: int = Field(default=1_000_000, ge=1_000, description="JSON body limit.")
+    max_upload_bytes: int = Field(
+        default=100_000_000, ge=1_000, description="Upload (multipart, CSV) body limit."
+    )
+    max_json_depth: int = Field(default=64, ge=4, le=512, description="JSON nesting limit.")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("CHORUS_CORS_ORIGINS may not be '*': the API takes credentials")
+        return value
 
     @field_validator("data_dir")
     @classmethod

@@ -18,7 +18,7 @@ from tools.context import RunContext
 
 class AgentState(TypedDict):
     input: dict[str, Any]
-    output: NotRequired[dict[str, Any]]
+    output: NotRequired[dict[str, Any] | None]
 
 
 def dump(model: Any) -> dict[str, Any]:

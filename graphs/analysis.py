@@ -32,9 +32,9 @@ from tools.context import RunContext
 
 class AnalysisState(TypedDict):
     input: dict[str, Any]
-    output: NotRequired[dict[str, Any]]
-    memoryId: NotRequired[str]
-    report: NotRequired[str]
+    output: NotRequired[dict[str, Any] | None]
+    memoryId: NotRequired[str | None]
+    report: NotRequired[str | None]
 
 
 Memo = tuple[str, dict[str, Any]]  # memory text and metadata

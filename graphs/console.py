@@ -54,8 +54,8 @@ ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 
 class ConsoleState(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
-    route: NotRequired[str]
-    result: NotRequired[dict[str, Any]]
+    route: NotRequired[str | None]
+    result: NotRequired[dict[str, Any] | None]
 
 
 def choose_route(text: str) -> str:

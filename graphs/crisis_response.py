@@ -31,10 +31,10 @@ PAUSE_AT = ("high", "critical")
 
 class CrisisState(TypedDict):
     input: dict[str, Any]
-    output: NotRequired[dict[str, Any]]
-    decision: NotRequired[dict[str, Any]]
-    paused: NotRequired[int]
-    status: NotRequired[str]
+    output: NotRequired[dict[str, Any] | None]
+    decision: NotRequired[dict[str, Any] | None]
+    paused: NotRequired[int | None]
+    status: NotRequired[str | None]
 
 
 class PauseDecision(BaseModel):

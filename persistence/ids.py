@@ -42,6 +42,18 @@ PyObjectId = Annotated[
 UTCDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
+def _iso_text(value: Any) -> Any:
+    # JSON has no date type: a client sends ISO-8601 text. A bare number would be read by
+    # pydantic as a Unix time (0 = 1970), which no client means; refuse it instead.
+    if isinstance(value, bool | int | float):
+        raise ValueError("must be an ISO-8601 date and time, e.g. 2026-12-01T09:30:00Z")
+    return value
+
+
+# A date-time a client sends: ISO-8601 text (or a datetime from Python callers), never a number.
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
+
+
 def utcnow() -> datetime:
     """Now, UTC-aware, truncated to milliseconds (MongoDB's precision) so round trips are exact."""
     now = datetime.now(UTC)

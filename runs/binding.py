@@ -13,10 +13,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableBinding, RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
+from pydantic import BaseModel
 
-from runs.engine import RunEngine
+from graphs.inputs import INPUT_MODELS
+from runs.engine import RunEngine, validate_input
 from tools.context import RunContext
 
 CONTEXT_KEY = "__chorus_context"
@@ -34,7 +37,26 @@ def with_context(engine: RunEngine, ctx: RunContext) -> RunnableConfig:
 
 
 class ContextBoundGraph(RunnableBinding):
-    """``bound`` is a compiled graph; each call runs it with the context found in its config."""
+    """``bound`` is a compiled graph; each call runs it with the context found in its config.
+
+    Its published input schema is the graph's input contract (``graphs.inputs``), so LangServe
+    refuses a bad input with a 422 before running anything; what LangServe hands on (the
+    contract's model objects) is turned back into the plain values the graph's state holds."""
+
+    def get_input_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+        return INPUT_MODELS[self.bound.get_name()]
+
+    def _input(self, input: Any) -> Any:
+        if isinstance(input, BaseModel):
+            input = input.model_dump(by_alias=True, exclude_unset=True)
+        elif isinstance(input, dict):
+            input = {
+                k: v.model_dump(by_alias=True, exclude_unset=True)
+                if isinstance(v, BaseModel) and not isinstance(v, BaseMessage)
+                else v
+                for k, v in input.items()
+            }
+        return validate_input(self.bound.get_name(), input)
 
     def _split(self, config: RunnableConfig | None, kwargs: dict[str, Any]) -> tuple[Any, Any]:
         merged = self._merge_configs(config)
@@ -46,20 +68,20 @@ class ContextBoundGraph(RunnableBinding):
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config, kwargs = self._split(config, kwargs)
-        return await self.bound.ainvoke(input, config, **kwargs)
+        return await self.bound.ainvoke(self._input(input), config, **kwargs)
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         config, kwargs = self._split(config, kwargs)
-        async for chunk in self.bound.astream(input, config, **kwargs):
+        async for chunk in self.bound.astream(self._input(input), config, **kwargs):
             yield chunk
 
     def astream_events(  # type: ignore[override]
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         config, kwargs = self._split(config, kwargs)
-        return self.bound.astream_events(input, config, **kwargs)
+        return self.bound.astream_events(self._input(input), config, **kwargs)
 
     async def abatch(  # type: ignore[override]
         self,

@@ -23,6 +23,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 from pydantic import ValidationError
 
+from graphs.inputs import INPUT_MODELS, state_input
 from graphs.registry import AGENT_GRAPHS, GRAPH_NAMES, UnknownGraph, build_graph
 from runs.errors import InvalidRunInput, NothingToResume
 from runs.output import to_json
@@ -62,23 +63,26 @@ def check_graph(name: str) -> str:
     return name
 
 
-def validate_input(graph: CompiledStateGraph, payload: Any) -> dict[str, Any]:
-    """``payload`` checked against the graph's input schema; InvalidRunInput names the fields."""
+def validate_input(name: str, payload: Any) -> dict[str, Any]:
+    """``payload`` checked against graph ``name``'s input contract (``graphs.inputs``), as the
+    graph's state takes it; InvalidRunInput names the fields to fix."""
     if not isinstance(payload, dict):
         raise InvalidRunInput("the input must be a JSON object")
     try:
-        graph.get_input_schema().model_validate(payload)
+        checked = INPUT_MODELS[check_graph(name)].model_validate(payload)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}"
+        problems = [
+            {
+                "field": ".".join(["body.input", *(str(p) for p in err["loc"])]),
+                "message": str(err["msg"]).removeprefix("Value error, "),
+            }
             for err in exc.errors()
-        )
-        raise InvalidRunInput(f"input does not fit graph {graph.name!r}: {problems}") from exc
-    except TypeError:
-        # Messages given as {"role", "content"} fail the schema although the graph's reducer
-        # accepts them; the run itself decides.
-        pass
-    return payload
+        ]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        raise InvalidRunInput.fields_of(
+            f"input does not fit graph {name!r}: {summary}", problems
+        ) from exc
+    return state_input(checked)
 
 
 class RunEngine:
@@ -149,7 +153,7 @@ class RunEngine:
     # --- checking -------------------------------------------------------------------------
 
     def check_input(self, name: str, payload: Any) -> dict[str, Any]:
-        return validate_input(self.graph(name), payload)
+        return validate_input(name, payload)
 
     async def check_resume(self, ctx: RunContext) -> None:
         """NothingToResume unless the thread waits at an interrupt."""
@@ -260,7 +264,7 @@ class RunEngine:
             return await graph.aupdate_state(
                 self.config(ctx, checkpoint_id=checkpoint_id), values, as_node=as_node
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise InvalidRunInput(f"cannot update the state: {exc}", field="body.values") from exc
 
     async def delete_thread(self, ctx: RunContext) -> None:

@@ -22,6 +22,12 @@ class InvalidRunInput(InvalidInput):
     def __init__(self, message: str, field: str = "body.input") -> None:
         super().__init__(message, fields=[{"field": field, "message": message}])
 
+    @classmethod
+    def fields_of(cls, message: str, fields: list[dict[str, str]]) -> InvalidRunInput:
+        error = cls(message)
+        error.fields = fields
+        return error
+
 
 class ThreadBusy(Conflict):
     """The thread has a run in progress and the request did not ask to queue behind it."""

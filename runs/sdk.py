@@ -117,7 +117,9 @@ class SdkRuns:
             await self.engine.check_resume(ctx)
         elif command:
             raise InvalidRunInput("only command.resume is supported", field="body.command")
-        elif request.input is not None:
+        elif request.input is None:
+            raise InvalidRunInput("a run needs an input (or command.resume to answer one)")
+        else:
             self.engine.check_input(request.graph, request.input)
 
     async def start(
@@ -254,8 +256,11 @@ class SdkRuns:
         ctx = self.engine.context(
             org, graph=run.assistant_id, thread_id=run.thread_id, user_id=run.user_id, model=model
         )
+        sent = run.kwargs.get("input")
         payload: Any = (
-            Command(resume=command["resume"]) if "resume" in command else run.kwargs.get("input")
+            Command(resume=command["resume"])
+            if "resume" in command
+            else (self.engine.check_input(run.assistant_id, sent) if sent is not None else None)
         )
         if attempt > 1:
             written_by = ((await self.engine.state(ctx)).metadata or {}).get("chorus_run_id")

@@ -280,10 +280,27 @@ async def test_cancel_a_queued_run(server: str, key: str) -> None:
 async def test_a_failing_run_streams_an_error_event(server: str, key: str) -> None:
     client = _client(server, key)
     tid = (await client.threads.create())["thread_id"]
-    bad = {"brief": "Autumn latte", "platform": "myspace"}  # refused by the trend step
-    parts = [p async for p in client.runs.stream(tid, "content_creation", input=bad)]
+    # An input that does not fit is refused before anything runs or is stored.
+    bad = {"brief": "Autumn latte", "platform": "myspace"}
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        async for _ in client.runs.stream(tid, "content_creation", input=bad):
+            pass
+    assert refused.value.response.status_code == 422
+    assert "body.input.platform" in refused.value.response.text
+    assert await client.runs.list(tid) == []
+
+    # A run that fails on its way (an agent the organization switched off) says so.
+    configure = "/api/ai-agents/trend_analyzer/configure"
+    async with httpx.AsyncClient(base_url=server, headers={"x-api-key": key}) as http:
+        off = await http.post(configure, json={"enabled": False})
+        assert off.status_code == 200, off.text
+        try:
+            parts = [p async for p in client.runs.stream(tid, "content_creation", input=BRIEF)]
+        finally:
+            on = await http.post(configure, json={"enabled": True})
+            assert on.status_code == 200, on.text
     assert [p.event for p in parts][-2:] == ["error", "end"]
-    assert parts[-2].data["error"] == "ValidationError"
+    assert parts[-2].data["error"] == "agent_disabled"
     assert (await client.threads.get(tid))["status"] == "error"
     assert (await client.runs.list(tid))[0]["status"] == "error"
 

@@ -653,13 +653,16 @@ async def test_background_thread_snapshots_without_flush(tmp_path: Path) -> None
 
 
 @embedded_only
-def test_a_crash_loses_at_most_the_last_interval(tmp_path: Path) -> None:
-    """A process that dies without close() keeps what the thread had snapshotted."""
+def test_without_the_journal_a_crash_loses_at_most_the_last_interval(tmp_path: Path) -> None:
+    """A process that dies without close() keeps what the thread had snapshotted.
+
+    With the journal (the default) it keeps everything: tests/test_embedded_journal.py.
+    """
     script = textwrap.dedent(
         f"""
         import os, time
         from persistence.embedded_mongo import EmbeddedMongo
-        engine = EmbeddedMongo({str(tmp_path)!r}, snapshot_interval=0.1)
+        engine = EmbeddedMongo({str(tmp_path)!r}, snapshot_interval=0.1, journal=False)
         coll = engine.sync_client.chorus.posts
         coll.create_index("k", unique=True)
         coll.insert_many([{{"k": i}} for i in range(100)])

@@ -14,6 +14,7 @@ import pytest
 from bson import ObjectId
 
 from chorus.runtime import Runtime
+from persistence.errors import InvalidInput
 from persistence.models import Analytics, Post, SocialAccount
 from persistence.models.content import AccountInfo, PlatformTarget, PostContent, Scheduling
 from persistence.repository import TenantRepository
@@ -257,7 +258,7 @@ async def test_sources_and_formats(runtime: Runtime, tmp_path: Path) -> None:
     ]
     assert [r.format for r in reports] == ["jsonl", "jsonl", "csv", "csv", "jsonl", "csv"]
     assert all(counts(r) == (1, 0, 0, 0) for r in reports)
-    with pytest.raises(ValueError, match="JSON lines"):
+    with pytest.raises(InvalidInput, match="JSON lines"):
         await import_analytics(runtime.db, org, '[{"platform": "twitter"}]\n')
     with pytest.raises(FileNotFoundError):
         await import_analytics(runtime.db, org, str(tmp_path / "missing.csv"))

@@ -395,7 +395,8 @@ async def test_sdk_cron_requests_are_checked(tmp_path: Path) -> None:
             for kwargs, field in (
                 ({"schedule": "every day"}, "body.schedule"),
                 ({"schedule": LEAP_DAY, "timezone": "Atlantis/Capital"}, "body.timezone"),
-                ({"schedule": LEAP_DAY, "input": {"days": 7}}, "body.input"),  # not under "input"
+                # Not under "input": the field missing is named.
+                ({"schedule": LEAP_DAY, "input": {"days": 7}}, "body.input.input"),
                 ({"schedule": LEAP_DAY, "on_run_completed": "delete"}, "body.on_run_completed"),
             ):
                 with pytest.raises(httpx.HTTPStatusError) as err:
@@ -453,7 +454,8 @@ async def test_sdk_cron_update_pauses_and_reschedules(tmp_path: Path) -> None:
             refused_input = await sdk.http.client.patch(
                 f"/runs/crons/{cid}", json={"input": {"days": 7}}
             )
-            assert assert_error_shape(refused_input, 422)["fields"][0]["field"] == "body.input"
+            refused_field = assert_error_shape(refused_input, 422)["fields"][0]["field"]
+            assert refused_field == "body.input.input"
 
             # Its thread deleted, the cron stops instead of failing at every fire.
             await sdk.threads.delete(thread["thread_id"])

@@ -36,6 +36,7 @@ from pydantic import (
 )
 from pymongo import UpdateOne
 
+from persistence.errors import InvalidInput
 from persistence.ids import utcnow
 from persistence.models import Analytics, Post, SocialAccount
 from persistence.models.analytics import Metrics, TimeData, performance_of
@@ -211,7 +212,8 @@ def _detect(stream: IO[str], name: str | None) -> tuple[Literal["jsonl", "csv"],
         seen.append(line)
         first = line.lstrip("\ufeff \t\r\n")[:1]
         if first == "[":
-            raise ValueError("this is a JSON array; give one JSON object per line (JSON lines)")
+            message = "this is a JSON array; give one JSON object per line (JSON lines)"
+            raise InvalidInput(message, fields=[{"field": "body", "message": message}])
         if first:
             return ("jsonl" if first == "{" else "csv"), itertools.chain(seen, stream)
     return "csv", seen

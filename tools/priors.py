@@ -35,6 +35,7 @@ PLATFORM_ENGAGEMENT: dict[str, float] = {
     "facebook": 0.015,
     "twitter": 0.01,
     "youtube": 0.03,
+    "bluesky": 0.03,  # a young, conversational network: reported rates sit near Instagram's
     "sandbox": 0.02,  # the test network: a neutral middle value
 }
 
@@ -51,6 +52,7 @@ CONTENT_TYPE_LIFT: dict[str, float] = {
 }
 CONTENT_TYPE_LIFT_BY_PLATFORM: dict[str, dict[str, float]] = {
     "twitter": {"text": 1.0},
+    "bluesky": {"text": 1.0},  # text-first, like X
     "linkedin": {"text": 0.9},
 }
 
@@ -93,6 +95,7 @@ _WEEKDAYS: dict[str, tuple[float, ...]] = {
     "facebook": (1.0, 1.02, 1.02, 1.02, 1.0, 0.9, 0.9),
     "twitter": (1.02, 1.05, 1.05, 1.05, 1.0, 0.85, 0.85),
     "youtube": (0.95, 0.95, 0.95, 1.0, 1.02, 1.08, 1.08),
+    "bluesky": (1.02, 1.05, 1.05, 1.05, 1.0, 0.9, 0.9),  # shaped like X's week
     "sandbox": (1.0,) * 7,
 }
 

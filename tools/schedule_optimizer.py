@@ -38,6 +38,7 @@ PLATFORM_NAMES = {
     "facebook": "Facebook",
     "twitter": "Twitter",
     "youtube": "YouTube",
+    "bluesky": "Bluesky",
     "sandbox": "Sandbox",
 }
 MAX_DAYS = 92

@@ -24,6 +24,7 @@ PLATFORM_NAMES = {
     "facebook": "Facebook",
     "tiktok": "TikTok",
     "youtube": "YouTube",
+    "bluesky": "Bluesky",
     "sandbox": "a social network",
 }
 
@@ -35,6 +36,7 @@ PLATFORM_STYLE = {
     "facebook": "friendly and conversational, a few sentences",
     "tiktok": "energetic and casual, one or two lines",
     "youtube": "a short video description",
+    "bluesky": "conversational and direct, one or two sentences",
     "sandbox": "clear and friendly, a few sentences",
 }
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from bson import ObjectId
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from api.deps import RuntimeDep, parse_id, require
+from api.deps import IdPath, RuntimeDep, require
 from api.errors import ApiError
 from api.principal import Principal
 from api.routes.ai_common import AI_RATE
@@ -28,11 +29,9 @@ def task_out(task: AiTask) -> dict[str, Any]:
     return out
 
 
-async def _task(runtime: Any, principal: Principal, task_id: str) -> AiTask:
+async def _task(runtime: Any, principal: Principal, task_id: ObjectId) -> AiTask:
     # Another tenant's id is looked up under the caller's tenant, so it is simply not found.
-    task = await TenantRepository(runtime.db, AiTask).get(
-        principal.org_id, parse_id(task_id, "path.task_id")
-    )
+    task = await TenantRepository(runtime.db, AiTask).get(principal.org_id, task_id)
     if task is None:
         raise ApiError(404, "no such AI task")
     return task
@@ -62,7 +61,7 @@ async def list_tasks(
 
 
 @router.get("/{task_id}")
-async def get_task(task_id: str, principal: Reader, runtime: RuntimeDep) -> dict[str, Any]:
+async def get_task(task_id: IdPath, principal: Reader, runtime: RuntimeDep) -> dict[str, Any]:
     """One task with its input summary, output, execution and resources."""
     return task_out(await _task(runtime, principal, task_id))
 
@@ -77,7 +76,7 @@ class FeedbackIn(BaseModel):
 
 @router.post("/{task_id}/feedback")
 async def give_feedback(
-    task_id: str, body: FeedbackIn, principal: Writer, runtime: RuntimeDep
+    task_id: IdPath, body: FeedbackIn, principal: Writer, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Rate a task's result (1-5); the latest feedback replaces an earlier one."""
     task = await _task(runtime, principal, task_id)
@@ -96,9 +95,8 @@ async def give_feedback(
 
 
 @router.delete("/{task_id}", status_code=204, response_class=Response)
-async def delete_task(task_id: str, principal: Writer, runtime: RuntimeDep) -> Response:
+async def delete_task(task_id: IdPath, principal: Writer, runtime: RuntimeDep) -> Response:
     """Delete a task record. Another organization's id answers 404, like an unknown one."""
-    oid = parse_id(task_id, "path.task_id")
-    if not await TenantRepository(runtime.db, AiTask).delete(principal.org_id, oid):
+    if not await TenantRepository(runtime.db, AiTask).delete(principal.org_id, task_id):
         raise ApiError(404, "no such AI task")
     return Response(status_code=204)

@@ -13,7 +13,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from langgraph.types import StateSnapshot
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
 from persistence.models.crons import LgCron
 from persistence.models.runs import LgRun, LgThread, RunStatus, ThreadStatus
@@ -25,6 +33,24 @@ Offset = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
 Limit = Annotated[StrictInt, Field(ge=1, le=1000)]
 ThreadId = Annotated[str, Field(min_length=1, max_length=200)]
 JsonObject = dict[str, Any]
+
+# Thread, run and cron metadata as clients send it: plain names (they become document paths,
+# so no "$", "." or NUL) to JSON scalars or short lists of them. That is what search matches
+# on, and all of it can be stored and sent back exactly.
+MetaKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^$.\x00][^.\x00]*$")
+]
+MetaScalar = (
+    Annotated[str, StringConstraints(max_length=2000)]
+    | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | StrictBool
+    | None
+)
+Metadata = Annotated[
+    dict[MetaKey, MetaScalar | Annotated[list[MetaScalar], Field(max_length=100)]],
+    Field(max_length=100),
+]
 
 
 class SdkBody(BaseModel):
@@ -42,7 +68,8 @@ class RunConfig(SdkBody):
 
 
 class CommandBody(SdkBody):
-    resume: Any = None
+    # What an interrupt asks for, e.g. {"action": "revise", "feedback": "shorter"}.
+    resume: MetaScalar | dict[MetaKey, MetaScalar | list[MetaScalar]] = None
     goto: Any = None
     update: Any = None
 
@@ -60,23 +87,23 @@ class RunCreate(SdkBody):
     command: CommandBody | None = None
     stream_mode: StreamMode | list[StreamMode] | None = None
     config: RunConfig | None = None
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     multitask_strategy: Literal["reject", "enqueue"] | None = None
     if_not_exists: Literal["create", "reject"] | None = None
 
 
 class ThreadCreate(SdkBody):
     thread_id: ThreadId | None = None
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
 
 
 class ThreadPatch(SdkBody):
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
 
 
 class ThreadSearch(SdkBody):
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     status: ThreadStatus | None = None
     ids: list[ThreadId] | None = Field(default=None, max_length=1000)
     offset: Offset = 0
@@ -109,7 +136,7 @@ class HistoryQuery(SdkBody):
 class AssistantSearch(SdkBody):
     graph_id: str | None = Field(default=None, max_length=200)
     name: str | None = Field(default=None, max_length=200)
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     offset: Offset = 0
     limit: Limit = 10
 
@@ -120,7 +147,7 @@ class CronCreate(SdkBody):
     timezone: str | None = Field(default=None, max_length=100)
     input: JsonObject | None = None
     config: RunConfig | None = None
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     stream_mode: StreamMode | list[StreamMode] | None = None
     multitask_strategy: Literal["reject", "enqueue"] | None = None
     end_time: datetime | None = None
@@ -135,7 +162,7 @@ class CronPatch(SdkBody):
     timezone: str | None = Field(default=None, max_length=100)
     input: JsonObject | None = None
     config: RunConfig | None = None
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     stream_mode: StreamMode | list[StreamMode] | None = None
     multitask_strategy: Literal["reject", "enqueue"] | None = None
     end_time: datetime | None = None
@@ -147,7 +174,7 @@ class CronSearch(SdkBody):
     assistant_id: str | None = Field(default=None, max_length=200)
     thread_id: ThreadId | None = None
     enabled: StrictBool | None = None
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     sort_by: SortBy = "created_at"
     sort_order: Literal["asc", "desc"] = "desc"
     select: list[str] | None = Field(default=None, max_length=20)
@@ -156,7 +183,7 @@ class CronSearch(SdkBody):
 
 
 class CountBody(SdkBody):
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     status: ThreadStatus | None = None
     ids: list[ThreadId] | None = Field(default=None, max_length=1000)
     assistant_id: str | None = Field(default=None, max_length=200)

@@ -8,7 +8,7 @@ route translates HTTP to a ``runs`` call and back; the run engine does the rest.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sse_starlette import ServerSentEvent
@@ -16,12 +16,21 @@ from sse_starlette import ServerSentEvent
 from api.deps import EngineDep, Reader, Writer, rate_limited
 from api.routes import runs_assistants, runs_threads
 from api.routes.lg_schemas import RunCreate, RunOut, ThreadState
-from api.routes.runs_sse import sse_event, sse_response
+from api.routes.runs_sse import SSE_EVENT, sse_event, sse_response
 from persistence.models.runs import TERMINAL, LgRun, RunStatus
 from runs.assistants import graph_for
 from runs.background import event_stream
 from runs.engine import RunEngine
-from runs.sdk import STREAM_MODES, RunRequest, SdkRuns, get_run, get_thread, runs, stream_modes
+from runs.sdk import (
+    STREAM_MODES,
+    RunRequest,
+    SdkRuns,
+    StreamMode,
+    get_run,
+    get_thread,
+    runs,
+    stream_modes,
+)
 from runs.threads import Threads
 
 RATE = rate_limited("runs", 600, 60)
@@ -62,7 +71,10 @@ def _location(run: LgRun) -> dict[str, str]:
 
 
 STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {}}, "description": "the run's events, as SSE"}
+    200: {
+        "content": {"text/event-stream": {"schema": SSE_EVENT}},
+        "description": "the run's events, as SSE",
+    }
 }
 
 
@@ -182,7 +194,8 @@ async def join_stream(
     engine: EngineDep,
     principal: Reader,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
-    stream_mode: Annotated[list[str] | None, Query()] = None,
+    # The SDK sends an unset mode as an empty value.
+    stream_mode: Annotated[list[StreamMode | Literal[""]] | None, Query()] = None,
 ) -> Response:
     """SDK ``runs.join_stream``: replay the run's logged events, then follow until ``end``.
 
@@ -190,7 +203,6 @@ async def join_stream(
     """
     db = engine.services.db
     await get_run(db, principal.org_id, thread_id, run_id)
-    # The SDK sends an unset mode as an empty value.
     modes = [m for m in stream_mode or [] if m]
     wanted = {STREAM_MODES[m][1] for m in stream_modes(modes)} if modes else None
     always = {"metadata", "error", "end"}

@@ -11,6 +11,16 @@ from typing import Any
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 PING_SECONDS = 15
+# One event as OpenAPI describes a text/event-stream response (a keep-alive comment has none).
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string"},
+        "data": {"type": "string", "description": "JSON"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+}
 
 
 def sse_event(event: str, data: Any, event_id: str | None = None) -> ServerSentEvent:

@@ -26,8 +26,9 @@ router = APIRouter(prefix="/api/system", tags=["system"])
 
 @router.get("/health", response_model=Health)
 async def health(request: Request, response: Response) -> Health:
-    """Each component, its form, and whether it answers (models are not loaded here)."""
-    statuses = await request.app.state.runtime.check(deep=False)
+    """Each component, its form, and whether it answers (the models are reported as
+    configured, not loaded; no filesystem paths are shown)."""
+    statuses = await request.app.state.runtime.check(deep=False, public=True)
     components = [
         ComponentHealth(name=s.name, form=s.form, backend=s.backend, ok=s.ok, detail=s.detail)
         for s in statuses

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from api.deps import EngineDep, Reader, Writer, parse_id
+from api.deps import EngineDep, IdPath, Reader, Writer
 from api.routes.ai_common import AI_RATE
 from graphs.registry import GRAPH_NAMES
 from persistence.models import Workflow, WorkflowRun
@@ -94,13 +94,13 @@ async def list_workflows(
 
 
 @router.get("/{workflow_id}")
-async def get_workflow(workflow_id: str, principal: Reader, workflows: WorkflowsDep) -> dict:
-    return _out(await workflows.get(principal.org_id, parse_id(workflow_id, "path.workflow_id")))
+async def get_workflow(workflow_id: IdPath, principal: Reader, workflows: WorkflowsDep) -> dict:
+    return _out(await workflows.get(principal.org_id, workflow_id))
 
 
 @router.patch("/{workflow_id}")
 async def update_workflow(
-    workflow_id: str, body: WorkflowPatch, principal: Writer, workflows: WorkflowsDep
+    workflow_id: IdPath, body: WorkflowPatch, principal: Writer, workflows: WorkflowsDep
 ) -> dict:
     """Change the name, description, input or trigger; a new input is checked again.
 
@@ -109,7 +109,7 @@ async def update_workflow(
     sent = body.model_dump(by_alias=True, exclude_unset=True, mode="python")
     updated = await workflows.update(
         principal.org_id,
-        parse_id(workflow_id, "path.workflow_id"),
+        workflow_id,
         {k: v for k, v in sent.items() if k in ("name", "description")},
         input=body.input,
         trigger=body.trigger.model_dump(exclude_unset=True) if body.trigger else None,
@@ -118,27 +118,27 @@ async def update_workflow(
 
 
 @router.delete("/{workflow_id}", status_code=204)
-async def delete_workflow(workflow_id: str, principal: Writer, workflows: WorkflowsDep) -> Response:
-    await workflows.delete(principal.org_id, parse_id(workflow_id, "path.workflow_id"))
+async def delete_workflow(
+    workflow_id: IdPath, principal: Writer, workflows: WorkflowsDep
+) -> Response:
+    await workflows.delete(principal.org_id, workflow_id)
     return Response(status_code=204)
 
 
 @router.post("/{workflow_id}/execute")
-async def execute_workflow(workflow_id: str, principal: Writer, workflows: WorkflowsDep) -> dict:
+async def execute_workflow(workflow_id: IdPath, principal: Writer, workflows: WorkflowsDep) -> dict:
     """Run the workflow on a new thread until it ends or waits for a person."""
-    workflow = await workflows.get(principal.org_id, parse_id(workflow_id, "path.workflow_id"))
+    workflow = await workflows.get(principal.org_id, workflow_id)
     return _out(await workflows.execute(workflow, trigger="manual"))
 
 
 @router.get("/{workflow_id}/history")
 async def workflow_history(
-    workflow_id: str,
+    workflow_id: IdPath,
     principal: Reader,
     workflows: WorkflowsDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """The workflow's executions, newest first."""
-    items = await workflows.history(
-        principal.org_id, parse_id(workflow_id, "path.workflow_id"), limit
-    )
+    items = await workflows.history(principal.org_id, workflow_id, limit)
     return {"items": [_out(r) for r in items]}

@@ -1,9 +1,13 @@
 """The embedded document store: PyMongo's API in process, saved under the data dir.
 
-`EmbeddedMongo(path)` loads the last snapshot, exposes a sync client (for
-langgraph's MongoDBSaver) and an async client (for application code, same calls as
-`pymongo.AsyncMongoClient(tz_aware=True)`) over one in-memory engine built on
-mongomock-ng, and snapshots changed collections from a daemon thread.
+`EmbeddedMongo(path)` loads the last snapshot, replays the journal written since, exposes
+a sync client (for langgraph's MongoDBSaver) and an async client (for application code,
+same calls as `pymongo.AsyncMongoClient(tz_aware=True)`) over one in-memory engine built
+on mongomock-ng, and snapshots changed collections from a daemon thread.
+
+Every write is in the journal before it returns (journal.py), so a killed process loses
+nothing it acknowledged; snapshots keep the journal short and restarts fast. One process
+at a time may open a data dir.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from .facade import (
     EmbeddedAsyncCursor,
     EmbeddedAsyncDatabase,
 )
+from .journal import Journal, JournalFormatError, JournalWriteError
+from .recovery import Recovery, replay
 from .snapshot import SnapshotError, load, save_dirty
 
 try:
@@ -39,6 +45,9 @@ __all__ = [
     "EmbeddedAsyncDatabase",
     "EmbeddedMongo",
     "EngineClient",
+    "JournalFormatError",
+    "JournalWriteError",
+    "Recovery",
     "SnapshotError",
 ]
 
@@ -54,11 +63,21 @@ class DataDirInUseError(RuntimeError):
 class EmbeddedMongo:
     """In-process MongoDB stand-in persisted to `path`.
 
-    A crash loses at most the writes of the last `snapshot_interval` seconds;
+    With `journal` (the default) every write is appended to the journal before it
+    returns, so a crash loses nothing acknowledged; `fsync` also flushes each append to
+    the disk, which a power loss needs and which costs a disk flush per write. Without
+    `journal`, a crash loses the writes of the last `snapshot_interval` seconds.
     `snapshot_interval <= 0` disables the background thread (flush()/close() only).
     """
 
-    def __init__(self, path: Path | str, snapshot_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        snapshot_interval: float = 2.0,
+        *,
+        journal: bool = True,
+        fsync: bool = False,
+    ) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.snapshot_interval = snapshot_interval
@@ -70,16 +89,32 @@ class EmbeddedMongo:
         try:
             self._store = EngineServerStore()
             started = time.perf_counter()
-            self.loaded_documents = load(self._store, self.path)
+            snapshot = load(self._store, self.path)
+            self.loaded_documents = snapshot.documents
             self.load_seconds = time.perf_counter() - started
+            # Replayed even when journaling is now off: those writes were acknowledged.
+            self.recovery: Recovery = replay(self._store, self.path, snapshot.journal_seqs)
+            # Numbers continue past everything on disk, so no new entry looks covered by
+            # a snapshot; a new file is begun rather than appending after a torn frame.
+            self._journal = Journal(
+                self.path,
+                generation=self.recovery.last_generation + 1,
+                next_seq=max([self.recovery.last_seq, *snapshot.journal_seqs.values()]) + 1,
+                fsync=fsync,
+            )
+            if journal:
+                self._store.journal = self._journal
         except BaseException:
             _unlock_directory(self._lock_fd)
             raise
         logger.info(
-            "embedded mongo: loaded %d documents from %s in %.3fs",
+            "embedded mongo: loaded %d documents from %s in %.3fs, replayed %d journal "
+            "entries in %.3fs",
             self.loaded_documents,
             self.path,
             self.load_seconds,
+            self.recovery.applied,
+            self.recovery.seconds,
         )
         self.sync_client = EngineClient(self._store, tz_aware=True)
         self.async_client = EmbeddedAsyncClient(self.sync_client)
@@ -91,6 +126,11 @@ class EmbeddedMongo:
             self._thread.start()
 
     @property
+    def journal(self) -> Journal | None:
+        """The journal writes are appended to, or None when journaling is off."""
+        return self._store.journal
+
+    @property
     def dirty(self) -> bool:
         """Whether something changed since the last snapshot."""
         return any(
@@ -100,9 +140,12 @@ class EmbeddedMongo:
         )
 
     def flush(self) -> int:
-        """Write changed collections now; returns how many files changed."""
+        """Write changed collections now, then drop the journal they cover.
+
+        Returns how many snapshot files changed.
+        """
         with self._flush_lock:
-            return save_dirty(self._store, self.path)
+            return save_dirty(self._store, self.path, self._journal)
 
     def close(self) -> None:
         """Stop the snapshot thread, write what is left, release the directory."""
@@ -116,7 +159,19 @@ class EmbeddedMongo:
             self.flush()
         finally:
             self.sync_client.close()
-            _unlock_directory(self._lock_fd)
+            try:
+                self._close_journal()
+            finally:
+                _unlock_directory(self._lock_fd)
+
+    def _close_journal(self) -> None:
+        with self._store.lock:  # after any write in flight
+            self._store.journal = None
+            try:
+                if self._journal.pending:  # left by a failed append: one more try
+                    self._journal.commit()
+            finally:
+                self._journal.close()
 
     def _run(self) -> None:
         while not self._stop.wait(self.snapshot_interval):

@@ -6,6 +6,10 @@ unique check and the write are separate steps. Two threads (the event loop throu
 async facade, MongoDBSaver's executor threads, the snapshot thread) could then see a
 half-applied update or both pass a unique check. Every operation therefore runs under
 one re-entrant lock per engine; in-memory operations are short, so contention is low.
+
+Every change to a collection store is also recorded in the journal (journal.py) as the
+state it produced, and the lock appends what a call recorded when its outermost hold
+ends: one write per call, in the order the changes were made, before the call returns.
 """
 
 from __future__ import annotations
@@ -16,17 +20,23 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import bson
 import mongomock_ng
 from mongomock_ng import aggregate, helpers
 from mongomock_ng.command_cursor import CommandCursor
 from mongomock_ng.filtering import filter_applies
+from mongomock_ng.session import ClientSession, SessionOptions
 from mongomock_ng.store import CollectionStore, DatabaseStore, ServerStore
 from pymongo.errors import DuplicateKeyError, InvalidOperation, WriteError
 
+from .codec import encode_document
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
+
+if TYPE_CHECKING:
+    from .journal import Journal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,11 +47,63 @@ _NARROW_MIN_DOCS = 64
 TTL_SWEEP_SECONDS = 1.0
 
 
-class EngineCollectionStore(CollectionStore):
-    """A collection store that tracks changes and keeps hash indexes current."""
+class EngineLock:
+    """The engine's re-entrant lock; the outermost release appends the journal.
 
-    def __init__(self, name: str, lock: threading.RLock) -> None:
+    Changes record journal entries as they are made; when the thread's outermost hold
+    ends (a whole insert_many, an update with its rollback), the entries go out in one
+    write while the lock is still held, so the journal's order is the order of changes.
+    The optional fsync waits until the lock is released.
+    """
+
+    __slots__ = ("_depth", "_lock", "journal")
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0  # only the holder changes it
+        self.journal: Journal | None = None
+
+    def __enter__(self) -> EngineLock:
+        self._lock.acquire()
+        self._depth += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._depth > 1:
+            self._depth -= 1
+            self._lock.release()
+            return
+        journal = self.journal
+        position = None
+        try:
+            # Also when the call raised: what it changed before failing is in memory.
+            if journal is not None and journal.pending:
+                position = journal.commit()
+        finally:
+            self._depth -= 1
+            self._lock.release()
+        if position is not None and journal is not None and journal.fsync:
+            journal.sync(position)
+
+
+class EngineCollectionStore(CollectionStore):
+    """A collection store that tracks changes, journals them and keeps hash indexes current."""
+
+    def __init__(self, name: str, lock: EngineLock, db_name: str) -> None:
         self._lock = lock
+        self._db_name = db_name
+        # mongomock replaces `indexes` inside drop(), abort and __init__; those record
+        # their own entries, so the setter only records when not told to stay quiet.
+        self._quiet = True
+        # Keys written while the collection is in a transaction, journaled at its commit;
+        # None outside one. `_transaction_whole`: the commit journals the whole collection.
+        self._transaction_keys: dict[Hashable, None] | None = None
+        self._transaction_whole = False
         self.dirty = False
         self._last_ttl_sweep = 0.0
         # BSON bytes of unchanged documents, so a snapshot re-encodes only what changed
@@ -53,6 +115,7 @@ class EngineCollectionStore(CollectionStore):
         self._equality: dict[str, EqualityIndex] = {}
         super().__init__(name)
         self.dirty = False  # constructing is not a change
+        self._quiet = False
 
     # -- indexes -----------------------------------------------------------------
     # mongomock assigns `self.indexes` directly (drop_indexes, transactions), so it is a
@@ -65,6 +128,8 @@ class EngineCollectionStore(CollectionStore):
     def indexes(self, value: dict[str, dict[str, Any]]) -> None:
         self._indexes = value
         self._rebuild()
+        if not self._quiet:  # drop_indexes()
+            self.record_header()
 
     def _rebuild(self) -> None:
         self.dirty = True
@@ -154,11 +219,95 @@ class EngineCollectionStore(CollectionStore):
             self._last_ttl_sweep = now
             super()._remove_expired_documents()
 
+    # -- journal -----------------------------------------------------------------
+    @property
+    def _journal(self) -> Journal | None:
+        return self._lock.journal
+
+    def header(self) -> dict[str, Any]:
+        """Options and indexes: what a snapshot file starts with and a META entry holds."""
+        return {
+            "options": self.options,
+            "forceCreated": self.force_created,
+            "indexes": [{"name": name, "spec": spec} for name, spec in self.indexes.items()],
+        }
+
+    def apply_header(self, header: Mapping[str, Any]) -> None:
+        """Take options and indexes from a header (snapshot loading, journal replay)."""
+        indexes = {}
+        for entry in header["indexes"]:
+            spec = dict(entry["spec"])
+            # BSON has no tuples; mongomock compares index keys as lists of tuples.
+            spec["key"] = [tuple(k) for k in spec["key"]]
+            indexes[entry["name"]] = spec
+        with self._lock, self._quietly():
+            self.options = dict(header["options"])
+            self._is_force_created = bool(header["forceCreated"])
+            self._ttl_indexes = {
+                n: c for n, c in indexes.items() if c.get("expireAfterSeconds") is not None
+            }
+            self.indexes = indexes
+
+    def record_header(self) -> None:
+        """Options or indexes changed (also in place, as collMod does): journal them."""
+        with self._lock:
+            self.dirty = True
+            journal = self._journal
+            if journal is None:
+                return
+            if self._transaction_keys is not None:
+                self._transaction_whole = True
+            else:
+                journal.record_meta(self._db_name, self.name, self.header())
+
+    def _record_document(self, journal: Journal, key: Hashable) -> None:
+        """Journal the document now under `key`, or its absence."""
+        doc = self._documents.get(key)
+        data = None if doc is None else encode_document(self.name, doc)
+        if data is None:  # gone, or not encodable: a snapshot would leave it out too
+            self._encoded.pop(key, None)
+            journal.record_delete(self._db_name, self.name, key)
+        else:
+            # The journal's bytes are the snapshot's: cache them for the next one.
+            self._encoded[key] = data
+            journal.record_set(self._db_name, self.name, data)
+
+    def record_everything(self, previous_name: str | None = None) -> None:
+        """Journal the whole collection, for changes that replace it wholesale.
+
+        A rename moves contents to another name, a transaction's commit may follow a drop;
+        recording them whole keeps every entry a state, so replay never depends on what
+        came before.
+        """
+        journal = self._journal
+        if journal is None:
+            return
+        if previous_name is not None:
+            journal.record_reset(self._db_name, previous_name)
+        journal.record_reset(self._db_name, self.name)
+        journal.record_meta(self._db_name, self.name, self.header())
+        for data in self.encoded_documents(lambda doc: encode_document(self.name, doc)):
+            journal.record_set(self._db_name, self.name, data)
+
+    @contextlib.contextmanager
+    def _quietly(self) -> Iterator[None]:
+        quiet, self._quiet = self._quiet, True
+        try:
+            yield
+        finally:
+            self._quiet = quiet
+
     # -- mutations ---------------------------------------------------------------
     def __setitem__(self, key: Hashable, val: dict[str, Any]) -> None:
         with self._lock:
             super().__setitem__(key, val)
-            self._encoded.pop(key, None)
+            journal = self._journal
+            if journal is None or self._transaction_keys is not None:
+                self._encoded.pop(key, None)
+                if journal is not None:
+                    self._transaction_keys[key] = None  # type: ignore[index]
+            else:
+                self._record_document(journal, key)
             if key in self._seq:
                 self._unindex_doc(key)
             else:
@@ -174,51 +323,91 @@ class EngineCollectionStore(CollectionStore):
             self._seq.pop(key, None)
             self._unindex_doc(key)
             self.dirty = True
+            journal = self._journal
+            if journal is not None:
+                if self._transaction_keys is not None:
+                    self._transaction_keys[key] = None
+                else:
+                    journal.record_delete(self._db_name, self.name, key)
+
+    def contents(self) -> tuple[collections.OrderedDict, dict[Hashable, bytes]]:
+        """The documents by key and their cached BSON, live (journal replay edits them)."""
+        return self._documents, self._encoded
 
     def load(
         self,
         documents: collections.OrderedDict,
-        indexes: dict[str, dict[str, Any]],
-        options: dict[str, Any],
+        header: Mapping[str, Any],
         encoded: dict[Hashable, bytes],
     ) -> None:
         """Replace the contents wholesale (snapshot loading)."""
         with self._lock:
             self._documents = documents
-            self.options = options
-            self._ttl_indexes = {
-                n: c for n, c in indexes.items() if c.get("expireAfterSeconds") is not None
-            }
-            self.indexes = indexes
+            self.apply_header(header)
             self._encoded = encoded
             self.dirty = False
 
     def create(self, **options: Any) -> None:
         with self._lock:
             super().create(**options)
-            self.dirty = True
+            self.record_header()
 
     def drop(self) -> None:
         with self._lock:
-            super().drop()
-            self._rebuild()
+            with self._quietly():
+                super().drop()
+                self._rebuild()
+            journal = self._journal
+            if journal is not None:
+                if self._transaction_keys is not None:
+                    self._transaction_whole = True
+                else:
+                    journal.record_reset(self._db_name, self.name)
 
     def create_index(self, index_name: str, index_dict: dict[str, Any]) -> None:
         with self._lock:
             super().create_index(index_name, index_dict)
             self._unique.pop(index_name, None)
             self._add_hash_index(index_name, index_dict)
-            self.dirty = True
+            self.record_header()
 
     def drop_index(self, index_name: str) -> None:
         with self._lock:
             super().drop_index(index_name)
             self._rebuild()
+            self.record_header()
+
+    # mongomock applies a transaction's writes to the collection at once and keeps a copy
+    # to restore on abort. Journaling them as they happen would let a crash before the
+    # commit replay writes never committed; so they wait, and the commit journals the
+    # resulting state of what they touched (EngineSession makes that one frame).
+    def begin_transaction(self) -> None:
+        with self._lock:
+            super().begin_transaction()
+            self._transaction_keys = {}
+            self._transaction_whole = False
+
+    def commit_transaction(self) -> None:
+        with self._lock:
+            super().commit_transaction()
+            keys, whole = self._transaction_keys, self._transaction_whole
+            self._transaction_keys, self._transaction_whole = None, False
+            journal = self._journal
+            if journal is None or keys is None:
+                return
+            if whole:
+                self.record_everything()
+            else:
+                for key in keys:
+                    self._record_document(journal, key)
 
     def abort_transaction(self) -> None:
         with self._lock:
-            super().abort_transaction()
-            self._rebuild()
+            with self._quietly():
+                super().abort_transaction()
+                self._rebuild()
+            # Back to the state before the transaction, which is what the journal holds.
+            self._transaction_keys, self._transaction_whole = None, False
 
     def encoded_documents(
         self, encode: Callable[[dict[str, Any]], bytes | None]
@@ -243,46 +432,64 @@ class EngineCollectionStore(CollectionStore):
 
 
 class EngineDatabaseStore(DatabaseStore):
-    def __init__(self, lock: threading.RLock) -> None:
+    def __init__(self, lock: EngineLock, name: str) -> None:
         super().__init__()
         self._lock = lock
+        self.name = name
 
     def __getitem__(self, col_name: str) -> EngineCollectionStore:
         try:
             return self._collections[col_name]
         except KeyError:
             with self._lock:
-                col = self._collections.setdefault(
-                    col_name, EngineCollectionStore(col_name, self._lock)
-                )
+                col = self._collections.get(col_name)
+                if col is None:
+                    col = EngineCollectionStore(col_name, self._lock, self.name)
+                    self._collections[col_name] = col
             return col
 
     def rename(self, name: str, new_name: str) -> None:
         with self._lock:
             col = self._collections.pop(name, None)
             if col is None:  # not `or`: a store with no documents is falsy
-                col = EngineCollectionStore(new_name, self._lock)
+                col = EngineCollectionStore(new_name, self._lock, self.name)
             col.name = new_name
             col.dirty = True
             self._collections[new_name] = col
+            col.record_everything(previous_name=name)
+
+    def holds(self, store: EngineCollectionStore) -> bool:
+        """Whether `store` is still this database's collection of its name."""
+        return self._collections.get(store.name) is store
 
     def collection_stores(self) -> dict[str, EngineCollectionStore]:
         return dict(self._collections)
 
 
 class EngineServerStore(ServerStore):
-    """All databases of one engine, sharing one lock."""
+    """All databases of one engine, sharing one lock (which carries the journal)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.lock = threading.RLock()
+        self.lock = EngineLock()
+
+    @property
+    def journal(self) -> Journal | None:
+        """Where changes are recorded; None while loading and replaying."""
+        return self.lock.journal
+
+    @journal.setter
+    def journal(self, journal: Journal | None) -> None:
+        self.lock.journal = journal
 
     def __getitem__(self, db_name: str) -> EngineDatabaseStore:
         try:
             return self._databases[db_name]
         except KeyError:
             with self.lock:
-                db = self._databases.setdefault(db_name, EngineDatabaseStore(self.lock))
+                db = self._databases.get(db_name)
+                if db is None:
+                    db = self._databases[db_name] = EngineDatabaseStore(self.lock, db_name)
             return db
 
     def database_stores(self) -> dict[str, EngineDatabaseStore]:
@@ -519,7 +726,7 @@ class EngineDatabase(mongomock_ng.Database):
         result = super().command(command, value, **kwargs)
         target = spec.get("collMod")
         if isinstance(target, str):
-            self._store[target].dirty = True  # mongomock edits the options in place
+            self._store[target].record_header()  # mongomock edits the options in place
         return result
 
 
@@ -532,6 +739,22 @@ for _name in (
     "dereference",
 ):
     setattr(EngineDatabase, _name, _locked(getattr(mongomock_ng.Database, _name)))
+
+
+class EngineSession(ClientSession):
+    """A session whose commit and abort run under the engine lock.
+
+    A transaction's collections then commit inside one lock hold, so the journal gets
+    the whole transaction in one frame: after a crash it is there entirely or not at all.
+    """
+
+    def commit_transaction(self) -> None:
+        with self.client.engine_lock:
+            super().commit_transaction()
+
+    def abort_transaction(self) -> None:
+        with self.client.engine_lock:
+            super().abort_transaction()
 
 
 class EngineClient(mongomock_ng.MongoClient):
@@ -547,6 +770,23 @@ class EngineClient(mongomock_ng.MongoClient):
     def check_open(self) -> None:
         if self._closed:
             raise InvalidOperation("Cannot use MongoClient after close")
+
+    @property
+    def journal(self) -> Journal | None:
+        """Where this engine's writes are journaled (None when journaling is off)."""
+        return self._store.journal
+
+    def start_session(
+        self, causal_consistency: bool = True, default_transaction_options: Any = None
+    ) -> EngineSession:
+        self.check_open()
+        return EngineSession(
+            self,
+            SessionOptions(
+                causal_consistency=causal_consistency,
+                default_transaction_options=default_transaction_options,
+            ),
+        )
 
     def get_database(
         self,

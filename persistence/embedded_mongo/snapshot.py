@@ -1,10 +1,16 @@
 """Snapshots of an engine store: one BSON file per collection.
 
 Layout: `<root>/<quoted db name>/<quoted collection name>.bson`. A file is a header
-document (name, options, indexes) followed by the collection's documents, each BSON
-encoded, so ObjectId, datetime, bytes and Decimal128 come back exactly. Files are
-written to a temp name, fsynced and renamed over the old one, so a crash leaves either
-the old snapshot or the new one, never a torn file.
+document (name, options, indexes, the journal sequence number it holds up to) followed
+by the collection's documents, each BSON encoded, so ObjectId, datetime, bytes and
+Decimal128 come back exactly. Files are written to a temp name, fsynced and renamed over
+the old one, so a crash leaves either the old snapshot or the new one, never a torn file.
+
+Snapshots make a restart fast; the journal (journal.py) holds what changed since. A
+snapshot starts a new journal generation, writes each changed collection, and then
+deletes the generations it covers. Collections are encoded one at a time, each under
+the engine lock, so writers wait for one collection, never for the whole snapshot; the
+sequence number in each file tells replay which entries that file already holds.
 """
 
 from __future__ import annotations
@@ -13,23 +19,33 @@ import collections
 import gc
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 import bson
 from bson.errors import BSONError
-from mongomock_ng import helpers
 
+from .codec import DECODE_OPTIONS, ENCODE_OPTIONS, encode_document, store_key
 from .engine import EngineCollectionStore, EngineServerStore
+from .journal import Journal
+
+__all__ = [
+    "DECODE_OPTIONS",
+    "ENCODE_OPTIONS",
+    "LoadedCollection",
+    "SnapshotError",
+    "SnapshotLoad",
+    "collection_file",
+    "encode_collection",
+    "load",
+    "read_collection_file",
+    "save_dirty",
+    "write_atomic",
+]
 
 logger = logging.getLogger(__name__)
-
-# Encoding accepts uuid.UUID (only reachable through writes mongomock doesn't check);
-# decoding keeps binary subtype 4 as Binary, as PyMongo's default options do.
-ENCODE_OPTIONS = bson.CodecOptions(uuid_representation=bson.binary.UuidRepresentation.STANDARD)
-DECODE_OPTIONS = bson.CodecOptions()
 
 FORMAT = 1
 SUFFIX = ".bson"
@@ -44,32 +60,15 @@ def collection_file(root: Path, db_name: str, coll_name: str) -> Path:
     return root / quote(db_name, safe="") / (quote(coll_name, safe="") + SUFFIX)
 
 
-def encode_collection(store: EngineCollectionStore) -> bytes:
-    """Serialize one collection; call under the engine lock."""
-    header = {
-        "format": FORMAT,
-        "name": store.name,
-        "options": store.options,
-        "forceCreated": store.force_created,
-        "indexes": [{"name": name, "spec": spec} for name, spec in store.indexes.items()],
-    }
+def encode_collection(store: EngineCollectionStore, journal_seq: int = 0) -> bytes:
+    """Serialize one collection; call under the engine lock.
+
+    `journal_seq` is the last journal entry recorded, all of which the encoding holds.
+    """
+    header = {"format": FORMAT, "name": store.name, **store.header(), "journalSeq": journal_seq}
     parts = [bson.encode(header, codec_options=ENCODE_OPTIONS)]
-    parts.extend(store.encoded_documents(lambda doc: _encode_document(store.name, doc)))
+    parts.extend(store.encoded_documents(lambda doc: encode_document(store.name, doc)))
     return b"".join(parts)
-
-
-def _encode_document(collection: str, doc: dict[str, Any]) -> bytes | None:
-    try:
-        return bson.encode(doc, codec_options=ENCODE_OPTIONS)
-    except (BSONError, OverflowError, TypeError, ValueError):
-        # Only reachable through writes mongomock does not BSON-check (bulk updates);
-        # a server would have refused them. Keep the rest of the collection.
-        logger.error(
-            "embedded mongo: document %r in %s is not BSON-encodable; not saved",
-            doc.get("_id"),
-            collection,
-        )
-        return None
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -97,28 +96,47 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def save_dirty(store: EngineServerStore, root: Path) -> int:
-    """Write every changed collection; returns how many files were written or removed."""
+def save_dirty(store: EngineServerStore, root: Path, journal: Journal | None = None) -> int:
+    """Write every changed collection; returns how many files were written or removed.
+
+    With a journal, the collections changed so far are listed and a new generation
+    started in one step under the lock; once all of them are written, every older
+    generation is covered and deleted. A failure leaves them for the next snapshot.
+    """
+    with store.lock:
+        changed_stores = [
+            (db_store, coll_store)
+            for db_store in store.database_stores().values()
+            for coll_store in db_store.collection_stores().values()
+            if coll_store.dirty
+        ]
+        if not changed_stores:
+            return 0
+        generation = journal.rotate() if journal is not None else None
     changed = 0
-    for db_name, db_store in store.database_stores().items():
-        for coll_name, coll_store in db_store.collection_stores().items():
-            if not coll_store.dirty:
+    for db_store, coll_store in changed_stores:
+        with store.lock:
+            # Renamed since it was listed: its file is its new name's. Replaced by a
+            # rename onto its name: skipped; the rename journaled the new holder whole
+            # (after the rotation) and the next snapshot writes it.
+            if not coll_store.dirty or not db_store.holds(coll_store):
                 continue
-            with store.lock:
-                coll_store.dirty = False
-                data = encode_collection(coll_store) if coll_store.is_created else None
-            path = collection_file(root, db_name, coll_name)
-            try:
-                if data is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    write_atomic(path, data)
-            except BaseException:
-                coll_store.dirty = True  # try again next time
-                raise
-            changed += 1
-    if changed:
-        _remove_stale_files(store, root)
+            coll_store.dirty = False
+            path = collection_file(root, db_store.name, coll_store.name)
+            seq = journal.last_seq if journal is not None else 0
+            data = encode_collection(coll_store, seq) if coll_store.is_created else None
+        try:
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                write_atomic(path, data)
+        except BaseException:
+            coll_store.dirty = True  # try again next time
+            raise
+        changed += 1
+    _remove_stale_files(store, root)
+    if journal is not None and generation is not None:
+        journal.discard_before(generation)
     return changed
 
 
@@ -136,10 +154,17 @@ def _remove_stale_files(store: EngineServerStore, root: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def load(store: EngineServerStore, root: Path) -> int:
-    """Fill an empty store from the snapshot under `root`; returns the document count."""
+@dataclass
+class SnapshotLoad:
+    documents: int = 0
+    # (database, collection) -> the last journal entry its file holds
+    journal_seqs: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def load(store: EngineServerStore, root: Path) -> SnapshotLoad:
+    """Fill an empty store from the snapshot under `root`."""
     if not root.is_dir():
-        return 0
+        return SnapshotLoad()
     # Tens of thousands of fresh dicts trigger repeated full GC passes that find
     # nothing to free; pausing the collector halves the load time.
     gc_was_enabled = gc.isenabled()
@@ -151,30 +176,28 @@ def load(store: EngineServerStore, root: Path) -> int:
             gc.enable()
 
 
-def _load(store: EngineServerStore, root: Path) -> int:
-    total = 0
+def _load(store: EngineServerStore, root: Path) -> SnapshotLoad:
+    result = SnapshotLoad()
     for db_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for leftover in db_dir.glob(f"*{TMP_SUFFIX}"):
             leftover.unlink(missing_ok=True)  # an interrupted write; the old file stands
-        db_store = store[unquote(db_dir.name)]
+        db_name = unquote(db_dir.name)
+        db_store = store[db_name]
         for path in sorted(db_dir.glob(f"*{SUFFIX}")):
             loaded = read_collection_file(path)
-            coll_store = db_store[loaded.name]
-            coll_store.load(loaded.documents, loaded.indexes, loaded.options, loaded.encoded)
-            if loaded.force_created:
-                coll_store._is_force_created = True
-            total += len(loaded.documents)
-    return total
+            db_store[loaded.name].load(loaded.documents, loaded.header, loaded.encoded)
+            result.documents += len(loaded.documents)
+            result.journal_seqs[(db_name, loaded.name)] = loaded.journal_seq
+    return result
 
 
 @dataclass
 class LoadedCollection:
     name: str
     documents: collections.OrderedDict  # store key -> document
-    indexes: dict[str, dict[str, Any]]
-    options: dict[str, Any]
-    force_created: bool
+    header: dict[str, Any]  # options, forceCreated, indexes
     encoded: dict[Any, bytes]  # store key -> the document's bytes in the file
+    journal_seq: int  # 0 in files written before the journal
 
 
 def read_collection_file(path: Path) -> LoadedCollection:
@@ -186,12 +209,6 @@ def read_collection_file(path: Path) -> LoadedCollection:
     if not docs or docs[0].get("format") != FORMAT:
         raise SnapshotError(f"{path} is not an embedded mongo snapshot (format {FORMAT})")
     header = docs[0]
-    indexes = {}
-    for entry in header["indexes"]:
-        spec = dict(entry["spec"])
-        # BSON has no tuples; mongomock compares index keys as lists of tuples.
-        spec["key"] = [tuple(k) for k in spec["key"]]
-        indexes[entry["name"]] = spec
     documents: collections.OrderedDict = collections.OrderedDict()
     encoded: dict[Any, bytes] = {}
     # Each BSON document starts with its int32 length; the file's bytes are what
@@ -199,16 +216,14 @@ def read_collection_file(path: Path) -> LoadedCollection:
     pos = int.from_bytes(data[0:4], "little")
     for doc in docs[1:]:
         size = int.from_bytes(data[pos : pos + 4], "little")
-        key = doc["_id"]
-        key = helpers.hashdict(key) if isinstance(key, dict) else key
+        key = store_key(doc["_id"])
         documents[key] = doc
         encoded[key] = data[pos : pos + size]
         pos += size
     return LoadedCollection(
         name=header["name"],
         documents=documents,
-        indexes=indexes,
-        options=header["options"],
-        force_created=bool(header["forceCreated"]),
+        header=header,
         encoded=encoded,
+        journal_seq=int(header.get("journalSeq", 0)),
     )
