@@ -154,7 +154,7 @@ async def optional_principal(
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal | None:
     """The caller if credentials were sent (and are valid: bad ones are still a 401)."""
-    if (bearer is None or not bearer.credentials) and not api_key:
+    if "authorization" not in request.headers and not api_key:
         return None
     return await get_principal(request, runtime, bearer, api_key)
 

@@ -428,6 +428,8 @@ async def test_the_emailed_links_open_a_page_that_keeps_the_token_private(
         assert response.headers["content-type"].startswith("text/html")
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["Referrer-Policy"] == "no-referrer"
+        # Its own script and the console's stylesheet may load; nothing from elsewhere.
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         assert "prt_x_y" not in response.text
     script = await client.get("/account/static/account.js")
     assert script.status_code == 200

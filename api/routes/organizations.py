@@ -14,7 +14,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import CurrentPrincipal, Reader, RuntimeDep, parse_id, rate_limited, require
+from api.deps import (
+    CurrentPrincipal,
+    IdPath,
+    Reader,
+    RuntimeDep,
+    parse_id,
+    rate_limited,
+    require,
+)
 from api.errors import ApiError
 from api.principal import Principal
 from api.responses import errors
@@ -92,12 +100,11 @@ async def invite_member(
 
 @router.put("/members/{member_id}", response_model=MemberOut, responses=errors(403, 404, 409, 422))
 async def change_member_role(
-    member_id: str, body: MemberRoleIn, principal: UserManager, runtime: RuntimeDep
+    member_id: IdPath, body: MemberRoleIn, principal: UserManager, runtime: RuntimeDep
 ) -> MemberOut:
     """Give a member another role; it applies to their next request. The last admin cannot
     be demoted (409 ``last_admin``)."""
-    user_id = parse_id(member_id, "path.member_id")
-    member = await members.change_role(runtime.db, principal.org_id, user_id, body.role)
+    member = await members.change_role(runtime.db, principal.org_id, member_id, body.role)
     return MemberOut.of(member)
 
 
@@ -108,11 +115,11 @@ async def change_member_role(
     responses=errors(403, 404, 409, 422),
 )
 async def remove_member(
-    member_id: str, principal: CurrentPrincipal, runtime: RuntimeDep
+    member_id: IdPath, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> Response:
     """Remove a member (or leave, with your own id): their sessions and API keys in this
     organization end at once. The last admin cannot be removed (409 ``last_admin``)."""
-    user_id = parse_id(member_id, "path.member_id")
+    user_id = member_id
     if user_id != principal.user_id and not principal.can("manage_users"):
         raise ApiError(403, f"the {principal.role} role may not do this (needs 'manage_users')")
     await members.remove(runtime.db, principal.org_id, user_id)
@@ -133,11 +140,10 @@ async def list_invitations(principal: UserManager, runtime: RuntimeDep) -> list[
     responses=errors(403, 404, 422),
 )
 async def revoke_invitation(
-    invitation_id: str, principal: UserManager, runtime: RuntimeDep
+    invitation_id: IdPath, principal: UserManager, runtime: RuntimeDep
 ) -> Response:
     """Revoke a pending invitation: its link stops working."""
-    oid = parse_id(invitation_id, "path.invitation_id")
-    await invitations.revoke(runtime.db, principal.org_id, oid)
+    await invitations.revoke(runtime.db, principal.org_id, invitation_id)
     return Response(status_code=204)
 
 
