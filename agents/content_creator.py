@@ -193,7 +193,9 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
         budget = text_budget(platform, tags, cta)
         max_chars = max(40, min(budget, TARGET_CHARS.get(platform, 400)))
 
-        brand_voice, past_posts = await self._memories(request, ctx)
+        remembered_voice, past_posts = await self._memories(request, ctx)
+        # The organization's own guidelines come first; remembered notes follow.
+        brand_voice = [*settings.brand_voice, *remembered_voice]
         system = prompts.system_prompt(platform, banned, ctx.settings.system_prompt)
         user = prompts.draft_prompt(
             brief=request.brief,

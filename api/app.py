@@ -14,11 +14,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from api import openapi
+from api.audit import AuditMiddleware
 from api.body_limits import BodyLimits, BodyRules
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
 from api.ports import AppRuntime
 from api.routes import (
+    account,
+    account_pages,
     ai,
     ai_agents,
     ai_tasks,
@@ -27,6 +30,7 @@ from api.routes import (
     auth,
     console,
     docs,
+    organizations,
     runs,
     runs_crons,
     system,
@@ -68,7 +72,10 @@ def build_app(
         docs_url=None,  # our own /docs, with its assets served from here
         redoc_url=None,
     )
-    # Outermost last: headers go on every answer, bodies are checked before anything else.
+    # Outermost last: headers go on every answer, bodies are checked before anything else;
+    # innermost, every write that got through (on every route, those mounted below
+    # included) goes into the audit log.
+    app.add_middleware(AuditMiddleware)
     app.add_middleware(BodyLimits, rules=body_rules or BodyRules())
     if cors_origins:
         app.add_middleware(
@@ -84,7 +91,10 @@ def build_app(
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(auth.router)
+    app.include_router(account.router)
+    app.include_router(account.two_factor_router)
     app.include_router(users.router)
+    app.include_router(organizations.router)
     app.include_router(api_keys.router)
     app.include_router(ai.router)
     app.include_router(ai_tasks.router)
@@ -97,6 +107,9 @@ def build_app(
     # The browser console and the API docs, with their static files.
     app.include_router(console.router)
     console.mount_static(app)
+    # The pages the account emails link to (verify, reset, accept an invitation).
+    app.include_router(account_pages.router)
+    account_pages.mount_static(app)
     app.include_router(docs.router)
     docs.mount_static(app)
     # Until the runtime opens, the graphs' saver is the base class, which refuses every call.

@@ -6,6 +6,7 @@ Routes declare what they need (``principal: CurrentPrincipal``,
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -22,10 +23,12 @@ from api.ports import AppRuntime
 from api.principal import Principal
 from api.security import InvalidToken, api_key_org, decode_access_token, hash_secret
 from api.sessions import Sessions
+from persistence.admin import OrganizationAdmin
 from persistence.ids import utcnow
-from persistence.models.organizations import ApiKey, User
+from persistence.models.organizations import ApiKey, Role, User
 from persistence.repository import TenantRepository
 from runs.engine import RunEngine
+from services import audit, members
 
 LAST_USED_GRAIN = timedelta(minutes=1)
 
@@ -50,11 +53,16 @@ def unauthorized(message: str) -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": 'Bearer realm="chorus"'})
 
 
-async def _active_user(runtime: AppRuntime, org_id: ObjectId, user_id: ObjectId) -> User:
-    user = await TenantRepository(runtime.db, User).get(org_id, user_id)
+async def _member(runtime: AppRuntime, org_id: ObjectId, user_id: ObjectId) -> tuple[User, Role]:
+    """The active user and their role in ``org_id``, read per request: a disabled account,
+    a removal or a demotion applies to the very next request."""
+    user = await OrganizationAdmin(runtime.db).get_user(user_id)
     if user is None or not user.authentication.is_active:
         raise unauthorized("the account no longer exists or is disabled")
-    return user
+    membership = await members.active_membership(runtime.db, org_id, user)
+    if membership is None:
+        raise unauthorized("you are no longer a member of this organization")
+    return user, membership.role
 
 
 async def _from_token(runtime: AppRuntime, token: str) -> Principal:
@@ -66,11 +74,11 @@ async def _from_token(runtime: AppRuntime, token: str) -> Principal:
     sessions = Sessions(runtime.db, runtime.signing_secret)
     if not await sessions.is_active(claims.org_id, claims.user_id, claims.session_id):
         raise unauthorized("the session has ended; sign in again")
-    user = await _active_user(runtime, claims.org_id, claims.user_id)
+    user, role = await _member(runtime, claims.org_id, claims.user_id)
     return Principal(
         user_id=user.id,
-        org_id=user.organization_id,
-        role=user.role,
+        org_id=claims.org_id,
+        role=role,
         email=user.email,
         via="token",
         session_id=claims.session_id,
@@ -86,15 +94,34 @@ async def _from_api_key(runtime: AppRuntime, key: str) -> Principal:
     stored = await keys.find_one(org_id, {"keyHash": hash_secret(key), "revokedAt": None})
     if stored is None:
         raise unauthorized("the API key is invalid or revoked")
-    user = await _active_user(runtime, org_id, stored.user_id)
+    user, role = await _member(runtime, org_id, stored.user_id)
     now = utcnow()
     # Recorded at most once a minute per key: a write on every request would cost more than
     # the request itself, and "last used" needs no finer grain.
     if stored.last_used_at is None or now - stored.last_used_at > LAST_USED_GRAIN:
         await keys.update(org_id, stored.id, {"lastUsedAt": now})
     return Principal(
-        user_id=user.id, org_id=org_id, role=user.role, email=user.email, via="api_key"
+        user_id=user.id,
+        org_id=org_id,
+        role=role,
+        email=user.email,
+        via="api_key",
+        api_key_id=stored.id,
     )
+
+
+def _identify(principal: Principal) -> None:
+    """Tell the request's audit scope who is calling (api.audit records it)."""
+    scope = audit.current_request()
+    if scope is None:
+        return
+    actor = audit.Actor(
+        "api_key" if principal.via == "api_key" else "user",
+        user_id=principal.user_id,
+        api_key_id=principal.api_key_id,
+        email=principal.email,
+    )
+    scope.identify(principal.org_id, actor, principal.session_id)
 
 
 async def get_principal(
@@ -116,7 +143,20 @@ async def get_principal(
     else:
         raise unauthorized("authentication required: a bearer token or an x-api-key header")
     request.state.principal = principal
+    _identify(principal)
     return principal
+
+
+async def optional_principal(
+    request: Request,
+    runtime: RuntimeDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal | None:
+    """The caller if credentials were sent (and are valid: bad ones are still a 401)."""
+    if "authorization" not in request.headers and not api_key:
+        return None
+    return await get_principal(request, runtime, bearer, api_key)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -135,6 +175,21 @@ def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
 
 Reader = Annotated[Principal, Depends(require("read"))]
 Writer = Annotated[Principal, Depends(require("write"))]
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+async def signed_in(principal: CurrentPrincipal) -> Principal:
+    """A person signed in with their password (a bearer token), not an API key: changing how
+    an account signs in (2FA, devices, switching organization) must not be open to a key that
+    leaked into a script."""
+    if principal.via != "token":
+        raise ApiError(
+            403, "sign in with your password for this; an API key cannot", code="token_required"
+        )
+    return principal
+
+
+SignedIn = Annotated[Principal, Depends(signed_in)]
 
 
 # --- rate limits -------------------------------------------------------------------------
@@ -180,6 +235,21 @@ def rate_limited(route_class: str, limit: int, window: float) -> Callable[..., A
         await _enforce(request, response, key, lim, win)
 
     return check
+
+
+def _account_key(account: str) -> str:
+    # Hashed: rate-limit keys outlive the request and must not spell out an email address.
+    return hashlib.sha256(account.strip().lower().encode()).hexdigest()[:32]
+
+
+async def limit_account(
+    request: Request, response: Response, route_class: str, account: str, limit: int, window: float
+) -> None:
+    """Allow ``limit`` hits per ``window`` seconds per account (an email, a user, a token),
+    on top of the per-IP limit: guessing one account's secrets from many addresses is slowed
+    as much as guessing many accounts' from one."""
+    lim, win = _limits(request, route_class, limit, window)
+    await _enforce(request, response, f"{route_class}:account:{_account_key(account)}", lim, win)
 
 
 def rate_limited_by_ip(

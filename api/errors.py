@@ -7,6 +7,7 @@ Every error answers ``{"error": {"status", "code", "message", "fields"?}}``; ``f
 from __future__ import annotations
 
 import logging
+import math
 import traceback
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -27,6 +28,8 @@ from persistence.errors import (
     InvalidInput,
     Locked,
     NotFound,
+    RateLimited,
+    Unauthenticated,
     Unavailable,
 )
 
@@ -160,11 +163,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 # Domain errors by class, most specific first; everything below the API raises these.
 _DOMAIN_STATUS: tuple[tuple[type[ChorusError], int], ...] = (
+    (Unauthenticated, 401),
     (InvalidInput, 422),
     (NotFound, 404),
     (Conflict, 409),
     (Forbidden, 403),
     (Locked, 423),
+    (RateLimited, 429),
     (Unavailable, 503),
 )
 
@@ -175,7 +180,13 @@ def status_of(exc: ChorusError) -> int:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ChorusError)
-    return error_response(status_of(exc), exc.message, code=exc.code, fields=exc.fields)
+    status = status_of(exc)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="chorus"'
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return error_response(status, exc.message, code=exc.code, fields=exc.fields, headers=headers)
 
 
 async def _duplicate_key(request: Request, exc: Exception) -> JSONResponse:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from persistence.crypto import CredentialCipher
+from persistence.mailer import Mailer
 from persistence.ratelimit import RateLimiter
 from runs.engine import RunEngine
 from runs.ports import RunServices
@@ -36,6 +38,15 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def signing_secret(self) -> str: ...
+
+    @property
+    def mailer(self) -> Mailer: ...
+
+    @property
+    def cipher(self) -> CredentialCipher: ...
+
+    @property
+    def public_base_url(self) -> str: ...
 
     @property
     def engine(self) -> RunEngine: ...

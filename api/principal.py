@@ -9,9 +9,21 @@ from pydantic import BaseModel, ConfigDict
 
 from persistence.models.organizations import Role
 
-# What each role may do; every write route checks one of these.
+# What each role may do in an organization; every write route checks one of these.
+# manage_users: invite, change roles, remove members; manage_organization: the
+# organization's settings; read_audit: the organization's audit log.
 PERMISSIONS: dict[Role, frozenset[str]] = {
-    "admin": frozenset({"read", "write", "manage_users", "manage_billing", "manage_keys"}),
+    "admin": frozenset(
+        {
+            "read",
+            "write",
+            "manage_users",
+            "manage_billing",
+            "manage_keys",
+            "manage_organization",
+            "read_audit",
+        }
+    ),
     "manager": frozenset({"read", "write", "manage_keys"}),
     "user": frozenset({"read", "write"}),
     "viewer": frozenset({"read"}),
@@ -19,7 +31,9 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
 
 
 class Principal(BaseModel):
-    """The caller, from a bearer token or an API key. The tenant always comes from here."""
+    """The caller, from a bearer token or an API key. The tenant always comes from here: the
+    organization the token was issued for (the caller's active one) or the key belongs to,
+    and ``role`` is the caller's role there."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
@@ -29,6 +43,7 @@ class Principal(BaseModel):
     email: str
     via: Literal["token", "api_key"]
     session_id: str | None = None
+    api_key_id: ObjectId | None = None
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS[self.role]

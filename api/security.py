@@ -1,15 +1,12 @@
 """Tokens and keys: JWT access tokens, opaque refresh tokens and API keys.
 
 Refresh tokens and API keys are random secrets shown to the client once; only their SHA-256
-is stored. Both carry the organization id in clear, so the lookup is tenant-first like every
-other query (the id is not a secret; the random part is).
+is stored. Both carry the organization id in clear (``persistence.tokens``), so the lookup is
+tenant-first like every other query (the id is not a secret; the random part is).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +15,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from persistence.ids import utcnow
+from persistence.tokens import MalformedToken, hash_token, new_token, token_org
 
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 REFRESH_TOKEN_TTL = timedelta(days=30)
@@ -26,7 +24,6 @@ ISSUER = "chorus"
 
 REFRESH_PREFIX = "crt"
 API_KEY_PREFIX = "chk"
-_SECRET_BYTES = 32
 
 
 class InvalidToken(ValueError):
@@ -94,30 +91,19 @@ def decode_access_token(secret: str, token: str) -> AccessClaims:
 
 def hash_secret(value: str) -> str:
     """SHA-256 hex of a high-entropy secret (random tokens need no slow hash)."""
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def same_hash(a: str, b: str) -> bool:
-    return hmac.compare_digest(a, b)
-
-
-def _new_secret(kind: str, org_id: ObjectId) -> str:
-    return f"{kind}_{org_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+    return hash_token(value)
 
 
 def _org_of(kind: str, value: str) -> ObjectId:
-    # token_urlsafe may itself contain "_", so split at most twice.
-    parts = value.split("_", 2)
-    if len(parts) != 3 or parts[0] != kind or not parts[2]:
-        raise InvalidToken(f"not a {'refresh token' if kind == REFRESH_PREFIX else 'API key'}")
+    what = "refresh token" if kind == REFRESH_PREFIX else "API key"
     try:
-        return ObjectId(parts[1])
-    except (InvalidId, TypeError) as exc:
-        raise InvalidToken("malformed organization id") from exc
+        return token_org(kind, value, what)
+    except MalformedToken as exc:
+        raise InvalidToken(str(exc)) from exc
 
 
 def new_refresh_token(org_id: ObjectId) -> str:
-    return _new_secret(REFRESH_PREFIX, org_id)
+    return new_token(REFRESH_PREFIX, org_id)
 
 
 def refresh_token_org(token: str) -> ObjectId:
@@ -127,7 +113,7 @@ def refresh_token_org(token: str) -> ObjectId:
 
 def new_api_key(org_id: ObjectId) -> tuple[str, str]:
     """A new API key and its display prefix (enough to recognise it, useless to use it)."""
-    key = _new_secret(API_KEY_PREFIX, org_id)
+    key = new_token(API_KEY_PREFIX, org_id)
     # The first 8 of 43 random characters: identifies the key, leaves 208 bits unknown.
     return key, f"{API_KEY_PREFIX}_{key.split('_', 2)[2][:8]}"
 

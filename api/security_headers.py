@@ -1,10 +1,11 @@
 """Security headers on every response, and a strict Content-Security-Policy on our pages.
 
 Every response says: do not sniff types, do not frame me, send no referrer across origins,
-no camera/microphone/geolocation; over TLS, HSTS. The console and the API docs are pages a
-browser renders, so they get a CSP that only allows this origin's scripts (their assets are
-served from here, not a CDN). LangServe's playground ships its own inline bootstrap, so it
-gets the same policy with inline scripts allowed and nothing from other origins.
+no camera/microphone/geolocation; over TLS, HSTS. The console, the API docs and the account
+pages the emails link to are pages a browser renders, so they get a CSP that only allows this
+origin's scripts (their assets are served from here, not a CDN). LangServe's playground
+ships its own inline bootstrap, so it gets the same policy with inline scripts allowed and
+nothing from other origins.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ STRICT_CSP = (
 PLAYGROUND_CSP = STRICT_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
-PAGES = ("/console", "/docs")
+PAGES = ("/console", "/docs", "/account")
 
 
 def csp_for(path: str) -> str:

@@ -1,14 +1,17 @@
 """Sign-in sessions: refresh-token rotation with reuse detection, per session family.
 
-A family is one sign-in on one device. Each refresh stores a new session document in the
-family and retires the old one; presenting a retired token means it leaked (or raced), so the
-whole family is revoked and that device must sign in again.
+A family is one sign-in on one device, in one organization (the token's active one). Each
+refresh stores a new session document in the family and retires the old one; presenting a
+retired token means it leaked (or raced), so the whole family is revoked and that device must
+sign in again. Switching organization ends the family and starts one in the other
+organization.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -43,25 +46,33 @@ class Sessions:
         self.secret = signing_secret
 
     async def start(
-        self, user: User, *, user_agent: str | None, ip: str | None, family_id: str | None = None
+        self,
+        user: User,
+        org_id: ObjectId,
+        *,
+        user_agent: str | None,
+        ip: str | None,
+        family_id: str | None = None,
+        signed_in_at: datetime | None = None,
     ) -> TokenPair:
-        """A new session (in ``family_id``, or a new family) and its token pair."""
+        """A new session of ``user`` acting in ``org_id`` (in ``family_id``, or a new
+        family) and its token pair."""
         family = family_id or uuid.uuid4().hex
-        refresh = new_refresh_token(user.organization_id)
+        now = utcnow()
+        refresh = new_refresh_token(org_id)
         await self.repo.insert(
             UserSession(
-                organization_id=user.organization_id,
+                organization_id=org_id,
                 user_id=user.id,
                 token_hash=hash_secret(refresh),
                 family_id=family,
+                signed_in_at=signed_in_at or now,
                 device_info=DeviceInfo(user_agent=(user_agent or "")[:500] or None),
                 location=SessionLocation(ip_address=ip),
-                expires_at=utcnow() + REFRESH_TOKEN_TTL,
+                expires_at=now + REFRESH_TOKEN_TTL,
             )
         )
-        access = create_access_token(
-            self.secret, user_id=user.id, org_id=user.organization_id, session_id=family
-        )
+        access = create_access_token(self.secret, user_id=user.id, org_id=org_id, session_id=family)
         return TokenPair(access, refresh, family)
 
     async def find(self, refresh_token: str) -> UserSession:

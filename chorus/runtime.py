@@ -241,6 +241,11 @@ class Runtime:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    @property
+    def public_base_url(self) -> str:
+        """The address mailed links start with (no trailing slash)."""
+        return self.settings.public_base_url.rstrip("/")
+
     # --- health --------------------------------------------------------------------------
 
     async def check(self, *, deep: bool = True, public: bool = False) -> list[ComponentStatus]:

@@ -1,7 +1,9 @@
-"""Operator access across tenants: creating and listing organizations, finding a sign-in.
+"""Access across tenants: creating and listing organizations, and finding a person.
 
 This is the one module whose queries are not scoped to a tenant. Everything else goes through
-``TenantRepository``.
+``TenantRepository``. A person is one user in several organizations, so finding them (by
+email to sign in, by id once signed in) and the organizations they belong to are questions
+asked before, or above, any one tenant: they are answered here.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from persistence.ids import utcnow
-from persistence.models import Organization, User, UserSession
+from persistence.models import Membership, Organization, User, UserSession
 
 
 def slugify(name: str) -> str:
@@ -69,6 +71,28 @@ class OrganizationAdmin:
         """Sign-in looks a user up by email before it knows the tenant."""
         raw = await self.users.find_one({"email": email.strip().lower()})
         return User.from_mongo(raw) if raw else None
+
+    async def get_user(self, user_id: ObjectId) -> User | None:
+        """The user, whichever organization their document is stored under."""
+        raw = await self.users.find_one({"_id": user_id})
+        return User.from_mongo(raw) if raw else None
+
+    async def users_by_ids(self, user_ids: list[ObjectId]) -> dict[ObjectId, User]:
+        if not user_ids:
+            return {}
+        cursor = self.users.find({"_id": {"$in": list(user_ids)}})
+        return {raw["_id"]: User.from_mongo(raw) for raw in await cursor.to_list(None)}
+
+    async def memberships_of(
+        self, user_id: ObjectId, *, active_only: bool = True
+    ) -> list[Membership]:
+        """The user's memberships in every organization, oldest first."""
+        query: dict[str, Any] = {"userId": user_id}
+        if active_only:
+            query["status"] = "active"
+        db = self.organizations.database
+        cursor = db[Membership.collection].find(query).sort([("joinedAt", 1), ("_id", 1)])
+        return [Membership.from_mongo(raw) for raw in await cursor.to_list(None)]
 
     async def purge_expired_sessions(self, now: datetime | None = None) -> int:
         """Delete sign-in sessions past their expiry, across tenants (a maintenance job)."""

@@ -22,11 +22,14 @@ class ChorusError(Exception):
         *,
         code: str | None = None,
         fields: Sequence[Mapping[str, str]] | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.fields = [dict(f) for f in fields] if fields else None
+        # Seconds after which trying again can succeed (a lock, a rate limit), when known.
+        self.retry_after = retry_after
 
 
 class InvalidInput(ChorusError):
@@ -39,6 +42,13 @@ class InvalidInput(ChorusError):
         return cls(
             f"invalid input: {field}", code=code, fields=[{"field": field, "message": message}]
         )
+
+
+class Unauthenticated(ChorusError):
+    """The caller has not proved who they are: wrong credentials, an expired or unknown
+    token, a missing second factor."""
+
+    default_code = "unauthorized"
 
 
 class NotFound(ChorusError):
@@ -63,6 +73,12 @@ class Locked(ChorusError):
     """The resource is switched off or locked for now (a disabled agent, a locked account)."""
 
     default_code = "locked"
+
+
+class RateLimited(ChorusError):
+    """Too many attempts for now; ``retry_after`` says when to try again."""
+
+    default_code = "rate_limited"
 
 
 class Unavailable(ChorusError):

@@ -63,6 +63,17 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("lg_runs", [("organizationId", ASC), ("threadId", ASC), ("createdAt", ASC)]),
     # The events outbox, read per organization after a cursor (ids grow with time).
     IndexSpec("domain_events", [("organizationId", ASC), ("_id", ASC)]),
+    # Teams: one membership per person and organization; a person's organizations are
+    # looked up by user across tenants (persistence.admin).
+    IndexSpec("memberships", [("organizationId", ASC), ("userId", ASC)], {"unique": True}),
+    IndexSpec("memberships", [("userId", ASC), ("status", ASC)]),
+    IndexSpec("invitations", [("tokenHash", ASC)], {"unique": True}),
+    IndexSpec("invitations", [("organizationId", ASC), ("email", ASC), ("status", ASC)]),
+    IndexSpec("account_tokens", [("tokenHash", ASC)], {"unique": True}),
+    IndexSpec("account_tokens", [("organizationId", ASC), ("userId", ASC), ("purpose", ASC)]),
+    # The audit log, read newest first per organization and per person, after a cursor.
+    IndexSpec("audit_logs", [("organizationId", ASC), ("_id", DESC)]),
+    IndexSpec("audit_logs", [("organizationId", ASC), ("userId", ASC), ("_id", DESC)]),
 )
 
 

@@ -46,7 +46,8 @@ async def register(
 async def add_member(
     app: FastAPI, client: httpx.AsyncClient, org_id: str, email: str, role: Role
 ) -> str:
-    """A user of ``org_id`` with ``role`` (no invite route yet); their access token."""
+    """A user of ``org_id`` with ``role``, stored as code before memberships stored users
+    (organization and role on the user document: adopted at sign-in); their access token."""
     await TenantRepository(app.state.runtime.db, User).insert(
         User(
             organization_id=ObjectId(org_id),

@@ -1,49 +1,58 @@
-"""Sign-up, sign-in, token refresh and sign-out."""
+"""Sign-up, sign-in (with the second factor when it is on), token refresh, sign-out,
+switching organization and accepting an invitation.
+
+A token pair acts in one organization (the person's active one); a person in several
+organizations switches with ``/switch-organization`` and gets a pair for the other one.
+Every credential route is rate limited per client IP and per account.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import math
-from datetime import timedelta
-from functools import cache
-
+from bson import ObjectId
 from fastapi import APIRouter, Depends, Request, Response
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
-from api.deps import CurrentPrincipal, RuntimeDep, client_ip, rate_limited_by_ip, unauthorized
+from api.deps import (
+    CurrentPrincipal,
+    MaybePrincipal,
+    RuntimeDep,
+    SignedIn,
+    client_ip,
+    limit_account,
+    rate_limited_by_ip,
+    unauthorized,
+)
 from api.errors import ApiError
+from api.ports import AppRuntime
+from api.responses import errors
 from api.routes.schemas import (
+    AcceptInvitationIn,
     AuthOut,
+    JoinedOut,
     LoginIn,
     LogoutIn,
     OrganizationOut,
     RefreshIn,
     RegisterIn,
     RegisterOut,
+    SwitchOrganizationIn,
     TokenOut,
     UserOut,
 )
 from api.security import ACCESS_TOKEN_TTL, InvalidToken
 from api.sessions import Sessions, TokenPair
 from persistence.admin import OrganizationAdmin
-from persistence.ids import utcnow
-from persistence.models.organizations import Organization, Profile, User
-from persistence.passwords import hash_password, needs_rehash, verify_password
-from persistence.repository import TenantRepository, tenant_filter
-
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+from persistence.errors import InvalidInput
+from persistence.models import User
+from services import accounts, invitations, members, users
 
 # Per client IP, before anyone is known: slows password guessing across many accounts.
 _auth_limit = Depends(rate_limited_by_ip("auth", 30, 60))
+# Per account (its email or token), whatever the address: slows guessing one account's
+# password from many addresses.
+LOGIN_PER_ACCOUNT = (10, 300)
+INVITATION_PER_ACCOUNT = (10, 3600)
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
-
-
-@cache
-def _dummy_hash() -> str:
-    return hash_password("not-a-real-password")
 
 
 def _tokens(pair: TokenPair) -> dict[str, object]:
@@ -54,101 +63,75 @@ def _tokens(pair: TokenPair) -> dict[str, object]:
     }
 
 
-def _sessions(runtime: RuntimeDep) -> Sessions:
+def _sessions(runtime: AppRuntime) -> Sessions:
     return Sessions(runtime.db, runtime.signing_secret)
 
 
-@router.post("/register", status_code=201, response_model=RegisterOut, dependencies=[_auth_limit])
+async def _start(
+    runtime: AppRuntime, request: Request, user: User, org_id: ObjectId, **kw: object
+) -> TokenPair:
+    return await _sessions(runtime).start(
+        user, org_id, user_agent=request.headers.get("user-agent"), ip=client_ip(request), **kw
+    )
+
+
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=RegisterOut,
+    dependencies=[_auth_limit],
+    responses=errors(409, 422, 429),
+)
 async def register(body: RegisterIn, request: Request, runtime: RuntimeDep) -> RegisterOut:
-    """A new organization and its first user, who is its admin."""
-    admin = OrganizationAdmin(runtime.db)
-    if await admin.find_user_by_email(body.email) is not None:
-        raise ApiError(
-            409,
-            "an account with this email already exists",
-            fields=[{"field": "body.email", "message": "already registered"}],
-        )
-    password_hash = await asyncio.to_thread(hash_password, body.password)
-    org = await admin.create(body.organization_name)
-    user = User(
-        organization_id=org.id,
+    """A new organization and its first user, who is its admin. A link to confirm the email
+    address is mailed."""
+    made = await accounts.register(
+        runtime.db,
+        runtime.mailer,
+        runtime.public_base_url,
         email=body.email,
-        password_hash=password_hash,
-        profile=Profile(first_name=body.first_name, last_name=body.last_name),
-        role="admin",
+        password=body.password,
+        organization_name=body.organization_name,
+        first_name=body.first_name,
+        last_name=body.last_name,
     )
-    try:
-        await TenantRepository(runtime.db, User).insert(user)
-    except DuplicateKeyError:
-        # Lost a race for the email: take the organization back so nothing half-made stays.
-        await TenantRepository(runtime.db, Organization).delete(org.id, org.id)
-        raise
-    pair = await _sessions(runtime).start(
-        user, user_agent=request.headers.get("user-agent"), ip=client_ip(request)
-    )
-    return RegisterOut(**_tokens(pair), user=UserOut.of(user), organization=OrganizationOut.of(org))
-
-
-@router.post("/login", response_model=AuthOut, dependencies=[_auth_limit])
-async def login(body: LoginIn, request: Request, runtime: RuntimeDep) -> AuthOut:
-    """Tokens for a correct email and password. Five failures lock the account 15 minutes."""
-    user = await OrganizationAdmin(runtime.db).find_user_by_email(body.email)
-    if user is None:
-        # Spend the same time as a real check, so timing does not reveal who has an account.
-        await asyncio.to_thread(lambda: verify_password(_dummy_hash(), body.password))
-        raise unauthorized("invalid email or password")
-
-    now = utcnow()
-    locked_until = user.authentication.locked_until
-    if locked_until is not None and locked_until > now:
-        _raise_locked(locked_until - now)
-
-    users = TenantRepository(runtime.db, User)
-    org_id = user.organization_id
-    if not await asyncio.to_thread(verify_password, user.password_hash, body.password):
-        # $inc, not read-modify-write, so concurrent guesses are all counted.
-        raw = await users.collection.find_one_and_update(
-            tenant_filter(org_id, {"_id": user.id}),
-            {"$inc": {"authentication.loginAttempts": 1}},
-            return_document=ReturnDocument.AFTER,
-        )
-        attempts = (raw or {}).get("authentication", {}).get("loginAttempts", 0)
-        if attempts >= MAX_FAILED_LOGINS:
-            await users.update(
-                org_id,
-                user.id,
-                {"authentication.lockedUntil": now + LOCKOUT, "authentication.loginAttempts": 0},
-            )
-            _raise_locked(LOCKOUT)
-        raise unauthorized("invalid email or password")
-
-    if not user.authentication.is_active:
-        raise ApiError(403, "this account is disabled", code="account_disabled")
-    changes: dict[str, object] = {
-        "authentication.loginAttempts": 0,
-        "authentication.lockedUntil": None,
-        "authentication.lastLogin": now,
-    }
-    if needs_rehash(user.password_hash):
-        changes["passwordHash"] = await asyncio.to_thread(hash_password, body.password)
-    user = await users.update(org_id, user.id, changes) or user
-    pair = await _sessions(runtime).start(
-        user, user_agent=request.headers.get("user-agent"), ip=client_ip(request)
-    )
-    return AuthOut(**_tokens(pair), user=UserOut.of(user))
-
-
-def _raise_locked(remaining: timedelta) -> None:
-    minutes = max(1, math.ceil(remaining.total_seconds() / 60))
-    raise ApiError(
-        423,
-        f"account locked after {MAX_FAILED_LOGINS} failed sign-ins; try again in {minutes} min",
-        code="account_locked",
-        headers={"Retry-After": str(max(1, math.ceil(remaining.total_seconds())))},
+    pair = await _start(runtime, request, made.user, made.organization.id)
+    return RegisterOut(
+        **_tokens(pair),
+        user=UserOut.of(made.user, made.organization.id, made.membership.role),
+        organization=OrganizationOut.of(made.organization),
     )
 
 
-@router.post("/refresh", response_model=TokenOut, dependencies=[_auth_limit])
+@router.post(
+    "/login",
+    response_model=AuthOut,
+    dependencies=[_auth_limit],
+    responses=errors(401, 403, 404, 422, 423, 429),
+)
+async def login(
+    body: LoginIn, request: Request, response: Response, runtime: RuntimeDep
+) -> AuthOut:
+    """Tokens for a correct email and password, and ``twoFactorCode`` when two-factor
+    sign-in is on (without it: 401 ``two_factor_required``). Five failures lock the account
+    for 15 minutes. The tokens act in ``organizationId`` if given, else in the organization
+    used last."""
+    await limit_account(request, response, "login_account", body.email, *LOGIN_PER_ACCOUNT)
+    user = await accounts.authenticate(
+        runtime.db, runtime.cipher, body.email, body.password, body.two_factor_code
+    )
+    requested = ObjectId(body.organization_id) if body.organization_id else None
+    choice = await members.choose_organization(runtime.db, user, requested)
+    pair = await _start(runtime, request, user, choice.organization.id)
+    await accounts.record_sign_in(runtime.db, user, choice.membership)
+    return AuthOut(
+        **_tokens(pair), user=UserOut.of(user, choice.organization.id, choice.membership.role)
+    )
+
+
+@router.post(
+    "/refresh", response_model=TokenOut, dependencies=[_auth_limit], responses=errors(401, 429)
+)
 async def refresh(body: RefreshIn, request: Request, runtime: RuntimeDep) -> TokenOut:
     """A new token pair for a refresh token, which stops working. Reusing it ends the session."""
     sessions = _sessions(runtime)
@@ -156,19 +139,23 @@ async def refresh(body: RefreshIn, request: Request, runtime: RuntimeDep) -> Tok
         old = await sessions.consume(body.refresh_token)
     except InvalidToken as exc:
         raise unauthorized(str(exc)) from exc
-    user = await TenantRepository(runtime.db, User).get(old.organization_id, old.user_id)
+    user = await OrganizationAdmin(runtime.db).get_user(old.user_id)
     if user is None or not user.authentication.is_active:
         raise unauthorized("the account no longer exists or is disabled")
-    pair = await sessions.start(
+    if await members.active_membership(runtime.db, old.organization_id, user) is None:
+        raise unauthorized("you are no longer a member of this organization; sign in again")
+    pair = await _start(
+        runtime,
+        request,
         user,
-        user_agent=request.headers.get("user-agent"),
-        ip=client_ip(request),
+        old.organization_id,
         family_id=old.family_id,
+        signed_in_at=old.signed_in_at or old.created_at,
     )
     return TokenOut(**_tokens(pair))
 
 
-@router.post("/logout", status_code=204, response_class=Response)
+@router.post("/logout", status_code=204, response_class=Response, responses=errors(401))
 async def logout(
     principal: CurrentPrincipal, runtime: RuntimeDep, body: LogoutIn | None = None
 ) -> Response:
@@ -183,4 +170,79 @@ async def logout(
             session = None  # nothing to end; logout is idempotent
         if session is not None and session.user_id == principal.user_id:
             await sessions.revoke_family(session.organization_id, session.family_id)
+    await accounts.record_sign_out(runtime.db, principal.org_id, principal.user_id, principal.email)
     return Response(status_code=204)
+
+
+@router.post(
+    "/switch-organization",
+    response_model=AuthOut,
+    dependencies=[_auth_limit],
+    responses=errors(401, 403, 404, 422, 429),
+)
+async def switch_organization(
+    body: SwitchOrganizationIn, principal: SignedIn, request: Request, runtime: RuntimeDep
+) -> AuthOut:
+    """Tokens acting in another organization the caller belongs to (an agency moving
+    between clients). The current sign-in ends; the new one keeps the device."""
+    user = await users.load(runtime.db, principal.user_id)
+    choice = await members.choose_organization(runtime.db, user, ObjectId(body.organization_id))
+    if principal.session_id:
+        await _sessions(runtime).revoke_family(principal.org_id, principal.session_id)
+    pair = await _start(runtime, request, user, choice.organization.id)
+    await accounts.record_sign_in(runtime.db, user, choice.membership, switched=True)
+    return AuthOut(
+        **_tokens(pair), user=UserOut.of(user, choice.organization.id, choice.membership.role)
+    )
+
+
+@router.post(
+    "/accept-invitation",
+    response_model=JoinedOut,
+    dependencies=[_auth_limit],
+    responses=errors(401, 403, 409, 422, 423, 429),
+)
+async def accept_invitation(
+    body: AcceptInvitationIn,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    principal: MaybePrincipal,
+) -> JoinedOut:
+    """Join the organization of an invitation. With an account: send your bearer token, or
+    your ``password`` (and ``twoFactorCode``); the invitation must be for your address.
+    Without one: send the ``password`` (and name) of the account to make. Answers tokens
+    acting in the organization joined."""
+    await limit_account(
+        request, response, "invitation_account", body.token, *INVITATION_PER_ACCOUNT
+    )
+    if principal is None:
+        if not body.password:
+            raise InvalidInput.field(
+                "body.password",
+                "your account's password (or, new to Chorus, the one to choose), or sign in "
+                "and send your bearer token",
+            )
+        joined = await invitations.accept_with_password(
+            runtime.db,
+            runtime.cipher,
+            body.token,
+            password=body.password,
+            two_factor_code=body.two_factor_code,
+            first_name=body.first_name,
+            last_name=body.last_name,
+        )
+    else:
+        if principal.via != "token":
+            raise ApiError(403, "sign in with your password to accept an invitation")
+        user = await users.load(runtime.db, principal.user_id)
+        joined = await invitations.accept_as(runtime.db, body.token, user)
+        if principal.session_id:
+            await _sessions(runtime).revoke_family(principal.org_id, principal.session_id)
+    pair = await _start(runtime, request, joined.user, joined.organization.id)
+    await members.mark_used(runtime.db, joined.membership)
+    return JoinedOut(
+        **_tokens(pair),
+        user=UserOut.of(joined.user, joined.organization.id, joined.membership.role),
+        organization=OrganizationOut.of(joined.organization),
+    )

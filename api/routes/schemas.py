@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from bson import ObjectId
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
@@ -21,25 +22,27 @@ class ApiModel(BaseModel):
 
 class UserOut(ApiModel):
     id: str
-    organization_id: str
+    organization_id: str = Field(description="The organization the caller is acting in.")
     email: str
-    role: Role
+    role: Role = Field(description="The caller's role in that organization.")
     first_name: str | None = None
     last_name: str | None = None
     email_verified: bool = False
+    two_factor_enabled: bool = False
     last_login: datetime | None = None
     created_at: datetime
 
     @classmethod
-    def of(cls, user: User) -> UserOut:
+    def of(cls, user: User, org_id: ObjectId, role: Role) -> UserOut:
         return cls(
             id=str(user.id),
-            organization_id=str(user.organization_id),
+            organization_id=str(org_id),
             email=user.email,
-            role=user.role,
+            role=role,
             first_name=user.profile.first_name,
             last_name=user.profile.last_name,
             email_verified=user.authentication.email_verified,
+            two_factor_enabled=user.authentication.two_factor_enabled,
             last_login=user.authentication.last_login,
             created_at=user.created_at,
         )
@@ -121,6 +124,17 @@ class RegisterIn(ApiModel):
 class LoginIn(ApiModel):
     email: EmailStr
     password: str = Field(min_length=1, max_length=256)
+    two_factor_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="When two-factor sign-in is on: the authenticator app's code or a "
+        "recovery code.",
+    )
+    organization_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{24}$",
+        description="The organization to sign in to; default: the one used last.",
+    )
 
 
 class RefreshIn(ApiModel):
@@ -133,3 +147,29 @@ class LogoutIn(ApiModel):
 
 class ApiKeyIn(ApiModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class SwitchOrganizationIn(ApiModel):
+    organization_id: str = Field(pattern=r"^[0-9a-f]{24}$")
+
+
+class AcceptInvitationIn(ApiModel):
+    token: str = Field(min_length=1, max_length=512, description="From the invitation email.")
+    password: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=256,
+        description="Without a bearer token: the password of the invited address's account, "
+        "or, if it has none, the password of the account to make.",
+    )
+    two_factor_code: str | None = Field(
+        default=None, max_length=32, description="With a password, when that account uses 2FA."
+    )
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+
+
+class JoinedOut(AuthOut):
+    """Tokens for the organization just joined (the caller now acts in it)."""
+
+    organization: OrganizationOut

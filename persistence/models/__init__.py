@@ -8,6 +8,7 @@ from persistence.models.content import ContentTemplate, Post, SocialAccount
 from persistence.models.crons import LgCron
 from persistence.models.events import DomainEvent
 from persistence.models.integrations import Integration, Notification, WebhookEvent
+from persistence.models.members import AccountToken, Invitation, Membership
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
 from persistence.models.runs import LgRun, LgThread
 
@@ -16,6 +17,9 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     User,
     UserSession,
     ApiKey,
+    Membership,
+    Invitation,
+    AccountToken,
     SocialAccount,
     Post,
     ContentTemplate,
@@ -39,6 +43,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
 
 __all__ = [
     "ALL_DOCUMENTS",
+    "AccountToken",
     "AiAgent",
     "AiTask",
     "Analytics",
@@ -51,9 +56,11 @@ __all__ = [
     "Document",
     "DomainEvent",
     "Integration",
+    "Invitation",
     "LgCron",
     "LgRun",
     "LgThread",
+    "Membership",
     "Model",
     "Notification",
     "Organization",

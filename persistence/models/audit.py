@@ -1,4 +1,10 @@
-"""audit_logs, data_exports."""
+"""audit_logs, data_exports.
+
+An audit entry says who (a user, an API key, the system), what (an action on a resource),
+when, from where, and a summary of the change. It never holds a sensitive value: the API
+records the names of the fields a request sent, not their values, and ``services.audit``
+redacts anything that looks like a secret before it stores an entry.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,20 @@ class AuditContext(Model):
     user_agent: str | None = None
     location: dict[str, Any] | None = None
     session_id: str | None = None
+    # The HTTP request, when the change came through the API: "POST /api/x/{id}" (the
+    # route's template, never its query string) and the status it answered.
+    route: str | None = None
+    status: int | None = None
+
+
+class AuditActor(Model):
+    """Who did it. ``userId`` is also the entry's top-level ``userId`` (the person an API
+    key acts for)."""
+
+    kind: Literal["user", "api_key", "system"] = "system"
+    user_id: PyObjectId | None = None
+    api_key_id: PyObjectId | None = None
+    email: str | None = None
 
 
 class AuditCompliance(Model):
@@ -35,12 +55,21 @@ class AuditCompliance(Model):
     legal_basis: str | None = None
 
 
+AuditAction = Literal["create", "read", "update", "delete", "export", "login", "logout"]
+
+
 class AuditLog(Document):
     collection = "audit_logs"
 
     user_id: PyObjectId | None = None
-    action: Literal["create", "read", "update", "delete", "export", "login", "logout"]
+    actor: AuditActor = Field(default_factory=AuditActor)
+    action: AuditAction
+    # What exactly: the route's operation ("invite_member") or the event a service names
+    # ("member.role_changed", "auth.login_failed").
+    operation: str | None = None
+    outcome: Literal["success", "failure"] = "success"
     resource: AuditResource
+    summary: str = ""
     changes: AuditChanges = Field(default_factory=AuditChanges)
     context: AuditContext = Field(default_factory=AuditContext)
     compliance: AuditCompliance = Field(default_factory=AuditCompliance)

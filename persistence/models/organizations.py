@@ -25,12 +25,18 @@ class Subscription(Model):
 
 
 class OrganizationSettings(Model):
+    """What the agents and the product read of an organization. Checked where it is changed
+    (``services.organizations.update``), not here: a stored document always loads."""
+
     data_retention_days: int = 365
+    # Invitations may only go to addresses in these domains (none: any address).
     allowed_domains: list[str] = Field(default_factory=list)
     sso_enabled: bool = False
     timezone: str = "UTC"
     banned_terms: list[str] = Field(default_factory=list)
     industry: str | None = None
+    # Short guidelines the content agents write by ("warm, never smug"), before memories.
+    brand_voice: list[str] = Field(default_factory=list)
 
 
 class OrganizationGdpr(Model):
@@ -81,10 +87,21 @@ class UserSettings(Model):
 class Authentication(Model):
     is_active: bool = True
     email_verified: bool = False
+    email_verified_at: UTCDateTime | None = None
     two_factor_enabled: bool = False
+    # The TOTP secret, as ciphertext (``runtime.cipher``); a pending one waits for its first
+    # correct code (``/2fa/verify``) before two-factor sign-in turns on.
+    two_factor_secret: str | None = None
+    two_factor_pending_secret: str | None = None
+    # The time step of the last accepted code: a code is accepted once, so a replayed
+    # (or older) code is refused.
+    two_factor_last_counter: int | None = None
+    # Salted SHA-256 of the unused one-time recovery codes.
+    recovery_code_hashes: list[str] = Field(default_factory=list)
     last_login: UTCDateTime | None = None
     login_attempts: int = 0
     locked_until: UTCDateTime | None = None
+    password_changed_at: UTCDateTime | None = None
 
 
 class UserGdpr(Model):
@@ -96,6 +113,15 @@ class UserGdpr(Model):
 
 
 class User(Document):
+    """A person: one email, one password, in as many organizations as their memberships say.
+
+    ``organizationId`` is the organization the account was created in (the tenant this
+    document is stored under) and ``role`` the role it had there: the role a person holds in
+    each organization lives in ``memberships``. A user stored before memberships existed is
+    adopted on first read: its ``organizationId`` and ``role`` become its first membership
+    (``services.members``).
+    """
+
     collection = "users"
 
     # Checked as an address where it enters (the API's request models); stored documents are
@@ -135,6 +161,9 @@ class UserSession(Document):
     user_id: PyObjectId
     token_hash: str
     family_id: str
+    # When the device signed in; each refresh stores a new document of the family and
+    # carries this along, so a device's age survives token rotation.
+    signed_in_at: UTCDateTime | None = None
     device_info: DeviceInfo = Field(default_factory=DeviceInfo)
     location: SessionLocation = Field(default_factory=SessionLocation)
     is_active: bool = True

@@ -1,0 +1,27 @@
+"""The error answers a route documents in OpenAPI (``responses=errors(401, 403, 422)``).
+
+Every error has the one shape of ``api.errors``, described once as the ``Error`` schema
+(``api.openapi`` adds it and the statuses any route of a kind can answer); a route names here
+the statuses its own rules add, with what each means there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MEANING = {
+    400: "The request cannot be used as sent.",
+    401: "No valid credentials (or a second factor is needed: code two_factor_required).",
+    403: "The caller's role (or kind of credential) may not do this.",
+    404: "No such resource in the caller's organization.",
+    409: "The request clashes with the current state (code says which rule).",
+    422: "Invalid input; fields name what to fix.",
+    423: "The account is locked for a while (Retry-After).",
+    429: "Too many attempts (Retry-After).",
+    503: "A component this needs (e.g. email) is not answering; nothing was changed.",
+}
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"description": _MEANING[s], "content": _ERROR} for s in statuses}
