@@ -5,6 +5,13 @@ node calls ``agent.call(request, runtime.context, config)``: the request is vali
 becomes a named child run (so LangSmith shows one run per agent with the tenant, agent,
 workflow and thread in its metadata), and one ``ai_tasks`` document records it with the
 tokens and cost that a usage callback counted over every model call inside it.
+
+Before any model work starts, ``admit_model_work`` asks billing whether the organization has
+AI credits left and a subscription that allows new work. Every model call of the product is
+made here (``Agent.call``) or by a graph node that calls ``chat_model`` after admitting the
+run the same way (the console's direct answer), and every graph, however it is started
+(LangServe, the /lg runs API, /api/ai, saved workflows, crons, the CLI), reaches its models
+only through these; so this one check covers them all, and a refused call records no task.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from persistence.models.ai import AgentConfiguration, AgentType
 from persistence.models.organizations import OrganizationSettings
 from services import organizations
 from services.agents import load_configuration
+from services.billing import limits
 from tools.context import RunContext, Services, memoized
 
 In = TypeVar("In", bound=BaseModel)
@@ -61,6 +69,12 @@ async def org_settings(run: RunContext) -> OrganizationSettings:
     return await memoized(
         run, ("org_settings",), lambda: organizations.settings(run.services.db, run.org_id)
     )
+
+
+async def admit_model_work(run: RunContext) -> None:
+    """PaymentRequired (402) unless the run's organization may spend AI credits now: at
+    least one credit left this month, and a subscription that allows new work."""
+    await limits.check(run.services.db, run.org_id, "ai_credits", adding=1)
 
 
 @dataclass(frozen=True)
@@ -195,6 +209,7 @@ class Agent(ABC, Generic[In, Out]):
         services = agent_services(run)
         settings = await load_configuration(services.db, run.org_id, self.name)
         spec = model_spec_for(run, settings, services.chat_models.default)
+        await admit_model_work(run)
         async with TaskRecorder(
             services.db,
             run.org_id,

@@ -28,11 +28,13 @@ from api.routes import (
     analytics_import,
     api_keys,
     auth,
+    billing,
     console,
     docs,
     organizations,
     runs,
     runs_crons,
+    stripe_webhooks,
     system,
     users,
     workflows,
@@ -95,6 +97,8 @@ def build_app(
     app.include_router(account.two_factor_router)
     app.include_router(users.router)
     app.include_router(organizations.router)
+    app.include_router(billing.router)
+    app.include_router(stripe_webhooks.router)
     app.include_router(api_keys.router)
     app.include_router(ai.router)
     app.include_router(ai_tasks.router)

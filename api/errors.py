@@ -28,6 +28,7 @@ from persistence.errors import (
     InvalidInput,
     Locked,
     NotFound,
+    PaymentRequired,
     RateLimited,
     Unauthenticated,
     Unavailable,
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 _CODES: dict[int, str] = {
     400: "bad_request",
     401: "unauthorized",
+    402: "payment_required",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
@@ -164,6 +166,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 # Domain errors by class, most specific first; everything below the API raises these.
 _DOMAIN_STATUS: tuple[tuple[type[ChorusError], int], ...] = (
     (Unauthenticated, 401),
+    (PaymentRequired, 402),
     (InvalidInput, 422),
     (NotFound, 404),
     (Conflict, 409),

@@ -1,8 +1,8 @@
 """An OpenAPI description that tells the truth about every operation.
 
 FastAPI documents the happy path and a 422 in its own validation shape; ours answers every
-error in one shape (``{"error": {...}}``) and can answer 401, 403, 404, 409, 413, 422, 423,
-429 and 503 as well. This adds, to each operation, the error statuses it can return, all
+error in one shape (``{"error": {...}}``) and can answer 401, 402, 403, 404, 409, 413, 422,
+423, 429 and 503 as well. This adds, to each operation, the error statuses it can return, all
 with the one error schema, and marks LangServe's streaming routes as ``text/event-stream``.
 """
 
@@ -45,6 +45,8 @@ ERROR_REF = {"$ref": "#/components/schemas/Error"}
 REASONS = {
     400: "The request body cannot be read (not UTF-8, nested too deep, invalid Unicode)",
     401: "No valid credentials",
+    402: "The plan's limit is reached, or the subscription allows no new work; the message "
+    "names the limit, the usage and the plan that lifts it",
     403: "The caller's role may not do this",
     404: "Not found (another organization's id is not found either)",
     409: "Conflicts with the current state",
@@ -56,13 +58,19 @@ REASONS = {
     503: "A component the request needs is not configured or not answering",
 }
 PUBLIC_PATHS = ("/api/system/health", "/api/auth/register", "/api/auth/login")
+# Called by other services, not by a member: no principal, so no role to refuse.
+SERVICE_PATHS = ("/api/webhooks/",)
 STREAMS = ("/stream", "/stream_log", "/stream_events")
 
 
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     statuses = [401, 422, 429, 503]  # 401: no credentials, or wrong ones at sign-in
-    if not path.startswith(PUBLIC_PATHS):
+    if not path.startswith(PUBLIC_PATHS + SERVICE_PATHS):
         statuses.append(403)
+        if method in ("post", "put", "patch"):
+            # Any write of a member may create work that the plan limits (an invitation, a
+            # run that calls a model, a scheduled post) or that a lapsed subscription stops.
+            statuses.append(402)
     body_types = set((operation.get("requestBody") or {}).get("content", {}))
     if body_types - {"application/json"}:
         statuses.append(415)  # uploads: a file of a kind the route cannot read

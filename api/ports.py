@@ -8,9 +8,12 @@ from typing import Protocol
 
 from persistence.crypto import CredentialCipher
 from persistence.mailer import Mailer
+from persistence.media import MediaStore
 from persistence.ratelimit import RateLimiter
 from runs.engine import RunEngine
 from runs.ports import RunServices
+from services.billing.gateway import Billing
+from services.events import EventBus
 
 
 class ComponentState(Protocol):
@@ -50,6 +53,15 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def engine(self) -> RunEngine: ...
+
+    @property
+    def billing(self) -> Billing: ...
+
+    @property
+    def media(self) -> MediaStore: ...
+
+    @property
+    def events(self) -> EventBus: ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False

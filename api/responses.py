@@ -12,6 +12,8 @@ from typing import Any
 _MEANING = {
     400: "The request cannot be used as sent.",
     401: "No valid credentials (or a second factor is needed: code two_factor_required).",
+    402: "A plan limit is reached, or the subscription allows no new work (the message names "
+    "the limit, the usage and the plan that lifts it).",
     403: "The caller's role (or kind of credential) may not do this.",
     404: "No such resource in the caller's organization.",
     409: "The request clashes with the current state (code says which rule).",

@@ -157,6 +157,51 @@ def orgs_list() -> None:
     _print_json([o.model_dump(mode="json", by_alias=True) for o in orgs])
 
 
+@orgs_app.command("set-plan")
+def orgs_set_plan(
+    org: Annotated[str, typer.Argument(help="Organization id or slug.")],
+    plan: Annotated[str, typer.Argument(help="free, starter, pro, business or enterprise.")],
+    status: Annotated[
+        str,
+        typer.Option(
+            help="Subscription state: active, trialing, past_due (grace, then read-only), "
+            "canceled, unpaid or paused (read-only)."
+        ),
+    ] = "active",
+) -> None:
+    """Assign a plan (local billing, or a plan sold offline); prints the subscription as JSON.
+
+    Refused while a Stripe subscription pays for the organization: change it in Stripe."""
+    from persistence.admin import OrganizationAdmin
+    from persistence.errors import ChorusError
+    from persistence.ids import parse_object_id
+    from services.billing import subscriptions
+
+    async def work(runtime: Runtime) -> Any:
+        admin = OrganizationAdmin(runtime.db)
+        try:
+            found = await admin.get(parse_object_id(org))
+        except ValueError:
+            found = await admin.get_by_slug(org)
+        if found is None:
+            raise typer.BadParameter(f"no organization with id or slug {org!r}", param_hint="ORG")
+        return await subscriptions.assign(runtime.db, found.id, plan, status)
+
+    try:
+        updated = _with_runtime(work)
+    except ChorusError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"{updated.slug}: {updated.subscription.plan} ({updated.subscription.status})")
+    _print_json(
+        {
+            "organizationId": str(updated.id),
+            "slug": updated.slug,
+            **updated.subscription.model_dump(mode="json", by_alias=True),
+        }
+    )
+
+
 def _json_option(value: str | None, name: str) -> Any:
     if value is None:
         return None

@@ -36,6 +36,7 @@ from persistence.pubsub import InProcessPubSub, PubSub, RedisPubSub
 from persistence.queue import ArqJobQueue, InProcessJobQueue, JobQueue
 from persistence.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from runs.engine import RunEngine
+from services.billing.gateway import Billing, LocalBilling
 from services.events import EventBus
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class Runtime:
     mailer: Mailer
     cipher: CredentialCipher
     signing_secret: str
+    billing: Billing
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
     # The process's one run engine (graphs compiled once on this runtime's checkpointer).
     engine: RunEngine = field(init=False, repr=False)
@@ -182,6 +184,13 @@ class Runtime:
             else ("off", "LangSmith not configured")
         )
 
+        billing = _billing(settings)
+        forms["billing"] = (
+            ("production", "Stripe " + (settings.stripe_api_base or "https://api.stripe.com"))
+            if billing.gateway.mode == "stripe"
+            else ("embedded", "local: plans assigned by the operator (chorus orgs set-plan)")
+        )
+
         key = secret(settings.encryption_key) or load_or_create_key(settings.data_dir)
         signing = secret(settings.secret_key) or load_or_create_secret(settings.data_dir, "signing")
 
@@ -201,6 +210,7 @@ class Runtime:
             mailer=mailer,
             cipher=CredentialCipher([k.strip() for k in key.split(",") if k.strip()]),
             signing_secret=signing,
+            billing=billing,
             forms=forms,
             _closers=closers,
         )
@@ -376,6 +386,28 @@ def _documents(
             f"in-process engine saved under {path}, journaled"
             + (", fsync per write" if settings.embedded_fsync else ""),
         ),
+    )
+
+
+def _billing(settings: Settings) -> Billing:
+    """Stripe when its key is set; otherwise local billing (the operator assigns plans)."""
+    api_key = secret(settings.stripe_api_key)
+    if api_key:
+        from services.billing.stripe_gateway import StripeGateway
+
+        gateway: Any = StripeGateway(
+            api_key,
+            webhook_secret=secret(settings.stripe_webhook_secret),
+            prices=settings.stripe_prices,
+            api_base=settings.stripe_api_base,
+        )
+    else:
+        gateway = LocalBilling()
+    return Billing(
+        gateway=gateway,
+        trial_days=settings.stripe_trial_days,
+        return_origins=tuple(settings.cors_origins),
+        home=settings.public_base_url,
     )
 
 

@@ -162,6 +162,34 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Per-request timeout of the network providers."
     )
 
+    # --- billing: Stripe ------------------------------------------------------------------
+    # With a key, plans are sold through Stripe Checkout and kept in step by its webhooks;
+    # without one, billing is local: an operator assigns plans (``chorus orgs set-plan``)
+    # and the plans' limits apply all the same.
+    stripe_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHORUS_STRIPE_API_KEY", "STRIPE_API_KEY"),
+        description="Stripe secret key (sk_live_..., sk_test_... or a restricted key).",
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHORUS_STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"),
+        description="The signing secret (whsec_...) of the endpoint /api/webhooks/stripe.",
+    )
+    stripe_api_base: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Instead of https://api.stripe.com (a proxy, a local wire-compatible server).",
+    )
+    stripe_prices: dict[str, str] = Field(
+        default_factory=dict,
+        description='Stripe Price id per plan sold online, e.g. {"starter": "price_...", '
+        '"pro": "price_...", "business": "price_..."}; a plan without one is not for sale.',
+    )
+    stripe_trial_days: int = Field(
+        default=14, ge=0, le=730, description="Trial days of an organization's first paid plan."
+    )
+
     # --- serving -------------------------------------------------------------------------
     rate_limits: dict[str, tuple[int, float]] = Field(
         default_factory=dict,
@@ -196,6 +224,19 @@ class Settings(BaseSettings):
     def _no_wildcard(cls, value: list[str]) -> list[str]:
         if "*" in value:
             raise ValueError("CHORUS_CORS_ORIGINS may not be '*': the API takes credentials")
+        return value
+
+    @field_validator("stripe_prices")
+    @classmethod
+    def _known_plans(cls, value: dict[str, str]) -> dict[str, str]:
+        from persistence.models.organizations import PLANS
+
+        unknown = sorted(set(value) - set(PLANS) | ({"free"} & set(value)))
+        if unknown:
+            raise ValueError(
+                f"CHORUS_STRIPE_PRICES names no paid plan {unknown}; paid plans: "
+                + ", ".join(p for p in PLANS if p != "free")
+            )
         return value
 
     @field_validator("data_dir")

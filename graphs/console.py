@@ -21,7 +21,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
-from agents.base import chat_model, org_settings
+from agents.base import admit_model_work, chat_model, org_settings
 from agents.registry import AGENTS
 from graphs.agent_graphs import dump
 from graphs.analysis import _competitor_report, _performance_report, _trend_report
@@ -170,6 +170,7 @@ async def run_agent(
 async def answer(
     state: ConsoleState, runtime: Runtime[RunContext], config: RunnableConfig
 ) -> dict[str, Any]:
+    await admit_model_work(runtime.context)
     model = chat_model(runtime.context, temperature=0.4, max_tokens=400)
     history = state["messages"][-HISTORY_TURNS:]
     reply = await model.ainvoke([SystemMessage(SYSTEM), *history], config)

@@ -67,6 +67,12 @@ class OrganizationAdmin:
         cursor = self.organizations.find(query).sort([("createdAt", 1)])
         return [Organization.from_mongo(raw) for raw in await cursor.to_list(None)]
 
+    async def find_by_stripe_customer(self, customer_id: str) -> Organization | None:
+        """The organization a Stripe customer pays for: a Stripe event names only the
+        customer, before anyone knows the tenant."""
+        raw = await self.organizations.find_one({"subscription.stripeCustomerId": customer_id})
+        return Organization.from_mongo(raw) if raw else None
+
     async def find_user_by_email(self, email: str) -> User | None:
         """Sign-in looks a user up by email before it knows the tenant."""
         raw = await self.users.find_one({"email": email.strip().lower()})

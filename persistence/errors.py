@@ -63,6 +63,14 @@ class Conflict(ChorusError):
     default_code = "conflict"
 
 
+class PaymentRequired(ChorusError):
+    """The organization's plan or subscription does not cover this: a plan limit is reached
+    (code ``plan_limit``: the message names the limit, the usage and the plan that lifts it)
+    or the subscription no longer allows new work (``subscription_inactive``)."""
+
+    default_code = "payment_required"
+
+
 class Forbidden(ChorusError):
     """The caller may not do this."""
 

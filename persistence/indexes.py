@@ -52,6 +52,8 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("ai_tasks", [("organizationId", ASC), ("createdAt", DESC)]),
     IndexSpec("ai_agents", [("organizationId", ASC), ("agentType", ASC)], {"unique": True}),
     IndexSpec("webhook_events", [("source", ASC), ("eventId", ASC)], {"unique": True}),
+    # Billing: a Stripe event names a customer; which organization is it?
+    IndexSpec("organizations", [("subscription.stripeCustomerId", ASC)]),
     IndexSpec("workflow_runs", [("organizationId", ASC), ("workflowId", ASC), ("startedAt", DESC)]),
     # The runs API: one thread per id within a tenant, runs listed per thread by time.
     IndexSpec("lg_threads", [("organizationId", ASC), ("threadId", ASC)], {"unique": True}),

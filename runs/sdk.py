@@ -26,6 +26,7 @@ from runs.engine import RunEngine, check_graph
 from runs.errors import InvalidRunInput, ThreadBusy
 from runs.output import to_json
 from runs.signals import RunSignals, Stopped, run_channel, thread_channel, until_signalled
+from services.billing import limits
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,9 @@ class SdkRuns:
             raise InvalidRunInput("a run needs an input (or command.resume to answer one)")
         else:
             self.engine.check_input(request.graph, request.input)
+            # Every graph's agents spend AI credits: refuse at once, rather than from the
+            # worker, a run the plan or a lapsed subscription would stop at its first call.
+            await limits.check(self.db, org_id, "ai_credits", adding=1)
 
     async def start(
         self, org_id: ObjectId, user_id: ObjectId | str, thread_id: str | None, request: RunRequest

@@ -32,7 +32,8 @@ from persistence.passwords import hash_password
 from persistence.repository import TenantRepository
 from persistence.tokens import MalformedToken, hash_token, new_token, token_org
 from services import accounts, audit, emails, members, organizations
-from services.members import NO_SEAT_LIMIT, SeatPolicy
+from services.billing.limits import PLAN_SEATS
+from services.members import SeatPolicy
 
 KIND = "inv"
 TTL = timedelta(days=7)
@@ -64,7 +65,7 @@ async def invite(
     *,
     email: str,
     role: Role,
-    seats: SeatPolicy = NO_SEAT_LIMIT,
+    seats: SeatPolicy = PLAN_SEATS,
 ) -> Invitation:
     """Store an invitation and mail its link. If the mail cannot be sent, nothing stays."""
     org = await organizations.get(db, org_id)
@@ -77,9 +78,13 @@ async def invite(
     existing = await OrganizationAdmin(db).find_user_by_email(email)
     if existing is not None and await members.active_membership(db, org_id, existing):
         raise Conflict("this person is already a member", code="already_member")
-    await seats.ensure_seat(db, org)
     repo = _repo(db)
     now = utcnow()
+    # Inviting an address again replaces its pending invitation: it takes no new seat.
+    again = await repo.count(
+        org_id, {"email": email, "status": "pending", "expiresAt": {"$gt": now}}
+    )
+    await seats.ensure_seat(db, org, 0 if again else 1)
     replaced = await repo.update_many(
         org_id, {"email": email, "status": "pending"}, {"status": "revoked", "revokedAt": now}
     )
@@ -171,6 +176,13 @@ async def _valid(db: Any, token: str) -> Invitation:
     return invitation
 
 
+async def _seat_for(db: Any, invitation: Invitation) -> None:
+    """The invitation's seat was counted when it was sent; accepting it is refused only if
+    the organization is over its members limit now (it moved to a smaller plan) or its
+    subscription allows nothing new."""
+    await PLAN_SEATS.ensure_seat(db, await organizations.get(db, invitation.organization_id), 0)
+
+
 async def _claim(db: Any, invitation: Invitation, user_id: ObjectId) -> None:
     """Mark the invitation used, once: of two concurrent acceptances one wins."""
     claimed = await _repo(db).update_many(
@@ -230,6 +242,7 @@ async def accept_with_password(
     second factor, when on) is its own; if the address has no account, one is made with
     ``password``."""
     invitation = await _valid(db, token)
+    await _seat_for(db, invitation)
     existing = await OrganizationAdmin(db).find_user_by_email(invitation.email)
     if existing is not None:
         user = await accounts.authenticate(db, cipher, invitation.email, password, two_factor_code)
@@ -265,6 +278,7 @@ async def accept_as(db: Any, token: str, user: User) -> Acceptance:
             "this invitation was sent to another address: sign in with that address",
             code="wrong_account",
         )
+    await _seat_for(db, invitation)
     await _claim(db, invitation, user.id)
     try:
         membership = await members.add(

@@ -32,22 +32,12 @@ ROLES: tuple[Role, ...] = ("admin", "manager", "user", "viewer")
 
 
 class SeatPolicy(Protocol):
-    """Whether an organization may take ``adding`` more members: the hook where billing's
-    plan limits apply (it raises Forbidden with code ``plan_limit``)."""
+    """Whether an organization may take ``adding`` more members (``adding=0``: whether it is
+    within its allowance now, as an invitation counted when sent is accepted). Billing's
+    ``services.billing.limits.PlanSeats`` applies the plan's members limit, raising
+    PaymentRequired with code ``plan_limit``; invitations use it unless given another."""
 
     async def ensure_seat(self, db: Any, org: Organization, adding: int = 1) -> None: ...
-
-
-class NoSeatLimit:
-    """Every organization may add members. Billing is not built yet; when it is, it passes
-    a policy that counts active members and pending invitations against the plan's
-    ``subscription.maxUsers``."""
-
-    async def ensure_seat(self, db: Any, org: Organization, adding: int = 1) -> None:
-        return None
-
-
-NO_SEAT_LIMIT = NoSeatLimit()
 
 
 @dataclass(frozen=True)

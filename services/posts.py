@@ -15,6 +15,7 @@ from bson import ObjectId
 from persistence.models import Post, SocialAccount
 from persistence.models.content import AiGeneration, PlatformTarget, PostContent, Scheduling
 from persistence.repository import TenantRepository
+from services.billing import limits
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,17 @@ class GeneratedPost:
 
 async def store_generated(db: Any, org_id: ObjectId, draft: GeneratedPost) -> Post:
     """Store an approved AI post in the queue: scheduled at its slot (or a draft without one),
-    aimed at the organization's active account on its platform. Once per ``thread_key``."""
+    aimed at the organization's active account on its platform. Once per ``thread_key``.
+
+    A scheduled post takes a place in its month's allowance of the plan (PaymentRequired
+    when none is left); a repeat of the step finds the post it stored and checks nothing."""
+    posts = TenantRepository(db, Post)
+    key = {"aiGeneration.threadId": draft.thread_key}
+    stored = await posts.find_one(org_id, key)
+    if stored is not None:
+        return stored
+    if draft.scheduled_at is not None:
+        await limits.check(db, org_id, "scheduled_posts", adding=1, at=draft.scheduled_at)
     account = await TenantRepository(db, SocialAccount).find_one(
         org_id, {"platform": draft.platform, "status.isActive": True}
     )
@@ -61,9 +72,7 @@ async def store_generated(db: Any, org_id: ObjectId, draft: GeneratedPost) -> Po
         if account
         else [],
     )
-    return await TenantRepository(db, Post).insert_once(
-        org_id, {"aiGeneration.threadId": draft.thread_key}, post
-    )
+    return await posts.insert_once(org_id, key, post)
 
 
 async def count_scheduled(db: Any, org_id: ObjectId) -> int:

@@ -20,6 +20,7 @@ from persistence.ids import utcnow
 from persistence.models import Invitation, Membership, Organization, User
 from persistence.repository import TenantRepository
 from services import organizations as org_service
+from services.billing import subscriptions
 
 INVITE_PATH = "/account/accept-invitation"
 
@@ -148,6 +149,8 @@ async def test_every_write_route_refuses_the_roles_that_may_not_use_it(
     reg = await register(client, "owner@example.com", "Matrix")
     org_id = reg["organization"]["id"]
     admin = bearer(reg["accessToken"])
+    # One member of each role and more: more than the free plan's three members.
+    await subscriptions.assign(app.state.runtime.db, ObjectId(org_id), "pro")
     target = await member(app, client, org_id, "target@example.com", "user")
     target_id = target["user"]["id"]
     invited = await client.post(

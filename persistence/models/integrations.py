@@ -46,6 +46,9 @@ class Integration(Document):
 
 class WebhookProcessing(Model):
     status: Literal["pending", "processing", "completed", "failed"] = "pending"
+    # When the attempt now under way began: an attempt that died mid-way (its process was
+    # killed) is taken over once this is old enough (``persistence.webhook_inbox``).
+    claimed_at: UTCDateTime | None = None
     processed_at: UTCDateTime | None = None
     retry_count: int = 0
     error_message: str | None = None
@@ -58,6 +61,9 @@ class WebhookMetadata(Model):
 
 
 class WebhookEvent(Document):
+    """One event a provider sent us, kept so that it is processed once: ``(source, eventId)``
+    is unique across tenants. Stored under the organization it concerns."""
+
     collection = "webhook_events"
 
     source: str

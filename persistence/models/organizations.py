@@ -9,19 +9,54 @@ from pydantic import Field, field_validator
 from persistence.ids import PyObjectId, UTCDateTime
 from persistence.models.base import Document, Model
 
-Plan = Literal["free", "pro", "enterprise"]
+Plan = Literal["free", "starter", "pro", "business", "enterprise"]
+PLANS: tuple[str, ...] = Plan.__args__  # type: ignore[attr-defined]
 Role = Literal["admin", "manager", "user", "viewer"]
+# Stripe's subscription states (``services.billing.access`` says what each allows).
+SubscriptionStatus = Literal[
+    "trialing", "active", "past_due", "canceled", "unpaid", "paused", "incomplete"
+]
+SUBSCRIPTION_STATUSES: tuple[str, ...] = SubscriptionStatus.__args__  # type: ignore[attr-defined]
+# Spellings stored before billing existed, read as Stripe's.
+_OLD_STATUSES = {"cancelled": "canceled", "expired": "canceled"}
 
 
 class Subscription(Model):
+    """The organization's plan and the state of what pays for it.
+
+    The limits are the plan's (``services.billing.plans``), never stored here. With Stripe,
+    every field below the plan is a copy of the Stripe subscription as last read from Stripe
+    (``services.billing.subscriptions.sync``); ``revision`` grows with each change, so a sync
+    writes only over the state it read (compare-and-set). Without Stripe, an operator sets
+    plan and status (``chorus orgs set-plan``).
+    """
+
     plan: Plan = "free"
-    status: Literal["active", "cancelled", "expired", "past_due", "trialing"] = "active"
-    max_users: int = 3
-    max_social_accounts: int = 5
+    status: SubscriptionStatus = "active"
     billing_cycle: Literal["monthly", "yearly"] = "monthly"
     next_billing_date: UTCDateTime | None = None
+    # The running billing period, and the moment monthly allowances count from (None: the
+    # first of each calendar month, UTC).
+    current_period_start: UTCDateTime | None = None
+    current_period_end: UTCDateTime | None = None
+    period_anchor: UTCDateTime | None = None
+    trial_end: UTCDateTime | None = None
+    trial_used: bool = False
+    cancel_at_period_end: bool = False
+    # When the subscription first became past_due in this episode: the grace period counts
+    # from here.
+    past_due_since: UTCDateTime | None = None
+    # Chosen but not yet in force: "free" after a paid subscription ends at its period's end.
+    pending_plan: Plan | None = None
     stripe_customer_id: str | None = None
     stripe_subscription_id: str | None = None
+    stripe_price_id: str | None = None
+    revision: int = 0
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _stripe_spelling(cls, value: Any) -> Any:
+        return _OLD_STATUSES.get(value, value) if isinstance(value, str) else value
 
 
 class OrganizationSettings(Model):

@@ -148,8 +148,6 @@ async def _create_org(admin: OrganizationAdmin, db: Any, now: datetime) -> Organ
             slug=DEMO_SLUG,
             subscription=Subscription(
                 plan="pro",
-                max_users=10,
-                max_social_accounts=10,
                 next_billing_date=now + timedelta(days=18),
             ),
             settings=OrganizationSettings(
