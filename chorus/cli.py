@@ -190,7 +190,8 @@ def orgs_set_plan(
     try:
         updated = _with_runtime(work)
     except ChorusError as exc:
-        console.print(f"[red]{exc.message}[/red]")
+        details = "; ".join(f"{f['field']}: {f['message']}" for f in exc.fields or [])
+        console.print(f"[red]{exc.message}{': ' + details if details else ''}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"{updated.slug}: {updated.subscription.plan} ({updated.subscription.status})")
     _print_json(

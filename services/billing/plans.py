@@ -108,6 +108,7 @@ def fmt(kind: LimitKind, amount: int | None) -> str:
         return "unlimited"
     if LIMITS[kind].unit != "bytes":
         return f"{amount:,}"
-    if amount >= GB:
-        return f"{amount / GB:,.1f} GB".replace(".0 GB", " GB")
-    return f"{amount / 1_000_000:,.1f} MB".replace(".0 MB", " MB")
+    for size, unit in ((GB, "GB"), (1_000_000, "MB"), (1_000, "KB")):
+        if amount >= size:
+            return f"{amount / size:,.1f}".removesuffix(".0") + f" {unit}"
+    return f"{amount} bytes"
