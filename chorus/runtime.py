@@ -272,6 +272,7 @@ class Runtime:
             "media": self._probe_media,
             "email": self._probe_email,
             "tracing": self._probe_tracing,
+            "billing": self._probe_billing if deep else self._configured_billing,
             "embeddings": self._probe_embeddings if deep else self._configured_embeddings,
             "chat_model": self._probe_chat_model if deep else self._configured_chat_model,
         }
@@ -335,6 +336,22 @@ class Runtime:
 
     async def _probe_tracing(self) -> str:
         return "on" if self.settings.tracing_enabled else "off"
+
+    async def _configured_billing(self) -> str:
+        gateway = self.billing.gateway
+        if gateway.mode == "local":
+            return "local billing: plans assigned by the operator"
+        return f"{len(gateway.prices)} plan(s) priced; `chorus doctor` asks Stripe"
+
+    async def _probe_billing(self) -> str:
+        """Stripe: each configured price is read back (the key works, the prices exist)."""
+        gateway = self.billing.gateway
+        if gateway.mode == "local":
+            return await self._configured_billing()
+        for plan, price_id in gateway.prices.items():
+            if await gateway.price(price_id) is None:
+                raise RuntimeError(f"no price {price_id} for plan {plan}")
+        return f"{len(gateway.prices)} plan price(s) read from Stripe"
 
     async def _probe_embeddings(self) -> str:
         vector = await asyncio.to_thread(self.embeddings.embed_query, "doctor")

@@ -121,7 +121,7 @@ async def test_billing_writes_and_invoices_need_manage_billing(world: World) -> 
     assert (await subscription_of(world, org_id)).plan == "free"
 
 
-async def test_without_stripe_online_payment_is_a_503_that_names_the_operator_command(
+async def test_without_stripe_online_payment_is_a_409_that_names_the_operator_command(
     world: World,
 ) -> None:
     org_id, admin = await signed_up(world, "Local Co")
@@ -129,7 +129,7 @@ async def test_without_stripe_online_payment_is_a_503_that_names_the_operator_co
         ("/api/organizations/subscription", {"plan": "pro"}),
         ("/api/organizations/subscription/portal", {}),
     ):
-        error = assert_error_shape(await world.client.post(path, json=body, headers=admin), 503)
+        error = assert_error_shape(await world.client.post(path, json=body, headers=admin), 409)
         assert error["code"] == "billing_not_configured"
         assert "chorus orgs set-plan" in error["message"]
     hook = await world.client.post(
@@ -137,7 +137,7 @@ async def test_without_stripe_online_payment_is_a_503_that_names_the_operator_co
         content=b'{"id": "evt_1", "type": "invoice.paid"}',
         headers={"content-type": "application/json", "Stripe-Signature": "t=1,v1=00"},
     )
-    assert assert_error_shape(hook, 503)["code"] == "billing_not_configured"
+    assert assert_error_shape(hook, 409)["code"] == "billing_not_configured"
     assert (await subscription_of(world, org_id)).plan == "free"
 
 

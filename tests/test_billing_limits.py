@@ -344,3 +344,12 @@ async def test_storing_a_scheduled_post_takes_a_place_in_its_month(runtime: Runt
     assert (await posts.store_generated(runtime.db, org, draft("t32", None))).scheduling.status == (
         "draft"
     )
+
+
+async def test_past_the_largest_plan_sold_online_the_message_points_to_sales(
+    runtime: Runtime,
+) -> None:
+    org = await org_on(runtime, "business")  # 75 accounts
+    error = await refused(limits.check(runtime.db, org, "social_accounts", adding=76))
+    assert "the Business plan allows 75 connected social accounts and 0 are used" in error.message
+    assert "the Enterprise plan has no such limit: contact sales" in error.message

@@ -455,3 +455,54 @@ async def test_from_trial_to_canceled_and_back_states_drive_access(world: World)
     late = world.stripe.event("customer.subscription.updated", ended)
     await deliver(world, late)
     assert (await subscription(world, admin))["status"] == "active"
+
+
+async def test_health_names_the_billing_form_and_doctor_reads_the_prices_back(
+    world: World,
+) -> None:
+    runtime = world.app.state.runtime
+    statuses = {s.name: s for s in await runtime.check(deep=False, public=True)}
+    billing = statuses["billing"]
+    assert (billing.form, billing.ok) == ("production", True)
+    assert API_KEY not in billing.backend + billing.detail
+    # What `chorus doctor` runs for billing: every configured price, read from Stripe.
+    assert await runtime._probe_billing() == "3 plan price(s) read from Stripe"
+    assert {r.path for r in world.stripe.sent("GET", "/v1/prices/")} >= {
+        f"/v1/prices/{price}" for price, _ in PRICES.values()
+    }
+
+
+async def test_a_failed_processing_is_retried_by_stripes_next_delivery(world: World) -> None:
+    org_id, admin = await signed_up(world, "Retry Co")
+    sub_id = await subscribe(world, admin, "starter")
+    ended = world.stripe.set_status(sub_id, "canceled")
+    payload = world.stripe.event("customer.subscription.deleted", ended)
+    event_id = json.loads(payload)["id"]
+    stored = TenantRepository(world.db, WebhookEvent)
+
+    # Stripe cannot be read back (the client's own retries fail too): 503, so Stripe retries.
+    world.stripe.fail_next(500, 500, 500)
+    failed = await deliver(world, payload)
+    assert assert_error_shape(failed, 503)["code"] == "billing_unavailable"
+    [event] = await stored.find(ObjectId(org_id), {"eventId": event_id})
+    assert event.processing.status == "failed"
+    assert (await subscription(world, admin))["status"] == "trialing"
+
+    # While another delivery holds the event, a second one is told to come back later.
+    await world.db[WebhookEvent.collection].update_one(
+        {"eventId": event_id},
+        {"$set": {"processing.status": "processing", "processing.claimedAt": utcnow()}},
+    )
+    busy = await deliver(world, payload)
+    assert assert_error_shape(busy, 409)["code"] == "event_in_progress"
+
+    # That attempt died (its claim went stale): Stripe's next delivery does the work.
+    await world.db[WebhookEvent.collection].update_one(
+        {"eventId": event_id},
+        {"$set": {"processing.claimedAt": utcnow() - timedelta(minutes=10)}},
+    )
+    retried = await deliver(world, payload)
+    assert retried.json()["outcome"] == "processed"
+    [event] = await stored.find(ObjectId(org_id), {"eventId": event_id})
+    assert (event.processing.status, event.processing.retry_count) == ("completed", 1)
+    assert (await subscription(world, admin))["status"] == "canceled"

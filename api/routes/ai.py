@@ -18,6 +18,7 @@ from agents.schemas import (
     CrisisReport,
     CrisisRequest,
     Draft,
+    Hashtags,
     Optimized,
     OptimizeRequest,
     PerformanceReport,
@@ -25,6 +26,7 @@ from agents.schemas import (
     PlatformMetrics,
     Schedule,
     ScheduleRequest,
+    ShortText,
     TrendReport,
     TrendRequest,
 )
@@ -75,10 +77,11 @@ class CaptionRequest(Body):
     brief: str = Field(min_length=3, max_length=4000, description="What the media shows.")
     platform: Platform
     content_type: ContentType = "image"
-    tone: str | None = None
-    audience: str | None = None
-    call_to_action: str | None = None
-    hashtags: list[str] = Field(default_factory=list)
+    # The content creator's own bounds: what passes here also passes its contract.
+    tone: ShortText | None = None
+    audience: ShortText | None = None
+    call_to_action: str | None = Field(default=None, max_length=500)
+    hashtags: Hashtags = Field(default_factory=list)
 
 
 @router.post("/captions/generate", response_model=Draft)

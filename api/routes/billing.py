@@ -61,8 +61,9 @@ async def change_subscription(
 ) -> PlanChangeOut:
     """Move to ``plan``. Without a live paid subscription: a Stripe Checkout Session
     (``checkoutUrl``), the plan changes when Stripe confirms payment. With one: its price is
-    changed now, prorated. ``free``: the paid subscription ends with its period. 503 without
-    Stripe (an operator assigns plans); 422 for a plan not sold online."""
+    changed now, prorated. ``free``: the paid subscription ends with its period. 409
+    ``billing_not_configured`` without Stripe (an operator assigns plans); 422 for a plan not
+    sold online; 503 when Stripe does not answer."""
     billing = runtime.billing
     success = billing.return_url(body.success_url, SUCCESS_PATH, "body.successUrl")
     cancel = billing.return_url(body.cancel_url, CANCEL_PATH, "body.cancelUrl")
@@ -87,7 +88,7 @@ async def change_subscription(
 )
 async def open_portal(body: PortalIn, principal: BillingAdmin, runtime: RuntimeDep) -> PortalOut:
     """A Stripe Customer Portal session: payment methods, invoices, cancellation. 409 before
-    the organization's first paid plan; 503 without Stripe."""
+    the organization's first paid plan, and without Stripe."""
     billing = runtime.billing
     back = billing.return_url(body.return_url, PORTAL_RETURN_PATH, "body.returnUrl")
     return PortalOut(

@@ -4,8 +4,9 @@ No principal: the caller is Stripe, and the ``Stripe-Signature`` header over the
 its credential, verified before anything else (a bad one is a 400). The rest, processing
 each event once and in any order, is ``services.billing.webhooks``. Answers: 200 when
 processed, a duplicate, or ignored (an event type or customer that is not ours); 409 while
-another delivery of the same event is being processed and 503 when Stripe or a component
-did not answer (Stripe delivers those again later).
+another delivery of the same event is being processed (or when this server has no webhook
+secret), and 503 when Stripe or a component did not answer (Stripe delivers those again
+later).
 """
 
 from __future__ import annotations

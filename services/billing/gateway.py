@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-from persistence.errors import ChorusError, InvalidInput, Unavailable
+from persistence.errors import ChorusError, Conflict, InvalidInput
 
 Mode = Literal["local", "stripe"]
 
@@ -137,8 +137,10 @@ class BillingGateway(Protocol):
     def verify(self, payload: bytes, signature: str | None) -> Notice: ...
 
 
-def not_configured() -> Unavailable:
-    return Unavailable(
+def not_configured() -> Conflict:
+    """Online payment asked of a server without Stripe: a 409 that says how plans are
+    assigned here (the server works as configured; nothing is down)."""
+    return Conflict(
         "online payments are not configured on this server (no STRIPE_API_KEY): an operator "
         "assigns plans with `chorus orgs set-plan ORG PLAN`",
         code="billing_not_configured",

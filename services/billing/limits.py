@@ -63,13 +63,15 @@ def _limit_message(
     info = LIMITS[kind]
     needed = used + max(adding, 1)
     upgrade = lifting(kind, needed)
-    if upgrade is not None and upgrade.name != current.name:
+    if upgrade is None or upgrade.name == current.name:
+        lift = "no plan allows more"
+    elif upgrade.allowed(kind) is None:
+        lift = f"the {upgrade.title} plan has no such limit: contact sales"
+    else:
         lift = (
             f"the {upgrade.title} plan allows {fmt(kind, upgrade.allowed(kind))}: "
             f"an admin can change plans with {SUBSCRIBE}"
         )
-    else:
-        lift = "no plan allows more"
     return (
         f"plan limit reached: the {current.title} plan allows {fmt(kind, allowed)} "
         f"{info.label} and {fmt(kind, used)} {'are' if info.unit != 'bytes' else 'is'} used"

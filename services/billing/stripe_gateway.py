@@ -286,7 +286,7 @@ class StripeGateway:
 
     def verify(self, payload: bytes, signature: str | None) -> Notice:
         if not self._webhook_secret:
-            raise Unavailable(
+            raise Conflict(
                 "Stripe webhooks are not configured on this server (no STRIPE_WEBHOOK_SECRET)",
                 code="billing_not_configured",
             )
