@@ -506,3 +506,28 @@ async def test_a_failed_processing_is_retried_by_stripes_next_delivery(world: Wo
     [event] = await stored.find(ObjectId(org_id), {"eventId": event_id})
     assert (event.processing.status, event.processing.retry_count) == ("completed", 1)
     assert (await subscription(world, admin))["status"] == "canceled"
+
+
+async def test_a_plan_not_sold_online_is_a_422_and_asks_nothing_of_stripe(world: World) -> None:
+    org_id, admin = await signed_up(world, "Enterprise Hopeful")
+    before = len(world.stripe.requests)
+    refused = await world.client.post(
+        "/api/organizations/subscription", json={"plan": "enterprise"}, headers=admin
+    )
+    error = assert_error_shape(refused, 422)
+    assert error["fields"] == [
+        {
+            "field": "body.plan",
+            "message": "the Enterprise plan is not sold online: contact sales, and an operator "
+            "assigns it",
+        }
+    ]
+    assert len(world.stripe.requests) == before
+    assert (await stored_org(world, org_id)).subscription.stripe_customer_id is None
+    offered = await subscription(world, admin)
+    assert [p["name"] for p in offered["plans"] if p["purchasable"]] == [
+        "free",
+        "starter",
+        "pro",
+        "business",
+    ]

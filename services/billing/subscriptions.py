@@ -42,6 +42,7 @@ from services.billing.gateway import (
     not_configured,
 )
 from services.billing.plans import PLANS, Plan
+from services.billing.plans import plan as plan_of
 
 log = logging.getLogger(__name__)
 
@@ -330,10 +331,10 @@ async def change_plan(
         return await _to_free(db, gateway, org, remote)
     price_id = gateway.prices.get(plan_name)
     if not price_id:
+        title = plan_of(plan_name).title
         raise InvalidInput.field(
             "body.plan",
-            f"the {PLANS[plan_name].title} plan is not sold online: contact sales, and an "  # type: ignore[index]
-            "operator assigns it",
+            f"the {title} plan is not sold online: contact sales, and an operator assigns it",
         )
     if remote is None:
         customer = await ensure_customer(db, gateway, org, email)
