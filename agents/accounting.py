@@ -52,6 +52,7 @@ from persistence.models.ai import (
 )
 from persistence.repository import TenantRepository
 from services.agents import check_agent_type
+from services.billing.usage import record_ai_usage
 
 log = logging.getLogger(__name__)
 
@@ -454,6 +455,7 @@ class TaskRecorder:
         parameters: Mapping[str, Any] | None = None,
     ) -> None:
         self.agent_type = check_agent_type(agent_type)
+        self._db = db
         self._repo = TenantRepository(db, AiTask)
         self.org_id = org_id
         self.task_type = task_type
@@ -545,6 +547,8 @@ class TaskRecorder:
             changes["execution.errorMessage"] = safe_error_message(exc)
         try:
             await self._repo.update(self.org_id, self.task_id, changes)
+            if usage.total or cost:
+                await record_ai_usage(self._db, self.org_id, utcnow(), usage.total, cost)
         except Exception:
             if exc is None:
                 raise

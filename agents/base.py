@@ -73,8 +73,13 @@ async def org_settings(run: RunContext) -> OrganizationSettings:
 
 async def admit_model_work(run: RunContext) -> None:
     """PaymentRequired (402) unless the run's organization may spend AI credits now: at
-    least one credit left this month, and a subscription that allows new work."""
-    await limits.check(run.services.db, run.org_id, "ai_credits", adding=1)
+    least one credit left this month, and a subscription that allows new work. Checked once
+    per run: a workflow's later agents belong to work already admitted."""
+    await memoized(
+        run,
+        ("ai_credits_admitted",),
+        lambda: limits.check(run.services.db, run.org_id, "ai_credits", adding=1),
+    )
 
 
 @dataclass(frozen=True)

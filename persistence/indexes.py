@@ -63,6 +63,8 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("lg_crons", [("nextRunDate", ASC)]),
     IndexSpec("workflows", [("execution.nextRun", ASC)]),
     IndexSpec("lg_runs", [("organizationId", ASC), ("threadId", ASC), ("createdAt", ASC)]),
+    # The hourly AI usage ledger that plan limits read (services/billing/usage.py).
+    IndexSpec("ai_usage", [("organizationId", ASC), ("hour", ASC)], {"unique": True}),
     # The events outbox, read per organization after a cursor (ids grow with time).
     IndexSpec("domain_events", [("organizationId", ASC), ("_id", ASC)]),
     # Teams: one membership per person and organization; a person's organizations are

@@ -18,10 +18,11 @@ from bson import ObjectId
 from fastapi import FastAPI
 from support import isolated_environment, make_settings
 
+from persistence.ids import utcnow
 from persistence.models import AiTask, AuditLog, Organization
-from persistence.models.ai import TaskResources
 from persistence.repository import TenantRepository
 from services.billing import subscriptions
+from services.billing.usage import record_ai_usage
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -225,14 +226,8 @@ async def test_an_invitation_past_the_members_limit_is_a_402_naming_limit_and_pl
 
 async def test_model_work_without_credits_is_a_402_on_every_way_in(world: World) -> None:
     org_id, admin = await signed_up(world, "Spent Co")
-    await TenantRepository(world.db, AiTask).insert(
-        AiTask(
-            organization_id=ObjectId(org_id),
-            agent_type="trend_analyzer",
-            task_type="earlier",
-            resources=TaskResources(tokens_used=100_000),
-        )
-    )
+    # The month's allowance spent, as the task recorder books each call.
+    await record_ai_usage(world.db, ObjectId(org_id), utcnow(), 100_000, None)
     brief = {"brief": "Announce a roast", "platform": "twitter"}
     ai = await world.client.post("/api/ai/content/generate", json=brief, headers=admin)
     assert "AI credits" in assert_error_shape(ai, 402)["message"]
@@ -248,5 +243,5 @@ async def test_model_work_without_credits_is_a_402_on_every_way_in(world: World)
         "/graphs/trend_analyzer/invoke", json={"input": {"input": {"days": 7}}}, headers=admin
     )
     assert assert_error_shape(served, 402)["code"] == "plan_limit"
-    # Nothing ran: the only task is the one stored above.
-    assert await TenantRepository(world.db, AiTask).count(ObjectId(org_id)) == 1
+    # Nothing ran: no task was recorded.
+    assert await TenantRepository(world.db, AiTask).count(ObjectId(org_id)) == 0

@@ -24,11 +24,10 @@ from persistence.models import (
     Post,
     SocialAccount,
 )
-from persistence.models.ai import TaskResources
 from persistence.models.content import AccountInfo, AccountStatus, Scheduling
 from persistence.repository import TenantRepository
 from services import posts
-from services.billing import limits, subscriptions
+from services.billing import limits, subscriptions, usage
 from services.billing.periods import month_of
 from services.billing.plans import GB
 
@@ -160,35 +159,39 @@ async def test_scheduled_posts_count_within_the_month_they_go_out(runtime: Runti
 
 async def test_ai_credits_count_tokens_or_cost_this_month(runtime: Runtime) -> None:
     org = await org_on(runtime, "free")  # 100 credits: 100,000 tokens or $0.20
-    repo = TenantRepository(runtime.db, AiTask)
-
-    def task(tokens: int, cost: float | None, at: datetime | None = None) -> AiTask:
-        return AiTask(
-            organization_id=org,
-            agent_type="content_creator",
-            task_type="t",
-            resources=TaskResources(tokens_used=tokens, cost_usd=cost),
-            created_at=at or utcnow(),
-        )
-
     last_month = month_of(utcnow())[0] - timedelta(days=3)
-    await repo.insert_many(org, [task(98_500, 0.0), task(500_000, 9.0, last_month)])
+
+    async def spent(org_id: ObjectId, tokens: int, cost: float | None, at: datetime | None = None):
+        await usage.record_ai_usage(runtime.db, org_id, at or utcnow(), tokens, cost)
+
+    await spent(org, 98_500, 0.0)
+    await spent(org, 500_000, 9.0, last_month)  # another month: not counted
     await limits.check(runtime.db, org, "ai_credits")  # 98 credits: a 99th fits
-    await repo.insert(task(1_500, None))  # an unpriced model counts by its tokens
+    await spent(org, 1_500, None)  # an unpriced model counts by its tokens
     error = await refused(limits.check(runtime.db, org, "ai_credits"))
     assert "allows 100 AI credits a month and 100 are used" in error.message
     assert "wait for the monthly reset" in error.message
 
     # An expensive model counts by its cost: $0.20 is 100 credits, whatever its tokens.
     costly = await org_on(runtime, "free")
-    await repo.collection.insert_one({**task(2_000, 0.1998).to_mongo(), "organizationId": costly})
+    await spent(costly, 2_000, 0.1998)
     await limits.check(runtime.db, costly, "ai_credits")
-    await repo.collection.insert_one({**task(10, 0.0002).to_mongo(), "organizationId": costly})
+    await spent(costly, 10, 0.0002)
     with pytest.raises(PaymentRequired):
         await limits.check(runtime.db, costly, "ai_credits")
 
     await subscriptions.assign(runtime.db, costly, "enterprise")
     await limits.check(runtime.db, costly, "ai_credits", adding=10**9)  # unlimited
+
+
+async def test_each_recorded_agent_call_adds_to_the_ledger_the_limit_reads(
+    runtime: Runtime,
+) -> None:
+    org = await org_on(runtime, "free")
+    await EchoAgent().call({"text": "count these words please"}, run_context(org, runtime))
+    [row] = await runtime.db[usage.AI_USAGE].find({"organizationId": org}).to_list(None)
+    [task] = await TenantRepository(runtime.db, AiTask).find(org)
+    assert row["tokens"] == task.resources.tokens_used > 0
 
 
 async def test_media_storage_counts_the_bytes_in_the_media_store(runtime: Runtime) -> None:
@@ -290,14 +293,7 @@ async def test_an_agent_call_without_credits_is_refused_before_the_model_runs(
     org = await org_on(runtime, "free")
     tasks = TenantRepository(runtime.db, AiTask)
     await EchoAgent().call({"text": "hello"}, run_context(org, runtime))
-    await tasks.insert(
-        AiTask(
-            organization_id=org,
-            agent_type="content_creator",
-            task_type="earlier",
-            resources=TaskResources(tokens_used=100_000),
-        )
-    )
+    await usage.record_ai_usage(runtime.db, org, utcnow(), 100_000, None)  # the month's spend
     count = await tasks.count(org)
     error = await refused(EchoAgent().call({"text": "again"}, run_context(org, runtime)))
     assert error.code == "plan_limit"

@@ -1,8 +1,10 @@
 """How much of each limit an organization uses, counted from what is stored.
 
-Nothing is kept as a running counter: each figure is read from the documents themselves
-(memberships and invitations, connected accounts, posts, ``ai_tasks``, the media store), so
-a deleted post or a disconnected account frees its place at once and no counter can drift.
+Counts are read from the documents themselves (memberships and invitations, connected
+accounts, posts, the media store), so a deleted post or a disconnected account frees its place
+at once. AI credits are the exception: every agent call checks them, so the task recorder
+adds each call's tokens and cost to an hourly ledger (``ai_usage``) as it records the call,
+and the check reads a month of that ledger rather than summing the month's ``ai_tasks``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import math
 from datetime import datetime
 from typing import Any
 
+from bson import ObjectId
+
 from persistence.ids import utcnow
 from persistence.media import MediaStore
-from persistence.models import AiTask, Invitation, Membership, Organization, Post, SocialAccount
+from persistence.models import Invitation, Membership, Organization, Post, SocialAccount
 from persistence.repository import TenantRepository
 from services.billing.periods import month_of
 from services.billing.plans import CREDIT_TOKENS, CREDIT_USD, LimitKind
@@ -64,25 +68,38 @@ async def scheduled_posts(db: Any, org: Organization, at: datetime) -> int:
     )
 
 
-async def ai_credits(db: Any, org: Organization, at: datetime) -> int:
-    """Whole credits spent by the model calls recorded in the month that contains ``at``."""
-    start, end = period(org, at)
-    rows = await TenantRepository(db, AiTask).aggregate(
-        org.id,
-        [
-            {"$match": {"createdAt": {"$gte": start, "$lt": end}}},
-            {
-                "$group": {
-                    "_id": None,
-                    "tokens": {"$sum": {"$ifNull": ["$resources.tokensUsed", 0]}},
-                    "cost": {"$sum": {"$ifNull": ["$resources.costUsd", 0]}},
-                }
-            },
-        ],
+AI_USAGE = "ai_usage"
+
+
+def _hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+async def record_ai_usage(
+    db: Any, org_id: ObjectId, at: datetime, tokens: int, cost_usd: float | None
+) -> None:
+    """Add one model call's tokens and cost to the organization's hourly AI usage: the
+    ledger ``ai_credits`` reads, so checking the allowance before each agent call is one
+    small read instead of a sum over the month's ``ai_tasks``."""
+    await db[AI_USAGE].update_one(
+        {"organizationId": org_id, "hour": _hour(at)},
+        {"$inc": {"tokens": int(tokens), "costUsd": float(cost_usd or 0.0)}},
+        upsert=True,
     )
-    if not rows:
-        return 0
-    tokens, cost = rows[0].get("tokens") or 0, rows[0].get("cost") or 0.0
+
+
+async def ai_credits(db: Any, org: Organization, at: datetime) -> int:
+    """Whole credits spent by the model calls recorded in the month that contains ``at``
+    (from the hourly ledger; a month holds at most 744 of its rows)."""
+    start, end = period(org, at)
+    cursor = db[AI_USAGE].find(
+        {"organizationId": org.id, "hour": {"$gte": _hour(start), "$lt": end}},
+        {"tokens": 1, "costUsd": 1},
+    )
+    tokens, cost = 0, 0.0
+    for row in await cursor.to_list(None):
+        tokens += int(row.get("tokens") or 0)
+        cost += float(row.get("costUsd") or 0.0)
     return math.floor(max(tokens / CREDIT_TOKENS, cost / CREDIT_USD))
 
 
