@@ -13,7 +13,21 @@ Platform = Literal[
     "facebook", "twitter", "linkedin", "instagram", "tiktok", "youtube", "sandbox", "bluesky"
 ]
 PLATFORMS: tuple[str, ...] = Platform.__args__  # type: ignore[attr-defined]
-PostStatus = Literal["draft", "scheduled", "paused", "published", "failed", "cancelled"]
+# pending_approval: submitted, waiting for a manager; publishing: claimed by the publishing
+# engine (edits are refused with a 409 from then on); partially_published: some targets
+# published, at least one failed for good.
+PostStatus = Literal[
+    "draft",
+    "pending_approval",
+    "scheduled",
+    "paused",
+    "publishing",
+    "published",
+    "partially_published",
+    "failed",
+    "cancelled",
+]
+TargetStatus = Literal["pending", "publishing", "published", "failed"]
 ContentType = Literal["text", "image", "video", "carousel", "story", "link"]
 
 
@@ -121,9 +135,16 @@ class PlatformTarget(Model):
     social_account_id: PyObjectId
     platform: Platform
     platform_post_id: str | None = None
-    status: Literal["pending", "published", "failed"] = "pending"
+    status: TargetStatus = "pending"
+    text: str | None = Field(
+        default=None, description="This network's own text; the post's content.text if unset."
+    )
+    url: str | None = None
     published_at: UTCDateTime | None = None
     error_message: str | None = None
+    retryable: bool | None = None
+    attempts: int = 0
+    next_attempt_at: UTCDateTime | None = None
     platform_data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -156,6 +177,9 @@ class Post(Document):
     platforms: list[PlatformTarget] = Field(default_factory=list)
     performance: Performance = Field(default_factory=Performance)
     moderation: Moderation = Field(default_factory=Moderation)
+    version: int = Field(
+        default=0, description="Bumped by every edit; If-Match/version guards concurrent edits."
+    )
 
 
 class TemplateBody(Model):

@@ -1,0 +1,1 @@
+"""Connected social accounts: connecting, tokens kept fresh, syncing numbers back."""
