@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from persistence.crypto import CredentialCipher
+from persistence.keyspace import Keyspace
 from persistence.mailer import Mailer
 from persistence.media import MediaStore
 from persistence.ratelimit import RateLimiter
@@ -62,6 +63,9 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def events(self) -> EventBus: ...
+
+    @property
+    def keyspace(self) -> Keyspace: ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False

@@ -30,6 +30,7 @@ from persistence.checkpointer import build_checkpointer
 from persistence.crypto import CredentialCipher, load_or_create_key, load_or_create_secret
 from persistence.eventlog import EventLog, InProcessEventLog, RedisEventLog
 from persistence.indexes import ensure_indexes
+from persistence.keyspace import InProcessKeyspace, Keyspace, RedisKeyspace
 from persistence.mailer import Mailer, OutboxMailer, SesMailer
 from persistence.media import LocalMediaStore, MediaStore, S3MediaStore
 from persistence.pubsub import InProcessPubSub, PubSub, RedisPubSub
@@ -94,6 +95,8 @@ class Runtime:
     cipher: CredentialCipher
     signing_secret: str
     billing: Billing
+    # Every Redis key (or in-process equivalent) at once, searched by id (GDPR erasure).
+    keyspace: Keyspace
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
     # The process's one run engine (graphs compiled once on this runtime's checkpointer).
     engine: RunEngine = field(init=False, repr=False)
@@ -126,10 +129,17 @@ class Runtime:
             pubsub: PubSub = RedisPubSub(redis)
             event_log: EventLog = RedisEventLog(redis)
             cache: Cache = RedisCache(redis)
+            keyspace: Keyspace = RedisKeyspace(redis)
             forms["redis"] = ("production", "Redis " + _redacted(redis_url))
         else:
-            rate_limiter, pubsub = InProcessRateLimiter(), InProcessPubSub()
-            event_log, cache = InProcessEventLog(), InProcessCache()
+            pubsub = InProcessPubSub()
+            local_events, local_cache, local_limits = (
+                InProcessEventLog(),
+                InProcessCache(),
+                InProcessRateLimiter(),
+            )
+            rate_limiter, event_log, cache = local_limits, local_events, local_cache
+            keyspace = InProcessKeyspace([local_cache, local_limits, local_events])
             forms["redis"] = ("embedded", "in-process rate limiter, pub/sub, event log, cache")
 
         if settings.chroma_url:
@@ -211,6 +221,7 @@ class Runtime:
             cipher=CredentialCipher([k.strip() for k in key.split(",") if k.strip()]),
             signing_secret=signing,
             billing=billing,
+            keyspace=keyspace,
             forms=forms,
             _closers=closers,
         )

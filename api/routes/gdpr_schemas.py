@@ -1,0 +1,82 @@
+"""Request and response bodies of the GDPR routes: erasure and data export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ConfigDict, Field, StrictBool, field_validator
+
+from api.routes.schemas import ApiModel
+from services.gdpr.erase import ErasureReport, PersonErasure
+
+
+class ConfirmIn(ApiModel):
+    """An erasure cannot be undone: the body must say so."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confirm: StrictBool = Field(description="Must be true: the erasure cannot be undone.")
+
+    @field_validator("confirm")
+    @classmethod
+    def _confirmed(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError("must be true: the erasure cannot be undone")
+        return value
+
+
+class OrganizationErasureOut(ApiModel):
+    organization_id: str
+    erased_at: datetime
+    removed: dict[str, int] = Field(
+        description="How much went from each store: documents.<collection>, memory, "
+        "checkpoint_threads, media, queued_jobs, keys."
+    )
+    users_kept: int = Field(
+        description="Users created in the organization who belong to another one: kept there."
+    )
+    remaining: dict[str, int] = Field(
+        description="What every store still holds of the organization afterwards (empty)."
+    )
+    complete: bool
+
+    @classmethod
+    def of(cls, report: ErasureReport) -> OrganizationErasureOut:
+        return cls(
+            organization_id=str(report.organization_id),
+            erased_at=report.erased_at,
+            removed=report.removed,
+            users_kept=report.users_kept,
+            remaining=report.remaining,
+            complete=not report.remaining,
+        )
+
+
+class PersonErasureOut(ApiModel):
+    user_id: str
+    erased_at: datetime
+    organizations_erased: list[OrganizationErasureOut] = Field(
+        description="Organizations the person was the only member of, erased with them."
+    )
+    organizations_left: list[str] = Field(
+        description="Organizations that remain, with the person's name taken off what they did."
+    )
+    removed: dict[str, int]
+    pseudonymized: dict[str, int]
+
+    @classmethod
+    def of(cls, result: PersonErasure) -> PersonErasureOut:
+        return cls(
+            user_id=str(result.user_id),
+            erased_at=result.erased_at,
+            organizations_erased=[
+                OrganizationErasureOut.of(r) for r in result.organizations_erased
+            ],
+            organizations_left=[str(o) for o in result.organizations_left],
+            removed=result.removed,
+            pseudonymized=result.pseudonymized,
+        )
+
+
+ExportStatus = Literal["pending", "processing", "completed", "failed", "downloaded", "expired"]
