@@ -16,6 +16,8 @@ JOBS: dict[str, Job] = {
     "purge_expired_sessions": jobs.purge_expired_sessions,
     "graph_run": jobs.graph_run,
     "recover_runs": jobs.recover_runs,
+    # Named in services.gdpr.export.JOB, which queues it.
+    "gdpr_export": jobs.build_data_export,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).

@@ -7,13 +7,17 @@ The composition root (``chorus.jobs``) registers these by name and schedules the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
+
+from bson import ObjectId
 
 from persistence.admin import OrganizationAdmin
 from runs.background import run_in_background
 from runs.engine import RunEngine
 from runs.recovery import sweep
 from runs.schedules import tick
+from services.gdpr import export as gdpr_export
+from services.gdpr.ports import GdprServices
 
 JobContext = dict[str, Any]
 
@@ -51,3 +55,11 @@ async def schedule_tick(ctx: JobContext) -> dict[str, int]:
 async def purge_expired_sessions(ctx: JobContext) -> int:
     """Delete sign-in sessions past their expiry (maintenance)."""
     return await OrganizationAdmin(engine_of(ctx).services.db).purge_expired_sessions()
+
+
+async def build_data_export(ctx: JobContext, org_id: str, export_id: str) -> str:
+    """Build a GDPR export archive (``services.gdpr.export``); its status."""
+    # The worker's runtime holds every store; the engine types it only as RunServices.
+    services = cast(GdprServices, engine_of(ctx).services)
+    done = await gdpr_export.build(services, ObjectId(org_id), ObjectId(export_id))
+    return done.processing.status

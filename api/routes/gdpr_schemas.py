@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import ConfigDict, Field, StrictBool, field_validator
 
 from api.routes.schemas import ApiModel
+from persistence.models import DataExport
+from services.gdpr import export as gdpr_export
 from services.gdpr.erase import ErasureReport, PersonErasure
 
 
@@ -80,3 +82,39 @@ class PersonErasureOut(ApiModel):
 
 
 ExportStatus = Literal["pending", "processing", "completed", "failed", "downloaded", "expired"]
+
+
+class ExportIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["person", "organization"] | None = Field(
+        default=None,
+        description="What to export: the caller's own data, or (admins only) the whole "
+        "organization's. Default: the organization for an admin, else the person.",
+    )
+
+
+class ExportOut(ApiModel):
+    id: str
+    status: ExportStatus
+    scope: Literal["person", "organization"]
+    created_at: datetime
+    completed_at: datetime | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="The archive can be downloaded once, until then."
+    )
+    file_size: int | None = None
+    download_url: str = Field(description="GET it: 202 while building, then the archive.")
+
+    @classmethod
+    def of(cls, export: DataExport) -> ExportOut:
+        return cls(
+            id=str(export.id),
+            status=gdpr_export.state(export),  # type: ignore[arg-type]
+            scope=export.scope.subject,
+            created_at=export.created_at,
+            completed_at=export.processing.completed_at,
+            expires_at=export.output.expires_at,
+            file_size=export.output.file_size,
+            download_url=f"/api/users/export-data/{export.id}",
+        )
