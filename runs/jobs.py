@@ -17,6 +17,7 @@ from runs.engine import RunEngine
 from runs.recovery import sweep
 from runs.schedules import tick
 from services.gdpr import export as gdpr_export
+from services.gdpr import retention
 from services.gdpr.ports import GdprServices
 
 JobContext = dict[str, Any]
@@ -63,3 +64,8 @@ async def build_data_export(ctx: JobContext, org_id: str, export_id: str) -> str
     services = cast(GdprServices, engine_of(ctx).services)
     done = await gdpr_export.build(services, ObjectId(org_id), ObjectId(export_id))
     return done.processing.status
+
+
+async def apply_retention(ctx: JobContext) -> dict[str, int]:
+    """Delete every organization's activity past its ``dataRetentionDays`` (daily)."""
+    return await retention.apply_all(cast(GdprServices, engine_of(ctx).services))
