@@ -34,6 +34,7 @@ from api.routes import (
     organizations,
     runs,
     runs_crons,
+    social_accounts,
     stripe_webhooks,
     system,
     users,
@@ -105,6 +106,7 @@ def build_app(
     app.include_router(ai_agents.router)
     app.include_router(analytics_import.router)
     app.include_router(workflows.router)
+    app.include_router(social_accounts.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     app.include_router(runs_crons.router)

@@ -21,6 +21,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from chorus.chat_models import ChatModels
 from chorus.cron_ticker import CronTicker
 from chorus.jobs import CRONS, JOBS
+from chorus.platforms import PlatformRegistry
 from chorus.settings import Settings, secret
 from memory.chroma import http_client, persistent_client
 from memory.embeddings import local_embeddings, openai_embeddings
@@ -94,6 +95,8 @@ class Runtime:
     cipher: CredentialCipher
     signing_secret: str
     billing: Billing
+    # The social networks' providers (production or the sandbox), built on first use.
+    platforms: PlatformRegistry
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
     # The process's one run engine (graphs compiled once on this runtime's checkpointer).
     engine: RunEngine = field(init=False, repr=False)
@@ -191,6 +194,11 @@ class Runtime:
             else ("embedded", "local: plans assigned by the operator (chorus orgs set-plan)")
         )
 
+        platforms = PlatformRegistry(settings)
+        closers.append(platforms.aclose)
+        sandboxed = any(platforms.form(n) == "sandbox" for n in platforms.networks)
+        forms["platforms"] = ("embedded" if sandboxed else "production", platforms.describe())
+
         key = secret(settings.encryption_key) or load_or_create_key(settings.data_dir)
         signing = secret(settings.secret_key) or load_or_create_secret(settings.data_dir, "signing")
 
@@ -211,6 +219,7 @@ class Runtime:
             cipher=CredentialCipher([k.strip() for k in key.split(",") if k.strip()]),
             signing_secret=signing,
             billing=billing,
+            platforms=platforms,
             forms=forms,
             _closers=closers,
         )
@@ -272,6 +281,7 @@ class Runtime:
             "media": self._probe_media,
             "email": self._probe_email,
             "tracing": self._probe_tracing,
+            "platforms": self._probe_platforms,
             "billing": self._probe_billing if deep else self._configured_billing,
             "embeddings": self._probe_embeddings if deep else self._configured_embeddings,
             "chat_model": self._probe_chat_model if deep else self._configured_chat_model,
@@ -336,6 +346,9 @@ class Runtime:
 
     async def _probe_tracing(self) -> str:
         return "on" if self.settings.tracing_enabled else "off"
+
+    async def _probe_platforms(self) -> str:
+        return self.platforms.describe()
 
     async def _configured_billing(self) -> str:
         gateway = self.billing.gateway

@@ -29,6 +29,13 @@ INDEXES: tuple[IndexSpec, ...] = (
         "social_accounts", [("organizationId", ASC), ("platform", ASC), ("status.isActive", ASC)]
     ),
     IndexSpec("ai_tasks", [("organizationId", ASC), ("agentId", ASC), ("execution.status", ASC)]),
+    # Connecting: one document per network identity in an organization (a reconnect updates
+    # it); a consent's state is looked up by its hash within the organization it names.
+    IndexSpec(
+        "social_accounts",
+        [("organizationId", ASC), ("platform", ASC), ("accountInfo.platformId", ASC)],
+    ),
+    IndexSpec("oauth_states", [("organizationId", ASC), ("stateHash", ASC)], {"unique": True}),
     IndexSpec("audit_logs", [("organizationId", ASC), ("timestamp", DESC)]),
     # Text search.
     IndexSpec("posts", [("content.text", TEXT), ("content.title", TEXT)]),

@@ -4,7 +4,7 @@ from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
 from persistence.models.analytics import Analytics, AudienceInsights, CompetitorAnalysis
 from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
-from persistence.models.content import ContentTemplate, Post, SocialAccount
+from persistence.models.content import ContentTemplate, OAuthState, Post, SocialAccount
 from persistence.models.crons import LgCron
 from persistence.models.events import DomainEvent
 from persistence.models.integrations import Integration, Notification, WebhookEvent
@@ -21,6 +21,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Invitation,
     AccountToken,
     SocialAccount,
+    OAuthState,
     Post,
     ContentTemplate,
     Analytics,
@@ -63,6 +64,7 @@ __all__ = [
     "Membership",
     "Model",
     "Notification",
+    "OAuthState",
     "Organization",
     "Post",
     "SocialAccount",
