@@ -39,6 +39,8 @@ from persistence.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLi
 from runs.engine import RunEngine
 from services.billing.gateway import Billing, LocalBilling
 from services.events import EventBus
+from services.publishing import PublishConfig, Publisher, Ticker
+from services.social_accounts.access_port import AccountAccess
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,9 @@ class Runtime:
     engine: RunEngine = field(init=False, repr=False)
     # Domain events: the outbox, the organizations' pub/sub channels, this process's handlers.
     events: EventBus = field(init=False, repr=False)
+    # The publishing tick of this process (the ``publish_due`` job); None until an account
+    # access is given (``enable_publishing``): publishing acts for connected accounts.
+    publishing: Ticker | None = field(default=None, repr=False)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -229,12 +234,33 @@ class Runtime:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")
         else:
-            runtime.jobs = InProcessJobQueue(JOBS, {"engine": runtime.engine})
+            runtime.jobs = InProcessJobQueue(JOBS, {"engine": runtime.engine, "runtime": runtime})
             forms["jobs"] = ("embedded", "in-process runner")
         closers.insert(0, runtime.jobs.close)
         await ensure_indexes(db)
         _tune_gc()
         return runtime
+
+    def enable_publishing(
+        self, access: AccountAccess, *, config: PublishConfig | None = None
+    ) -> Ticker:
+        """Publish due posts on this process's ticks, acting for accounts through ``access``
+        (the stored access, ``services.social_accounts.access``, in the service)."""
+        settings = self.settings
+        publisher = Publisher(
+            self.db,
+            self.media,
+            access,
+            self.events,
+            self.rate_limiter,
+            config=config or PublishConfig(lease_seconds=settings.publishing_lease_seconds),
+        )
+        self.publishing = Ticker(
+            publisher,
+            concurrency=settings.publishing_concurrency,
+            max_seconds=settings.publishing_pass_seconds,
+        )
+        return self.publishing
 
     def start_crons(self) -> None:
         """Run ``chorus.jobs.CRONS`` on schedule here if jobs run in this process (embedded);

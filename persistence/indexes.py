@@ -57,6 +57,9 @@ INDEXES: tuple[IndexSpec, ...] = (
         [("organizationId", ASC), ("platforms.platform", ASC), ("platforms.platformPostId", ASC)],
     ),
     IndexSpec("ai_tasks", [("organizationId", ASC), ("createdAt", DESC)]),
+    # The publishing tick looks for due posts of every tenant (persistence.publish_claims).
+    IndexSpec("posts", [("scheduling.status", ASC), ("scheduling.scheduledAt", ASC)]),
+    IndexSpec("posts", [("scheduling.status", ASC), ("publishing.leaseUntil", ASC)]),
     IndexSpec("ai_agents", [("organizationId", ASC), ("agentType", ASC)], {"unique": True}),
     IndexSpec("webhook_events", [("source", ASC), ("eventId", ASC)], {"unique": True}),
     # Billing: a Stripe event names a customer; which organization is it?

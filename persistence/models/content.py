@@ -174,7 +174,28 @@ class PlatformTarget(Model):
     retryable: bool | None = None
     attempts: int = 0
     next_attempt_at: UTCDateTime | None = None
+    first_attempt_at: UTCDateTime | None = Field(
+        default=None,
+        description="When the first call to the network began: after an unknown outcome the "
+        "publishing engine looks for the post from then on before trying again.",
+    )
     platform_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PublishingClaim(Model):
+    """The publishing engine's hold on a post (``services.publishing``).
+
+    ``token`` names the worker pass that holds the post; every write of that pass is guarded
+    by it, so a pass whose lease ran out (its worker died or stalled) and was taken over
+    can no longer write. ``lease_until`` is when the hold ends; between attempts (a target
+    waits for Retry-After or a backoff) ``token`` is None and ``lease_until`` is when the
+    post is due again.
+    """
+
+    token: str | None = None
+    worker: str | None = None
+    lease_until: UTCDateTime | None = None
+    claimed_at: UTCDateTime | None = None
 
 
 class Performance(Model):
@@ -209,6 +230,7 @@ class Post(Document):
     version: int = Field(
         default=0, description="Bumped by every edit; If-Match/version guards concurrent edits."
     )
+    publishing: PublishingClaim | None = None
 
 
 class TemplateBody(Model):
