@@ -11,6 +11,7 @@ from persistence.models.integrations import Integration, Notification, WebhookEv
 from persistence.models.members import AccountToken, Invitation, Membership
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
 from persistence.models.runs import LgRun, LgThread
+from persistence.models.workspace import MediaAsset, PostComment
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Organization,
@@ -39,6 +40,8 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     LgRun,
     LgCron,
     DomainEvent,
+    PostComment,
+    MediaAsset,
 )
 
 __all__ = [
@@ -60,11 +63,13 @@ __all__ = [
     "LgCron",
     "LgRun",
     "LgThread",
+    "MediaAsset",
     "Membership",
     "Model",
     "Notification",
     "Organization",
     "Post",
+    "PostComment",
     "SocialAccount",
     "User",
     "UserSession",

@@ -1,0 +1,183 @@
+"""Request and response bodies of the post routes, camelCase as the rest of the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from api.routes.schemas import ApiModel
+from persistence.ids import IsoDateTime, PyObjectId
+from persistence.models import Post
+from persistence.models.content import ContentType, Platform, PostStatus, TargetStatus
+from services.workspace.posts import PostInput, TargetInput, is_locked
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Hashtag = Annotated[str, StringConstraints(min_length=1, max_length=140)]
+
+
+class StrictIn(ApiModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+class MediaRefIn(StrictIn):
+    media_id: PyObjectId = Field(description="An item of the media library (/api/media).")
+
+
+class ContentIn(StrictIn):
+    text: str = Field(max_length=70000, description="The post; a target may override it.")
+    title: str | None = Field(default=None, max_length=500)
+    hashtags: list[Hashtag] = Field(default_factory=list, max_length=60)
+    media_files: list[MediaRefIn] = Field(default_factory=list, max_length=20)
+
+
+class TargetIn(StrictIn):
+    social_account_id: PyObjectId
+    text: str | None = Field(
+        default=None, max_length=70000, description="This network's own text, if different."
+    )
+
+
+class SchedulingIn(StrictIn):
+    scheduled_at: IsoDateTime | None = Field(
+        default=None,
+        description="When to publish (ISO-8601 with a timezone). Scheduled at once by a "
+        "manager or admin; kept as the proposed time of a draft for a user.",
+    )
+    timezone: str | None = Field(
+        default=None, max_length=64, description="IANA timezone the time was chosen in."
+    )
+
+
+class PostIn(StrictIn):
+    content: ContentIn
+    platforms: list[TargetIn] = Field(min_length=1, max_length=30)
+    scheduling: SchedulingIn = Field(default_factory=SchedulingIn)
+    tags: list[Tag] = Field(default_factory=list, max_length=30)
+
+    def to_input(self) -> PostInput:
+        return PostInput(
+            text=self.content.text,
+            title=self.content.title,
+            hashtags=list(self.content.hashtags),
+            media_ids=[m.media_id for m in self.content.media_files],
+            targets=[TargetInput(t.social_account_id, t.text) for t in self.platforms],
+            scheduled_at=self.scheduling.scheduled_at,
+            timezone=self.scheduling.timezone,
+            tags=list(dict.fromkeys(self.tags)),
+        )
+
+
+class PostUpdateIn(PostIn):
+    version: int | None = Field(
+        default=None,
+        ge=0,
+        description="The version the edit was made on (or send If-Match with the ETag).",
+    )
+
+
+class ScheduleIn(StrictIn):
+    scheduled_at: IsoDateTime = Field(description="When to publish (ISO-8601 with a timezone).")
+    version: int | None = Field(default=None, ge=0)
+
+
+class DimensionsOut(ApiModel):
+    width: int
+    height: int
+
+
+class MediaFileOut(ApiModel):
+    media_id: str | None = None
+    url: str
+    type: Literal["image", "video", "gif"]
+    size: int | None = None
+    dimensions: DimensionsOut | None = None
+    alt_text: str | None = None
+
+
+class ContentOut(ApiModel):
+    title: str | None = None
+    text: str
+    content_type: ContentType
+    media_files: list[MediaFileOut]
+    hashtags: list[str]
+
+
+class TargetOut(ApiModel):
+    social_account_id: str
+    platform: Platform
+    status: TargetStatus
+    text: str | None = None
+    platform_post_id: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+    error_message: str | None = None
+
+
+class SchedulingOut(ApiModel):
+    status: PostStatus
+    scheduled_at: datetime | None = None
+    published_at: datetime | None = None
+    timezone: str
+
+
+class AiGenerationOut(ApiModel):
+    is_ai_generated: bool
+    agent_id: str | None = None
+    prompt: str | None = None
+    model: str | None = None
+    iterations: int = 0
+    feedback: str | None = None
+    thread_id: str | None = None
+
+
+class ModerationOut(ApiModel):
+    status: Literal["approved", "pending", "rejected"]
+    moderated_by: str | None = None
+    moderated_at: datetime | None = None
+    rejection_reason: str | None = None
+
+
+class PostOut(ApiModel):
+    id: str
+    user_id: str | None = None
+    content: ContentOut
+    platforms: list[TargetOut]
+    scheduling: SchedulingOut
+    ai_generation: AiGenerationOut
+    moderation: ModerationOut
+    tags: list[str]
+    version: int
+    locked: bool = Field(description="Claimed by the publishing engine: no more edits.")
+    created_at: datetime
+    updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, post: Post) -> PostOut:
+        data: dict[str, Any] = post.model_dump(mode="json", by_alias=False)
+        data["locked"] = is_locked(post)
+        return cls.model_validate(data)
+
+
+class PostPageOut(ApiModel):
+    items: list[PostOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
+
+
+class CalendarAccountOut(ApiModel):
+    social_account_id: str
+    platform: Platform
+    posts: list[PostOut]
+
+
+class CalendarDayOut(ApiModel):
+    date: str = Field(description="The local day (YYYY-MM-DD) in the calendar's timezone.")
+    accounts: list[CalendarAccountOut]
+
+
+class CalendarOut(ApiModel):
+    timezone: str
+    start: datetime = Field(description="The first local midnight, in UTC.")
+    end: datetime = Field(description="The local midnight after the last day, in UTC.")
+    days: list[CalendarDayOut]
