@@ -181,3 +181,68 @@ class CalendarOut(ApiModel):
     start: datetime = Field(description="The first local midnight, in UTC.")
     end: datetime = Field(description="The local midnight after the last day, in UTC.")
     days: list[CalendarDayOut]
+
+
+class IssueOut(ApiModel):
+    code: str
+    field: str
+    message: str
+    fix: str = Field(description="What to do about it.")
+
+
+class MediaCheckOut(ApiModel):
+    media_id: str | None = None
+    type: str
+    url: str
+
+
+class SuggestionOut(ApiModel):
+    text: str
+    hashtags: list[str]
+
+
+class TargetPreviewOut(ApiModel):
+    social_account_id: str
+    platform: Platform
+    text: str = Field(description="The text as it will be published (hashtags appended).")
+    length: int = Field(description="Its length as this network counts it.")
+    max_length: int
+    counting: str = Field(description="x_weighted, utf16 or graphemes.")
+    over_by: int
+    truncated_text: str | None = Field(description="What fits, when the text is too long.")
+    fold_at: int | None = Field(description="Where the feed folds behind 'see more'.")
+    visible_before_fold: str
+    hashtags: list[str]
+    max_hashtags: int | None
+    media: list[MediaCheckOut]
+    valid: bool
+    violations: list[IssueOut]
+    advice: list[str]
+    suggestion: SuggestionOut | None = Field(
+        description="A repaired text and hashtags that pass every rule, when some fail."
+    )
+
+
+class PreviewOut(ApiModel):
+    post_id: str
+    version: int
+    targets: list[TargetPreviewOut]
+
+
+class BulkErrorOut(ApiModel):
+    line: int
+    field: str
+    message: str
+    code: str
+
+
+class BulkCreatedOut(ApiModel):
+    line: int
+    post_id: str
+    scheduled_at: datetime
+
+
+class BulkReportOut(ApiModel):
+    lines: int
+    created: list[BulkCreatedOut]
+    errors: list[BulkErrorOut]

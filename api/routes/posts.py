@@ -10,27 +10,42 @@ Literal paths (``/drafts``, ``/calendar``, ``/bulk-schedule``) are declared befo
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from starlette.datastructures import UploadFile
 
 from api.deps import IdPath, Reader, RuntimeDep, Writer, parse_id, rate_limited, require
 from api.errors import ApiError
 from api.principal import Principal
 from api.responses import errors
-from api.routes.post_schemas import PostIn, PostOut, PostPageOut, PostUpdateIn, ScheduleIn
+from api.routes.post_schemas import (
+    BulkCreatedOut,
+    BulkErrorOut,
+    BulkReportOut,
+    CalendarAccountOut,
+    CalendarDayOut,
+    CalendarOut,
+    PostIn,
+    PostOut,
+    PostPageOut,
+    PostUpdateIn,
+    PreviewOut,
+    ScheduleIn,
+    TargetPreviewOut,
+)
 from persistence.ids import IsoDateTime
 from persistence.models import Post
 from persistence.models.content import Platform, PostStatus
-from services.workspace import listing
+from services.workspace import bulk, listing, preview
 from services.workspace import posts as service
 from services.workspace.posts import StaleVersion
 
 router = APIRouter(
     prefix="/api/posts",
     tags=["posts"],
-    dependencies=[Depends(rate_limited("posts", 600, 60))],
+    dependencies=[Depends(rate_limited("read", 600, 60))],
     responses=errors(401, 429),
 )
 
@@ -181,6 +196,133 @@ async def published(
     return await _view(runtime, principal, statuses, "-scheduledAt", cursor, limit)
 
 
+@router.get("/calendar", response_model=CalendarOut, responses=errors(422))
+async def calendar(
+    principal: Reader,
+    runtime: RuntimeDep,
+    start: Annotated[date, Query(description="The first local day (YYYY-MM-DD).")],
+    end: Annotated[date, Query(description="The last local day, included.")],
+    timezone: Annotated[
+        str | None,
+        Query(max_length=64, description="IANA timezone; the organization's by default."),
+    ] = None,
+    status: StatusQ = None,
+    account_id: AccountQ = None,
+    platform: PlatformQ = None,
+    tag: TagQ = None,
+) -> CalendarOut:
+    """Posts with a time on the local days from ``start`` to ``end`` (at most 93), grouped
+    by local day in the timezone and, within a day, by account (a post on two accounts is
+    under both)."""
+    flt = _filter(status, account_id, platform, tag, None, None, None)
+    found = await listing.calendar(
+        runtime.db, principal.org_id, start, end, timezone=timezone, flt=flt
+    )
+    return CalendarOut(
+        timezone=found.timezone,
+        start=found.start,
+        end=found.end,
+        days=[
+            CalendarDayOut(
+                date=day.date.isoformat(),
+                accounts=[
+                    CalendarAccountOut(
+                        social_account_id=str(group.social_account_id),
+                        platform=group.platform,  # type: ignore[arg-type]
+                        posts=[PostOut.of(p) for p in group.posts],
+                    )
+                    for group in day.accounts
+                ],
+            )
+            for day in found.days
+        ],
+    )
+
+
+BULK_MAX_BYTES = 2 * 1024 * 1024
+
+
+async def _bulk_text(request: Request) -> str:
+    """The file (multipart field ``file``) or the raw body, refused past the size limit
+    before it is all read."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(
+                422,
+                "invalid input: body.file",
+                fields=[{"field": "body.file", "message": "a file upload is required"}],
+            )
+        data = await upload.read(BULK_MAX_BYTES + 1)
+    else:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > BULK_MAX_BYTES:
+                break
+            chunks.append(chunk)
+        data = b"".join(chunks) + (b"x" if size > BULK_MAX_BYTES else b"")
+    if len(data) > BULK_MAX_BYTES:
+        raise ApiError(413, f"the file is over {BULK_MAX_BYTES:,} bytes; split it")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApiError(415, "the file must be UTF-8 text (CSV or JSON lines)") from exc
+    if not text.strip():
+        raise ApiError(
+            422, "invalid input: body", fields=[{"field": "body", "message": "the file is empty"}]
+        )
+    return text
+
+
+@router.post(
+    "/bulk-schedule",
+    response_model=BulkReportOut,
+    responses=errors(403, 422),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+                "text/csv": {"schema": {"type": "string", "description": "CSV, header row"}},
+                "application/x-ndjson": {"schema": {"type": "string", "description": "JSON lines"}},
+            }
+        }
+    },
+)
+async def bulk_schedule(
+    request: Request,
+    principal: Publisher,
+    runtime: RuntimeDep,
+    format: Annotated[bulk.Format, Query()] = "auto",
+) -> BulkReportOut:
+    """Schedule a post per line of a CSV (header: text, scheduledAt, accounts, hashtags,
+    title, tags, timezone) or JSON lines file. Each line lands whole or is reported in
+    ``errors`` with its line number, field and reason; the other lines still land."""
+    text = await _bulk_text(request)
+    report = await bulk.schedule_lines(
+        runtime.db, principal.org_id, principal.user_id, text, format
+    )
+    return BulkReportOut(
+        lines=report.lines,
+        created=[
+            BulkCreatedOut(line=c.line, post_id=str(c.post_id), scheduled_at=c.scheduled_at)
+            for c in report.created
+        ],
+        errors=[
+            BulkErrorOut(line=e.line, field=e.field, message=e.message, code=e.code)
+            for e in report.errors
+        ],
+    )
+
+
 # --- one post ----------------------------------------------------------------------------
 
 
@@ -207,6 +349,33 @@ async def get_post(
     post_id: IdPath, principal: Reader, runtime: RuntimeDep, response: Response
 ) -> PostOut:
     return _answer(await service.get(runtime.db, principal.org_id, post_id), response)
+
+
+@router.get("/{post_id}/preview", response_model=PreviewOut, responses=errors(404))
+async def preview_post(post_id: IdPath, principal: Reader, runtime: RuntimeDep) -> PreviewOut:
+    """How the post will appear on each network: the published text, its length as the
+    network counts it, truncation and the feed's fold, hashtags, media checks, and every
+    violation with its fix (plus a repaired text when something fails)."""
+    post, targets = await preview.preview(runtime.db, principal.org_id, post_id)
+    return PreviewOut(
+        post_id=str(post.id),
+        version=post.version,
+        targets=[
+            TargetPreviewOut.model_validate(
+                {
+                    **{k: v for k, v in vars(t).items() if k != "violations"},
+                    "social_account_id": str(t.social_account_id),
+                    "valid": t.valid,
+                    "violations": [vars(v) for v in t.violations],
+                    "media": [
+                        {"media_id": m["mediaId"], "type": m["type"], "url": m["url"]}
+                        for m in t.media
+                    ],
+                }
+            )
+            for t in targets
+        ],
+    )
 
 
 @router.put(
