@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from api.routes.schemas import ApiModel
 from persistence.ids import IsoDateTime, PyObjectId
-from persistence.models import Post
+from persistence.models import Post, PostComment
 from persistence.models.content import ContentType, Platform, PostStatus, TargetStatus
 from services.workspace.posts import PostInput, TargetInput, is_locked
 
@@ -246,3 +246,36 @@ class BulkReportOut(ApiModel):
     lines: int
     created: list[BulkCreatedOut]
     errors: list[BulkErrorOut]
+
+
+class SubmitIn(StrictIn):
+    note: str | None = Field(default=None, max_length=5000, description="For the approver.")
+
+
+class ApproveIn(StrictIn):
+    scheduled_at: IsoDateTime | None = Field(
+        default=None, description="Schedule at this time instead of the proposed one."
+    )
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class RejectIn(StrictIn):
+    comment: str = Field(min_length=1, max_length=5000, description="Why, for the author.")
+
+
+class CommentIn(StrictIn):
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class CommentOut(ApiModel):
+    id: str
+    post_id: str
+    user_id: str | None = None
+    author_email: str | None = None
+    kind: Literal["note", "approval", "rejection", "submission"]
+    text: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, comment: PostComment) -> CommentOut:
+        return cls.model_validate(comment.model_dump(mode="json"))

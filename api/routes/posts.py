@@ -21,24 +21,29 @@ from api.errors import ApiError
 from api.principal import Principal
 from api.responses import errors
 from api.routes.post_schemas import (
+    ApproveIn,
     BulkCreatedOut,
     BulkErrorOut,
     BulkReportOut,
     CalendarAccountOut,
     CalendarDayOut,
     CalendarOut,
+    CommentIn,
+    CommentOut,
     PostIn,
     PostOut,
     PostPageOut,
     PostUpdateIn,
     PreviewOut,
+    RejectIn,
     ScheduleIn,
+    SubmitIn,
     TargetPreviewOut,
 )
 from persistence.ids import IsoDateTime
 from persistence.models import Post
 from persistence.models.content import Platform, PostStatus
-from services.workspace import bulk, listing, preview
+from services.workspace import approvals, bulk, listing, preview
 from services.workspace import posts as service
 from services.workspace.posts import StaleVersion
 
@@ -460,3 +465,86 @@ async def publish_post(
     """Publish now: the post becomes due at once and the publishing engine takes it."""
     post = await service.publish_now(runtime.db, principal.org_id, post_id)
     return _answer(post, response)
+
+
+# --- approvals and comments --------------------------------------------------------------
+
+
+def _person(principal: Principal) -> approvals.Person:
+    return approvals.Person(principal.user_id, principal.email)
+
+
+@router.post("/{post_id}/submit", response_model=PostOut, responses=errors(404, 409, 422))
+async def submit_post(
+    post_id: IdPath,
+    principal: Writer,
+    runtime: RuntimeDep,
+    response: Response,
+    body: SubmitIn | None = None,
+) -> PostOut:
+    """Send a draft for approval (checked as it will go out); it joins the inbox
+    (``GET /api/posts?status=pending_approval``)."""
+    post = await approvals.submit(
+        runtime.db, principal.org_id, post_id, _person(principal), body.note if body else None
+    )
+    return _answer(post, response)
+
+
+@router.post(
+    "/{post_id}/approve", response_model=PostOut, responses=errors(402, 403, 404, 409, 422)
+)
+async def approve_post(
+    post_id: IdPath,
+    principal: Publisher,
+    runtime: RuntimeDep,
+    response: Response,
+    body: ApproveIn | None = None,
+) -> PostOut:
+    """Approve a pending post: scheduled at ``scheduledAt`` or its proposed time (402 past
+    the plan's allowance), or an approved draft when it has no time."""
+    body = body or ApproveIn()
+    post = await approvals.approve(
+        runtime.db,
+        principal.org_id,
+        post_id,
+        _person(principal),
+        scheduled_at=body.scheduled_at,
+        comment=body.comment,
+    )
+    return _answer(post, response)
+
+
+@router.post("/{post_id}/reject", response_model=PostOut, responses=errors(403, 404, 409, 422))
+async def reject_post(
+    post_id: IdPath, body: RejectIn, principal: Publisher, runtime: RuntimeDep, response: Response
+) -> PostOut:
+    """Send a pending post back to its author as a draft, with the reason as a comment."""
+    post = await approvals.reject(
+        runtime.db, principal.org_id, post_id, _person(principal), body.comment
+    )
+    return _answer(post, response)
+
+
+@router.get("/{post_id}/comments", response_model=list[CommentOut], responses=errors(404))
+async def list_comments(
+    post_id: IdPath, principal: Reader, runtime: RuntimeDep
+) -> list[CommentOut]:
+    """The post's internal notes and approval decisions, oldest first."""
+    found = await approvals.comments(runtime.db, principal.org_id, post_id)
+    return [CommentOut.of(c) for c in found]
+
+
+@router.post(
+    "/{post_id}/comments",
+    status_code=201,
+    response_model=CommentOut,
+    responses=errors(404, 422),
+)
+async def add_comment(
+    post_id: IdPath, body: CommentIn, principal: Writer, runtime: RuntimeDep
+) -> CommentOut:
+    """An internal note on the post (never published)."""
+    comment = await approvals.add_comment(
+        runtime.db, principal.org_id, post_id, _person(principal), body.text
+    )
+    return CommentOut.of(comment)

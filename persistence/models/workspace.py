@@ -14,6 +14,8 @@ from persistence.ids import PyObjectId, UTCDateTime
 from persistence.models.base import Document, Model
 from persistence.models.content import Dimensions
 
+CommentKind = Literal["note", "approval", "rejection", "submission"]
+
 
 class PostComment(Document):
     collection = "post_comments"
@@ -21,7 +23,7 @@ class PostComment(Document):
     post_id: PyObjectId
     user_id: PyObjectId | None = None
     author_email: str | None = None
-    kind: Literal["note", "approval", "rejection", "submission"] = "note"
+    kind: CommentKind = "note"
     text: str = Field(max_length=5000)
 
 

@@ -350,6 +350,7 @@ async def schedule(
     *,
     version: int | None = None,
     where: str = "body.scheduledAt",
+    extra: Mapping[str, Any] | None = None,
 ) -> Post:
     """Schedule the post at ``when`` (a draft, a pending, failed or paused post, or a
     scheduled one moved); its targets start afresh. Checked against every network's rules
@@ -375,13 +376,8 @@ async def schedule(
     rules.ensure_valid(after, settings.banned_terms, going_out=True)
     await _check_allowance(db, org_id, max(when, now), post)
     doc = after.to_mongo()
-    return await save(
-        db,
-        org_id,
-        post_id,
-        post.version,
-        {"scheduling": doc["scheduling"], "platforms": doc["platforms"]},
-    )
+    changes = {"scheduling": doc["scheduling"], "platforms": doc["platforms"], **(extra or {})}
+    return await save(db, org_id, post_id, post.version, changes)
 
 
 async def publish_now(
