@@ -37,6 +37,7 @@ from api.routes import (
     runs_crons,
     stripe_webhooks,
     system,
+    templates,
     users,
     workflows,
 )
@@ -115,6 +116,7 @@ def build_app(
     app.include_router(workflows.router)
     # The content workspace: posts, calendar and approvals.
     app.include_router(posts.router)
+    app.include_router(templates.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     app.include_router(runs_crons.router)

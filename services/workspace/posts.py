@@ -198,18 +198,17 @@ async def _build(
     return content, targets, _timezone(data.timezone, default_tz)
 
 
-async def create(
+async def prepare(
     db: Any, org_id: ObjectId, user_id: ObjectId, data: PostInput, *, may_publish: bool
 ) -> Post:
-    """A new post: scheduled when a time is given and the caller may publish; otherwise a
-    draft (keeping the proposed time for whoever approves it). Nothing is stored unless
-    every target passes its network's rules."""
+    """The post ``data`` describes, checked by every target's rules, not stored: scheduled
+    when a time is given and the caller may publish; otherwise a draft (keeping the
+    proposed time for whoever approves it)."""
     settings = await organizations.settings(db, org_id)
     content, targets, tz = await _build(db, org_id, data, settings.timezone)
-    now = utcnow()
     scheduling = Scheduling(status="draft", scheduled_at=data.scheduled_at, timezone=tz)
     if data.scheduled_at is not None and may_publish:
-        _check_time(data.scheduled_at, now, "body.scheduling.scheduledAt")
+        _check_time(data.scheduled_at, utcnow(), "body.scheduling.scheduledAt")
         scheduling.status = "scheduled"
     post = Post(
         organization_id=org_id,
@@ -220,9 +219,18 @@ async def create(
         tags=data.tags,
     )
     rules.ensure_valid(post, settings.banned_terms, going_out=scheduling.status == "scheduled")
-    if scheduling.status == "scheduled":
-        assert data.scheduled_at is not None
-        await _check_allowance(db, org_id, data.scheduled_at)
+    return post
+
+
+async def create(
+    db: Any, org_id: ObjectId, user_id: ObjectId, data: PostInput, *, may_publish: bool
+) -> Post:
+    """Store a new post (see ``prepare``); a scheduled one takes a place in its month's
+    allowance of the plan. Nothing is stored unless every target passes its rules."""
+    post = await prepare(db, org_id, user_id, data, may_publish=may_publish)
+    if post.scheduling.status == "scheduled":
+        assert post.scheduling.scheduled_at is not None
+        await _check_allowance(db, org_id, post.scheduling.scheduled_at)
     return await repo(db).insert(post)
 
 
