@@ -32,11 +32,13 @@ from api.routes import (
     console,
     docs,
     organizations,
+    posts,
     runs,
     runs_crons,
     social_accounts,
     stripe_webhooks,
     system,
+    templates,
     users,
     workflows,
 )
@@ -86,7 +88,14 @@ def build_app(
             allow_origins=list(cors_origins),
             allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-API-Key",
+                "Last-Event-ID",
+                "If-Match",
+            ],
+            expose_headers=["ETag"],
         )
     app.add_middleware(SecurityHeaders)
     # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
@@ -107,6 +116,9 @@ def build_app(
     app.include_router(analytics_import.router)
     app.include_router(workflows.router)
     app.include_router(social_accounts.router)
+    # The content workspace: posts, calendar and approvals.
+    app.include_router(posts.router)
+    app.include_router(templates.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     app.include_router(runs_crons.router)

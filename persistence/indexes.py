@@ -88,6 +88,22 @@ INDEXES: tuple[IndexSpec, ...] = (
     # The audit log, read newest first per organization and per person, after a cursor.
     IndexSpec("audit_logs", [("organizationId", ASC), ("_id", DESC)]),
     IndexSpec("audit_logs", [("organizationId", ASC), ("userId", ASC), ("_id", DESC)]),
+    # The content workspace: the post list newest first and by time (calendar, queue), by
+    # account and by tag; comments per post; the media library newest first.
+    IndexSpec("posts", [("organizationId", ASC), ("_id", DESC)]),
+    IndexSpec("posts", [("organizationId", ASC), ("scheduling.scheduledAt", ASC), ("_id", ASC)]),
+    IndexSpec(
+        "posts",
+        [
+            ("organizationId", ASC),
+            ("platforms.socialAccountId", ASC),
+            ("scheduling.scheduledAt", ASC),
+        ],
+    ),
+    IndexSpec("posts", [("organizationId", ASC), ("tags", ASC), ("_id", DESC)]),
+    IndexSpec("post_comments", [("organizationId", ASC), ("postId", ASC), ("_id", ASC)]),
+    IndexSpec("media_assets", [("organizationId", ASC), ("_id", DESC)]),
+    IndexSpec("content_templates", [("organizationId", ASC), ("_id", DESC)]),
 )
 
 

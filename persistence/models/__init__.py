@@ -11,6 +11,7 @@ from persistence.models.integrations import Integration, Notification, WebhookEv
 from persistence.models.members import AccountToken, Invitation, Membership
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
 from persistence.models.runs import LgRun, LgThread
+from persistence.models.workspace import MediaAsset, PostComment
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Organization,
@@ -40,6 +41,8 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     LgRun,
     LgCron,
     DomainEvent,
+    PostComment,
+    MediaAsset,
 )
 
 __all__ = [
@@ -61,12 +64,14 @@ __all__ = [
     "LgCron",
     "LgRun",
     "LgThread",
+    "MediaAsset",
     "Membership",
     "Model",
     "Notification",
     "OAuthState",
     "Organization",
     "Post",
+    "PostComment",
     "SocialAccount",
     "User",
     "UserSession",

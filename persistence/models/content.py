@@ -117,6 +117,9 @@ class Dimensions(Model):
 
 
 class MediaFile(Model):
+    media_id: PyObjectId | None = Field(
+        default=None, description="The media library item (media_assets) this file is."
+    )
     url: str
     type: Literal["image", "video", "gif"]
     size: int | None = None
@@ -227,6 +230,7 @@ class Post(Document):
     platforms: list[PlatformTarget] = Field(default_factory=list)
     performance: Performance = Field(default_factory=Performance)
     moderation: Moderation = Field(default_factory=Moderation)
+    tags: list[str] = Field(default_factory=list, description="Campaigns and labels to filter by.")
     version: int = Field(
         default=0, description="Bumped by every edit; If-Match/version guards concurrent edits."
     )
