@@ -34,6 +34,9 @@ class ComponentState(Protocol):
     @property
     def detail(self) -> str: ...
 
+    @property
+    def seconds(self) -> float: ...
+
 
 class AppRuntime(RunServices, Protocol):
     @property
@@ -62,6 +65,11 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def events(self) -> EventBus: ...
+
+    @property
+    def operator_token(self) -> str | None:
+        """The secret of operator routes, when ``chorus serve`` started this process."""
+        ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False
