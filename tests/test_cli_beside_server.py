@@ -80,6 +80,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     finally:
         process.terminate()
         process.wait(timeout=60)
+    # A stopped server leaves no note behind (a stale one would only confuse a reader).
+    assert server_file.read(data) is None
 
 
 @pytest.fixture
