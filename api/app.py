@@ -31,6 +31,7 @@ from api.routes import (
     billing,
     console,
     docs,
+    operator,
     organizations,
     posts,
     runs,
@@ -122,6 +123,8 @@ def build_app(
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     app.include_router(runs_crons.router)
+    # ``chorus`` commands sent to the server that holds the data dir.
+    app.include_router(operator.router)
     # The browser console and the API docs, with their static files.
     app.include_router(console.router)
     console.mount_static(app)

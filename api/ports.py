@@ -35,6 +35,9 @@ class ComponentState(Protocol):
     @property
     def detail(self) -> str: ...
 
+    @property
+    def seconds(self) -> float: ...
+
 
 class AppRuntime(RunServices, Protocol):
     @property
@@ -66,6 +69,11 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def platforms(self) -> Platforms: ...
+
+    @property
+    def operator_token(self) -> str | None:
+        """The secret of operator routes, when ``chorus serve`` started this process."""
+        ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from langchain_core.embeddings import Embeddings
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from chorus import server_file
 from chorus.chat_models import ChatModels
 from chorus.cron_ticker import CronTicker
 from chorus.jobs import CRONS, JOBS
@@ -100,6 +101,8 @@ class Runtime:
     # The social networks' providers (production or the sandbox), built on first use.
     platforms: PlatformRegistry
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
+    # Set by ``announce`` in a serving process: the secret operator routes ask for.
+    operator_token: str | None = field(default=None, repr=False)
     # The process's one run engine (graphs compiled once on this runtime's checkpointer).
     engine: RunEngine = field(init=False, repr=False)
     # Domain events: the outbox, the organizations' pub/sub channels, this process's handlers.
@@ -270,6 +273,19 @@ class Runtime:
             ticker = CronTicker(self.jobs, CRONS)
             ticker.start()
             self._closers.insert(0, ticker.stop)  # before the job queue closes
+
+    def announce(self, url: str) -> None:
+        """Leave the server note (``chorus.server_file``) in the data dir so the CLI can
+        send its commands here while this process holds the data dir. Removed by ``close``."""
+        token = server_file.new_token()
+        server_file.write(self.settings.data_dir, url, token)
+        self.operator_token = token
+
+        async def forget() -> None:
+            server_file.remove(self.settings.data_dir, token)
+
+        # Last to run: the note goes once the data dir is released (closers run in order).
+        self._closers.append(forget)
 
     async def close(self) -> None:
         """Release everything, newest first; embedded documents are flushed to disk."""
