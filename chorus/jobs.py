@@ -16,6 +16,7 @@ JOBS: dict[str, Job] = {
     "purge_expired_sessions": jobs.purge_expired_sessions,
     "graph_run": jobs.graph_run,
     "recover_runs": jobs.recover_runs,
+    "send_notification_emails": jobs.send_notification_emails,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).
@@ -26,4 +27,6 @@ CRONS: dict[str, dict[str, Any]] = {
     # Every two seconds: a killed worker's runs resume soon after its heartbeat expires. Each
     # tick has one job id, so one worker sweeps per tick (arq keeps no cron results).
     "recover_runs": {"second": set(range(0, 60, 2))},
+    # Every ten seconds: a burst's grouped email goes soon after its window closes.
+    "send_notification_emails": {"second": set(range(0, 60, 10)), "timeout": 300},
 }

@@ -38,6 +38,7 @@ from persistence.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLi
 from runs.engine import RunEngine
 from services.billing.gateway import Billing, LocalBilling
 from services.events import EventBus
+from services.notifications.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +217,8 @@ class Runtime:
         )
         runtime.engine = RunEngine(runtime)
         runtime.events = EventBus(db, pubsub)
+        # Whoever emits (an API process, a worker) tells the people concerned.
+        runtime.events.subscribe("*", Notifier(db, pubsub).handle)
         if redis_url:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")
