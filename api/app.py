@@ -31,6 +31,7 @@ from api.routes import (
     billing,
     console,
     docs,
+    notifications,
     organizations,
     runs,
     runs_crons,
@@ -97,6 +98,7 @@ def build_app(
     app.include_router(account.two_factor_router)
     app.include_router(users.router)
     app.include_router(organizations.router)
+    app.include_router(notifications.router)
     app.include_router(billing.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(api_keys.router)
