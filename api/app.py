@@ -19,6 +19,7 @@ from api.body_limits import BodyLimits, BodyRules
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
 from api.ports import AppRuntime
+from api.realtime_hub import Hub
 from api.routes import (
     account,
     account_pages,
@@ -33,6 +34,7 @@ from api.routes import (
     docs,
     notifications,
     organizations,
+    realtime,
     runs,
     runs_crons,
     stripe_webhooks,
@@ -62,9 +64,12 @@ def build_app(
         app.state.runtime = runtime
         # The same store and keys as every other caller of the runtime's checkpointer.
         graph_saver.bind(runtime.checkpointer.inner)
+        # The sockets' fan-out: one subscription per organization channel in this process.
+        app.state.realtime = Hub(runtime.pubsub)
         try:
             yield
         finally:
+            await app.state.realtime.close()
             await runtime.close()
 
     app = FastAPI(
@@ -99,6 +104,7 @@ def build_app(
     app.include_router(users.router)
     app.include_router(organizations.router)
     app.include_router(notifications.router)
+    app.include_router(realtime.router)
     app.include_router(billing.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(api_keys.router)

@@ -24,17 +24,13 @@ from persistence.models.integrations import InAppChannel, NotificationChannels
 from persistence.models.notifications import NotificationEmail
 from persistence.pubsub import PubSub
 from persistence.repository import TenantRepository
-from services import members
+from services import members, realtime
+from services.events import org_channel
 from services.notifications import preferences
 from services.notifications.catalog import Category, category_of
 from services.notifications.emails import GROUP_WINDOW
 
 log = logging.getLogger(__name__)
-
-
-def user_channel(org_id: ObjectId, user_id: ObjectId) -> str:
-    """The pub/sub channel of one person's notifications in one organization."""
-    return f"notifications:{org_id}:{user_id}"
 
 
 def notification_wire(n: Notification) -> dict[str, Any]:
@@ -141,10 +137,10 @@ class Notifier:
         await self._emails.insert(item)
 
     async def _push(self, n: Notification) -> None:
-        assert n.user_id is not None
+        # On the organization's channel, marked for its person: sockets already listen there
+        # (one subscription per organization, not per person), and show it to that person.
         try:
-            await self._pubsub.publish(
-                user_channel(n.organization_id, n.user_id), json.dumps(notification_wire(n))
-            )
+            message = realtime.notification_message(notification_wire(n))
+            await self._pubsub.publish(org_channel(n.organization_id), json.dumps(message))
         except Exception:  # live delivery is best effort; the inbox has it
             log.exception("could not push notification %s", n.id)
