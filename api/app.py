@@ -19,6 +19,7 @@ from api.body_limits import BodyLimits, BodyRules
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
 from api.ports import AppRuntime
+from api.realtime_hub import Hub
 from api.routes import (
     account,
     account_pages,
@@ -31,9 +32,11 @@ from api.routes import (
     billing,
     console,
     docs,
+    notifications,
     operator,
     organizations,
     posts,
+    realtime,
     runs,
     runs_crons,
     social_accounts,
@@ -65,9 +68,12 @@ def build_app(
         app.state.runtime = runtime
         # The same store and keys as every other caller of the runtime's checkpointer.
         graph_saver.bind(runtime.checkpointer.inner)
+        # The sockets' fan-out: one subscription per organization channel in this process.
+        app.state.realtime = Hub(runtime.pubsub)
         try:
             yield
         finally:
+            await app.state.realtime.close()
             await runtime.close()
 
     app = FastAPI(
@@ -108,6 +114,8 @@ def build_app(
     app.include_router(account.two_factor_router)
     app.include_router(users.router)
     app.include_router(organizations.router)
+    app.include_router(notifications.router)
+    app.include_router(realtime.router)
     app.include_router(billing.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(api_keys.router)

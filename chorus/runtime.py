@@ -40,6 +40,7 @@ from persistence.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLi
 from runs.engine import RunEngine
 from services.billing.gateway import Billing, LocalBilling
 from services.events import EventBus
+from services.notifications.notifier import Notifier
 from services.publishing import PublishConfig, Publisher, Ticker
 from services.social_accounts.access_port import AccountAccess
 
@@ -233,6 +234,8 @@ class Runtime:
         )
         runtime.engine = RunEngine(runtime)
         runtime.events = EventBus(db, pubsub)
+        # Whoever emits (an API process, a worker) tells the people concerned.
+        runtime.events.subscribe("*", Notifier(db, pubsub).handle)
         if redis_url:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")

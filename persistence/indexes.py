@@ -104,6 +104,18 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("post_comments", [("organizationId", ASC), ("postId", ASC), ("_id", ASC)]),
     IndexSpec("media_assets", [("organizationId", ASC), ("_id", DESC)]),
     IndexSpec("content_templates", [("organizationId", ASC), ("_id", DESC)]),
+    # Notifications: a person's inbox newest first after a cursor, one per event and person
+    # (a redelivered event is not stored twice); their settings; emails waiting to go out.
+    IndexSpec("notifications", [("organizationId", ASC), ("userId", ASC), ("_id", DESC)]),
+    IndexSpec(
+        "notifications",
+        [("organizationId", ASC), ("userId", ASC), ("data.eventId", ASC)],
+        {"unique": True, "partialFilterExpression": {"data.eventId": {"$exists": True}}},
+    ),
+    IndexSpec(
+        "notification_settings", [("organizationId", ASC), ("userId", ASC)], {"unique": True}
+    ),
+    IndexSpec("notification_emails", [("status", ASC), ("dueAt", ASC)]),
 )
 
 

@@ -9,6 +9,7 @@ from persistence.models.crons import LgCron
 from persistence.models.events import DomainEvent
 from persistence.models.integrations import Integration, Notification, WebhookEvent
 from persistence.models.members import AccountToken, Invitation, Membership
+from persistence.models.notifications import NotificationEmail, NotificationPreferences
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
 from persistence.models.runs import LgRun, LgThread
 from persistence.models.workspace import MediaAsset, PostComment
@@ -35,6 +36,8 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Integration,
     WebhookEvent,
     Notification,
+    NotificationPreferences,
+    NotificationEmail,
     AuditLog,
     DataExport,
     LgThread,
@@ -68,6 +71,8 @@ __all__ = [
     "Membership",
     "Model",
     "Notification",
+    "NotificationEmail",
+    "NotificationPreferences",
     "OAuthState",
     "Organization",
     "Post",
