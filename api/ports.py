@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from persistence.crypto import CredentialCipher
+from persistence.keyspace import Keyspace
 from persistence.mailer import Mailer
 from persistence.media import MediaStore
 from persistence.ratelimit import RateLimiter
@@ -74,6 +75,9 @@ class AppRuntime(RunServices, Protocol):
     def operator_token(self) -> str | None:
         """The secret of operator routes, when ``chorus serve`` started this process."""
         ...
+
+    @property
+    def keyspace(self) -> Keyspace: ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False

@@ -18,6 +18,8 @@ JOBS: dict[str, Job] = {
     "recover_runs": jobs.recover_runs,
     "publish_due": jobs.publish_due,
     "send_notification_emails": jobs.send_notification_emails,
+    # Named in services.gdpr.export.JOB, which queues it.
+    "gdpr_export": jobs.build_data_export,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).

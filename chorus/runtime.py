@@ -32,6 +32,7 @@ from persistence.checkpointer import build_checkpointer
 from persistence.crypto import CredentialCipher, load_or_create_key, load_or_create_secret
 from persistence.eventlog import EventLog, InProcessEventLog, RedisEventLog
 from persistence.indexes import ensure_indexes
+from persistence.keyspace import InProcessKeyspace, Keyspace, RedisKeyspace
 from persistence.mailer import Mailer, OutboxMailer, SesMailer
 from persistence.media import LocalMediaStore, MediaStore, S3MediaStore
 from persistence.pubsub import InProcessPubSub, PubSub, RedisPubSub
@@ -101,6 +102,8 @@ class Runtime:
     billing: Billing
     # The social networks' providers (production or the sandbox), built on first use.
     platforms: PlatformRegistry
+    # Every Redis key (or in-process equivalent) at once, searched by id (GDPR erasure).
+    keyspace: Keyspace
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
     # Set by ``announce`` in a serving process: the secret operator routes ask for.
     operator_token: str | None = field(default=None, repr=False)
@@ -138,10 +141,17 @@ class Runtime:
             pubsub: PubSub = RedisPubSub(redis)
             event_log: EventLog = RedisEventLog(redis)
             cache: Cache = RedisCache(redis)
+            keyspace: Keyspace = RedisKeyspace(redis)
             forms["redis"] = ("production", "Redis " + _redacted(redis_url))
         else:
-            rate_limiter, pubsub = InProcessRateLimiter(), InProcessPubSub()
-            event_log, cache = InProcessEventLog(), InProcessCache()
+            pubsub = InProcessPubSub()
+            local_events, local_cache, local_limits = (
+                InProcessEventLog(),
+                InProcessCache(),
+                InProcessRateLimiter(),
+            )
+            rate_limiter, event_log, cache = local_limits, local_events, local_cache
+            keyspace = InProcessKeyspace([local_cache, local_limits, local_events])
             forms["redis"] = ("embedded", "in-process rate limiter, pub/sub, event log, cache")
 
         if settings.chroma_url:
@@ -229,6 +239,7 @@ class Runtime:
             signing_secret=signing,
             billing=billing,
             platforms=platforms,
+            keyspace=keyspace,
             forms=forms,
             _closers=closers,
         )
