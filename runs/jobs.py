@@ -7,7 +7,7 @@ The composition root (``chorus.jobs``) registers these by name and schedules the
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from bson import ObjectId
 
@@ -19,6 +19,8 @@ from runs.schedules import tick
 from services.gdpr import export as gdpr_export
 from services.gdpr import retention
 from services.gdpr.ports import GdprServices
+from services.notifications import emails
+from services.publishing import Ticker
 
 JobContext = dict[str, Any]
 
@@ -53,9 +55,32 @@ async def schedule_tick(ctx: JobContext) -> dict[str, int]:
     return await tick(engine_of(ctx))
 
 
+class PublishingHost(Protocol):
+    """The runtime as the publishing job sees it (``Runtime.enable_publishing`` sets it)."""
+
+    @property
+    def publishing(self) -> Ticker | None: ...
+
+
+async def publish_due(ctx: JobContext) -> dict[str, int]:
+    """Claim and publish due posts (``services.publishing.tick``); how each post settled.
+    A process whose runtime has no account access yet publishes nothing."""
+    host: PublishingHost | None = ctx.get("runtime")
+    ticker = host.publishing if host is not None else None
+    if ticker is None:
+        return {"not_enabled": 1}
+    return await ticker.tick()
+
+
 async def purge_expired_sessions(ctx: JobContext) -> int:
     """Delete sign-in sessions past their expiry (maintenance)."""
     return await OrganizationAdmin(engine_of(ctx).services.db).purge_expired_sessions()
+
+
+async def send_notification_emails(ctx: JobContext) -> int:
+    """Send the notification emails that are due (each burst as one message)."""
+    services = cast(emails.MailServices, engine_of(ctx).services)
+    return await emails.send_due(services.db, services.mailer, services.public_base_url)
 
 
 async def build_data_export(ctx: JobContext, org_id: str, export_id: str) -> str:
