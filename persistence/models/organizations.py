@@ -173,6 +173,9 @@ class User(Document):
     settings: UserSettings = Field(default_factory=UserSettings)
     authentication: Authentication = Field(default_factory=Authentication)
     gdpr: UserGdpr = Field(default_factory=UserGdpr)
+    # A platform operator runs the service (``/api/admin``), above every organization: not
+    # a role in any one of them. Granted only from the command line (``chorus operators``).
+    platform_role: Literal["operator"] | None = None
 
     @field_validator("email")
     @classmethod
