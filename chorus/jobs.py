@@ -16,6 +16,7 @@ JOBS: dict[str, Job] = {
     "purge_expired_sessions": jobs.purge_expired_sessions,
     "graph_run": jobs.graph_run,
     "recover_runs": jobs.recover_runs,
+    "sync_social_accounts": jobs.sync_social_accounts,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).
@@ -26,4 +27,7 @@ CRONS: dict[str, dict[str, Any]] = {
     # Every two seconds: a killed worker's runs resume soon after its heartbeat expires. Each
     # tick has one job id, so one worker sweeps per tick (arq keeps no cron results).
     "recover_runs": {"second": set(range(0, 60, 2))},
+    # Every five minutes: each account is synced once its own next sync (hourly, or after a
+    # network's Retry-After) has come; claimed per account, so several workers share it.
+    "sync_social_accounts": {"minute": set(range(0, 60, 5)), "second": 30, "timeout": 600},
 }

@@ -7,13 +7,15 @@ The composition root (``chorus.jobs``) registers these by name and schedules the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from persistence.admin import OrganizationAdmin
 from runs.background import run_in_background
 from runs.engine import RunEngine
 from runs.recovery import sweep
 from runs.schedules import tick
+from services.social_accounts import sync
+from services.social_accounts.ports import AccountsRuntime
 
 JobContext = dict[str, Any]
 
@@ -51,3 +53,9 @@ async def schedule_tick(ctx: JobContext) -> dict[str, int]:
 async def purge_expired_sessions(ctx: JobContext) -> int:
     """Delete sign-in sessions past their expiry (maintenance)."""
     return await OrganizationAdmin(engine_of(ctx).services.db).purge_expired_sessions()
+
+
+async def sync_social_accounts(ctx: JobContext) -> dict[str, int]:
+    """Pull metrics of the connected accounts whose next sync has come."""
+    # The worker's services are the process runtime, which carries the providers too.
+    return await sync.sync_due(cast(AccountsRuntime, engine_of(ctx).services))
