@@ -9,8 +9,10 @@ from persistence.models.crons import LgCron
 from persistence.models.events import DomainEvent
 from persistence.models.integrations import Integration, Notification, WebhookEvent
 from persistence.models.members import AccountToken, Invitation, Membership
+from persistence.models.notifications import NotificationEmail, NotificationPreferences
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
 from persistence.models.runs import LgRun, LgThread
+from persistence.models.workspace import MediaAsset, PostComment
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Organization,
@@ -34,12 +36,16 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Integration,
     WebhookEvent,
     Notification,
+    NotificationPreferences,
+    NotificationEmail,
     AuditLog,
     DataExport,
     LgThread,
     LgRun,
     LgCron,
     DomainEvent,
+    PostComment,
+    MediaAsset,
 )
 
 __all__ = [
@@ -61,12 +67,16 @@ __all__ = [
     "LgCron",
     "LgRun",
     "LgThread",
+    "MediaAsset",
     "Membership",
     "Model",
     "Notification",
+    "NotificationEmail",
+    "NotificationPreferences",
     "OAuthState",
     "Organization",
     "Post",
+    "PostComment",
     "SocialAccount",
     "User",
     "UserSession",

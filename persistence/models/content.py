@@ -117,6 +117,9 @@ class Dimensions(Model):
 
 
 class MediaFile(Model):
+    media_id: PyObjectId | None = Field(
+        default=None, description="The media library item (media_assets) this file is."
+    )
     url: str
     type: Literal["image", "video", "gif"]
     size: int | None = None
@@ -174,7 +177,28 @@ class PlatformTarget(Model):
     retryable: bool | None = None
     attempts: int = 0
     next_attempt_at: UTCDateTime | None = None
+    first_attempt_at: UTCDateTime | None = Field(
+        default=None,
+        description="When the first call to the network began: after an unknown outcome the "
+        "publishing engine looks for the post from then on before trying again.",
+    )
     platform_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PublishingClaim(Model):
+    """The publishing engine's hold on a post (``services.publishing``).
+
+    ``token`` names the worker pass that holds the post; every write of that pass is guarded
+    by it, so a pass whose lease ran out (its worker died or stalled) and was taken over
+    can no longer write. ``lease_until`` is when the hold ends; between attempts (a target
+    waits for Retry-After or a backoff) ``token`` is None and ``lease_until`` is when the
+    post is due again.
+    """
+
+    token: str | None = None
+    worker: str | None = None
+    lease_until: UTCDateTime | None = None
+    claimed_at: UTCDateTime | None = None
 
 
 class Performance(Model):
@@ -206,9 +230,11 @@ class Post(Document):
     platforms: list[PlatformTarget] = Field(default_factory=list)
     performance: Performance = Field(default_factory=Performance)
     moderation: Moderation = Field(default_factory=Moderation)
+    tags: list[str] = Field(default_factory=list, description="Campaigns and labels to filter by.")
     version: int = Field(
         default=0, description="Bumped by every edit; If-Match/version guards concurrent edits."
     )
+    publishing: PublishingClaim | None = None
 
 
 class TemplateBody(Model):
