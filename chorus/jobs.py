@@ -17,6 +17,9 @@ JOBS: dict[str, Job] = {
     "graph_run": jobs.graph_run,
     "recover_runs": jobs.recover_runs,
     "publish_due": jobs.publish_due,
+    "send_notification_emails": jobs.send_notification_emails,
+    # Named in services.gdpr.export.JOB, which queues it.
+    "gdpr_export": jobs.build_data_export,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).
@@ -31,4 +34,6 @@ CRONS: dict[str, dict[str, Any]] = {
     # one pass at a time (a tick during a pass returns at once) and a pass stops claiming
     # after publishing_pass_seconds, well inside the timeout.
     "publish_due": {"second": set(range(60)), "timeout": 300},
+    # Every ten seconds: a burst's grouped email goes soon after its window closes.
+    "send_notification_emails": {"second": set(range(0, 60, 10)), "timeout": 300},
 }

@@ -46,7 +46,14 @@ class AccountAuthentication(Model):
     access_token: str | None = None
     refresh_token: str | None = None
     token_expires_at: UTCDateTime | None = None
+    refresh_expires_at: UTCDateTime | None = None
     scopes: list[str] = Field(default_factory=list)
+    # What the network needs beside the tokens (the Page a Page token acts for, a Bluesky
+    # account's PDS and handle): identifiers, never secrets.
+    extra: dict[str, str] = Field(default_factory=dict)
+    # A refresh in progress until then (one refresh at a time: networks that rotate refresh
+    # tokens refuse the old one, and a second refresh would look like a revocation).
+    refreshing_until: UTCDateTime | None = None
 
 
 class AccountSettings(Model):
@@ -59,9 +66,16 @@ class AccountSettings(Model):
 
 class AccountStatus(Model):
     is_active: bool = True
+    # needs_reconnect: the network refused the tokens for good (``reconnect_reason`` says
+    # why, in the network's words); nothing is tried against the account until it is
+    # connected again.
+    connection: Literal["connected", "needs_reconnect", "disconnected"] = "connected"
+    reconnect_reason: str | None = None
     last_sync: UTCDateTime | None = None
     sync_status: Literal["active", "error", "rate_limited"] = "active"
     error_message: str | None = None
+    # A rate-limited sync waits until then (the network's Retry-After).
+    next_sync_at: UTCDateTime | None = None
 
 
 class AccountMetrics(Model):
@@ -82,12 +96,30 @@ class SocialAccount(Document):
     metrics: AccountMetrics = Field(default_factory=AccountMetrics)
 
 
+class OAuthState(Document):
+    """A consent in progress: the ``state`` sent to the network (stored hashed), who asked,
+    and the PKCE verifier (ciphertext). Used once, before ``expires_at``."""
+
+    collection = "oauth_states"
+
+    user_id: PyObjectId
+    platform: Platform
+    state_hash: str
+    redirect_uri: str
+    code_verifier: str | None = None
+    expires_at: UTCDateTime
+    used_at: UTCDateTime | None = None
+
+
 class Dimensions(Model):
     width: int
     height: int
 
 
 class MediaFile(Model):
+    media_id: PyObjectId | None = Field(
+        default=None, description="The media library item (media_assets) this file is."
+    )
     url: str
     type: Literal["image", "video", "gif"]
     size: int | None = None
@@ -198,6 +230,7 @@ class Post(Document):
     platforms: list[PlatformTarget] = Field(default_factory=list)
     performance: Performance = Field(default_factory=Performance)
     moderation: Moderation = Field(default_factory=Moderation)
+    tags: list[str] = Field(default_factory=list, description="Campaigns and labels to filter by.")
     version: int = Field(
         default=0, description="Bumped by every edit; If-Match/version guards concurrent edits."
     )
