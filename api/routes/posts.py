@@ -148,13 +148,19 @@ async def list_posts(
     q: SearchQ = None,
     start: FromQ = None,
     end: ToQ = None,
+    ai_generated: Annotated[
+        bool | None,
+        Query(alias="aiGenerated", description="Only posts the agents made (true) or people."),
+    ] = None,
     sort: Annotated[listing.Sort, Query()] = "-createdAt",
     cursor: CursorQ = None,
     limit: LimitQ = 50,
 ) -> PostPageOut:
     """The organization's posts, newest first (or by time with ``sort``); one page.
-    ``?status=pending_approval`` is the approval inbox."""
+    ``?status=pending_approval`` is the approval inbox; posts the content_creation workflow
+    stored are here too, with their ``aiGeneration`` metadata."""
     flt = _filter(status, account_id, platform, tag, q, start, end)
+    flt.ai_generated = ai_generated
     page = await listing.find(
         runtime.db, principal.org_id, flt, sort=sort, cursor=cursor, limit=limit
     )
