@@ -537,7 +537,7 @@ async def list_comments(
 ) -> list[CommentOut]:
     """The post's internal notes and approval decisions, oldest first."""
     found = await approvals.comments(runtime.db, principal.org_id, post_id)
-    return [CommentOut.of(c) for c in found]
+    return [CommentOut.of(c, email) for c, email in found]
 
 
 @router.post(
@@ -553,4 +553,4 @@ async def add_comment(
     comment = await approvals.add_comment(
         runtime.db, principal.org_id, post_id, _person(principal), body.text
     )
-    return CommentOut.of(comment)
+    return CommentOut.of(comment, principal.email)
