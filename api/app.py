@@ -33,6 +33,7 @@ from api.routes import (
     console,
     docs,
     gdpr,
+    media,
     notifications,
     operator,
     organizations,
@@ -130,6 +131,7 @@ def build_app(
     # The content workspace: posts, calendar and approvals.
     app.include_router(posts.router)
     app.include_router(templates.router)
+    app.include_router(media.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     app.include_router(runs_crons.router)
