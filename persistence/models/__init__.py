@@ -10,7 +10,7 @@ from persistence.models.events import DomainEvent
 from persistence.models.integrations import Integration, Notification, WebhookEvent
 from persistence.models.members import AccountToken, Invitation, Membership
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
-from persistence.models.runs import LgRun, LgThread
+from persistence.models.runs import LgAssistant, LgRun, LgThread
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Organization,
@@ -37,6 +37,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     DataExport,
     LgThread,
     LgRun,
+    LgAssistant,
     LgCron,
     DomainEvent,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "DomainEvent",
     "Integration",
     "Invitation",
+    "LgAssistant",
     "LgCron",
     "LgRun",
     "LgThread",
