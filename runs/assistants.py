@@ -10,6 +10,7 @@ can keep it; it is not stored, and it dates from the organization's creation. A 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from bson import ObjectId
@@ -42,6 +43,13 @@ class AssistantConfigurable(BaseModel):
 
     model: str | None = Field(
         default=None, min_length=1, max_length=200, description="provider:model its runs use"
+    )
+    system_prompt: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4000,
+        description="Instructions every agent of its runs follows (in place of the "
+        "organization's own per-agent addition)",
     )
 
 
@@ -109,12 +117,21 @@ async def get(db: Any, org_id: ObjectId, assistant_id: str) -> LgAssistant:
     return found
 
 
-async def resolve(db: Any, org_id: ObjectId, assistant_id: str) -> tuple[str, str | None]:
-    """The graph a run of ``assistant_id`` runs, and the chat model its configuration names."""
+@dataclass(frozen=True)
+class Resolved:
+    """What a run of an assistant runs: its graph, and the variant's model and prompt."""
+
+    graph: str
+    model: str | None = None
+    system_prompt: str | None = None
+
+
+async def resolve(db: Any, org_id: ObjectId, assistant_id: str) -> Resolved:
     if _builtin_name(assistant_id) is not None:
-        return graph_for(assistant_id), None
+        return Resolved(graph_for(assistant_id))
     found = await get(db, org_id, assistant_id)
-    return found.graph_id, (found.config.get("configurable") or {}).get("model")
+    configurable = found.config.get("configurable") or {}
+    return Resolved(found.graph_id, configurable.get("model"), configurable.get("system_prompt"))
 
 
 async def search(

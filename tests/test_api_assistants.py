@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from api_support import add_member, api_client, assert_error_shape, bearer, register
+from fake_model_apis import serve as fake_model_api
 from fake_model_apis import serve_app
 from langgraph_sdk import get_client
 from support import make_settings
@@ -169,3 +171,35 @@ async def test_a_viewer_reads_but_cannot_create_and_bad_input_names_the_field(
         assert_error_shape(gone, 409)
         after = (await client.post(f"{base}/count", json={}, headers=admin)).json()
         assert after == before
+
+
+async def test_a_variants_instructions_reach_every_agent_prompt_of_its_runs(
+    tmp_path: Path,
+) -> None:
+    with fake_model_api("Cold brew season is here.") as (model_api, requests):
+        settings = make_settings(
+            tmp_path / "data",
+            model="openai:gpt-4o-mini",
+            openai_api_key="sk-test",
+            openai_base_url=f"{model_api}/v1",
+        )
+        with serve_app(create_app(settings)) as base:
+            reg = _register(base, "voice@example.com", "Voice Coffee")
+            client = _client(base, _key(base, reg["accessToken"]))
+            rule = "Always mention our oat milk option."
+            variant = await client.assistants.create(
+                "content_creator",
+                config={"configurable": {"system_prompt": rule}},
+                name="Oat voice",
+            )
+            request = {"input": {"brief": "Our autumn latte", "platform": "instagram"}}
+            await client.runs.wait(None, variant["assistant_id"], input=request)
+            prompts = [str(r["messages"][0]) for r in requests if r["path"] == "chat"]
+            assert prompts
+            assert all(rule in p for p in prompts)
+
+            requests.clear()
+            await client.runs.wait(None, "content_creator", input=request)
+            prompts = [str(r["messages"][0]) for r in requests if r["path"] == "chat"]
+            assert prompts
+            assert not any(rule in p for p in prompts)

@@ -157,6 +157,13 @@ class AssistantConfigurableIn(BaseModel):
     model: str | None = Field(
         default=None, min_length=1, max_length=200, description="provider:model its runs use"
     )
+    system_prompt: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4000,
+        description="Instructions every agent of its runs follows (in place of the "
+        "organization's own per-agent addition)",
+    )
 
 
 class AssistantConfigIn(BaseModel):

@@ -52,15 +52,16 @@ async def run_request(
     """The run a request asks for; an organization's assistant variant gives its graph and
     its model (a model named in the request wins)."""
     modes = body.stream_mode if body.stream_mode is not None else default_modes
-    graph, assistant_model = await assistants.resolve(sdk.db, org_id, body.assistant_id)
+    assistant = await assistants.resolve(sdk.db, org_id, body.assistant_id)
     requested_model = body.config.configurable.model if body.config else None
     return RunRequest(
-        graph=graph,
+        graph=assistant.graph,
+        system_prompt=assistant.system_prompt,
         input=body.input,
         command=body.command.model_dump(exclude_none=True) if body.command else None,
         stream_mode=stream_modes(modes),
         metadata=body.metadata or {},
-        model=requested_model or assistant_model,
+        model=requested_model or assistant.model,
         multitask_strategy=body.multitask_strategy or "reject",
         if_not_exists=body.if_not_exists or "reject",
     )
