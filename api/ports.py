@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from persistence.crypto import CredentialCipher
+from persistence.keyspace import Keyspace
 from persistence.mailer import Mailer
 from persistence.media import MediaStore
 from persistence.ratelimit import RateLimiter
@@ -14,6 +15,7 @@ from runs.engine import RunEngine
 from runs.ports import RunServices
 from services.billing.gateway import Billing
 from services.events import EventBus
+from services.social_accounts.ports import Platforms
 
 
 class ComponentState(Protocol):
@@ -67,9 +69,15 @@ class AppRuntime(RunServices, Protocol):
     def events(self) -> EventBus: ...
 
     @property
+    def platforms(self) -> Platforms: ...
+
+    @property
     def operator_token(self) -> str | None:
         """The secret of operator routes, when ``chorus serve`` started this process."""
         ...
+
+    @property
+    def keyspace(self) -> Keyspace: ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False
