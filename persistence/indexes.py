@@ -69,6 +69,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("lg_threads", [("organizationId", ASC), ("threadId", ASC)], {"unique": True}),
     IndexSpec("lg_runs", [("organizationId", ASC), ("runId", ASC)], {"unique": True}),
     IndexSpec("lg_crons", [("organizationId", ASC), ("cronId", ASC)], {"unique": True}),
+    IndexSpec("lg_assistants", [("organizationId", ASC), ("assistantId", ASC)], {"unique": True}),
     # The schedule tick's cross-tenant "what is due" reads.
     IndexSpec("lg_crons", [("nextRunDate", ASC)]),
     IndexSpec("workflows", [("execution.nextRun", ASC)]),

@@ -11,7 +11,7 @@ from persistence.models.integrations import Integration, Notification, WebhookEv
 from persistence.models.members import AccountToken, Invitation, Membership
 from persistence.models.notifications import NotificationEmail, NotificationPreferences
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
-from persistence.models.runs import LgRun, LgThread
+from persistence.models.runs import LgAssistant, LgRun, LgThread
 from persistence.models.workspace import MediaAsset, PostComment
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
@@ -42,6 +42,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     DataExport,
     LgThread,
     LgRun,
+    LgAssistant,
     LgCron,
     DomainEvent,
     PostComment,
@@ -64,6 +65,7 @@ __all__ = [
     "DomainEvent",
     "Integration",
     "Invitation",
+    "LgAssistant",
     "LgCron",
     "LgRun",
     "LgThread",
