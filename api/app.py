@@ -32,6 +32,7 @@ from api.routes import (
     billing,
     console,
     docs,
+    integrations,
     notifications,
     organizations,
     realtime,
@@ -105,6 +106,7 @@ def build_app(
     app.include_router(organizations.router)
     app.include_router(notifications.router)
     app.include_router(realtime.router)
+    app.include_router(integrations.router)
     app.include_router(billing.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(api_keys.router)

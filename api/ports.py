@@ -14,6 +14,7 @@ from runs.engine import RunEngine
 from runs.ports import RunServices
 from services.billing.gateway import Billing
 from services.events import EventBus
+from services.integrations.delivery import WebhookDispatcher
 
 
 class ComponentState(Protocol):
@@ -62,6 +63,9 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def events(self) -> EventBus: ...
+
+    @property
+    def webhooks(self) -> WebhookDispatcher: ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False

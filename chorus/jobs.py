@@ -17,6 +17,7 @@ JOBS: dict[str, Job] = {
     "graph_run": jobs.graph_run,
     "recover_runs": jobs.recover_runs,
     "send_notification_emails": jobs.send_notification_emails,
+    "deliver_webhooks": jobs.deliver_webhooks,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).
@@ -29,4 +30,6 @@ CRONS: dict[str, dict[str, Any]] = {
     "recover_runs": {"second": set(range(0, 60, 2))},
     # Every ten seconds: a burst's grouped email goes soon after its window closes.
     "send_notification_emails": {"second": set(range(0, 60, 10)), "timeout": 300},
+    # Every five seconds: webhook retries go out close to their backoff.
+    "deliver_webhooks": {"second": set(range(0, 60, 5)), "timeout": 600},
 }

@@ -38,6 +38,7 @@ from persistence.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLi
 from runs.engine import RunEngine
 from services.billing.gateway import Billing, LocalBilling
 from services.events import EventBus
+from services.integrations.delivery import WebhookDispatcher
 from services.notifications.notifier import Notifier
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ class Runtime:
     engine: RunEngine = field(init=False, repr=False)
     # Domain events: the outbox, the organizations' pub/sub channels, this process's handlers.
     events: EventBus = field(init=False, repr=False)
+    # Outgoing webhooks: the integrations' deliveries, started from this process's events.
+    webhooks: WebhookDispatcher = field(init=False, repr=False)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -219,6 +222,11 @@ class Runtime:
         runtime.events = EventBus(db, pubsub)
         # Whoever emits (an API process, a worker) tells the people concerned.
         runtime.events.subscribe("*", Notifier(db, pubsub).handle)
+        runtime.webhooks = WebhookDispatcher(
+            db, runtime.cipher, allow_private=settings.webhooks_allow_private
+        )
+        runtime.events.subscribe("*", runtime.webhooks.handle)
+        closers.insert(0, runtime.webhooks.drain)
         if redis_url:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")

@@ -190,6 +190,14 @@ class Settings(BaseSettings):
         default=14, ge=0, le=730, description="Trial days of an organization's first paid plan."
     )
 
+    # --- outgoing webhooks ------------------------------------------------------------------
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let outgoing webhooks (integrations) reach private, loopback and "
+        "link-local addresses. Off: a URL that resolves to one is refused (SSRF); turn on only "
+        "for a receiver on your own network.",
+    )
+
     # --- serving -------------------------------------------------------------------------
     rate_limits: dict[str, tuple[int, float]] = Field(
         default_factory=dict,

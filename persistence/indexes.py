@@ -90,6 +90,15 @@ INDEXES: tuple[IndexSpec, ...] = (
         "notification_settings", [("organizationId", ASC), ("userId", ASC)], {"unique": True}
     ),
     IndexSpec("notification_emails", [("status", ASC), ("dueAt", ASC)]),
+    # Outgoing webhooks: one delivery per integration and event; what is due, across
+    # tenants; an integration's attempts newest first.
+    IndexSpec(
+        "webhook_deliveries",
+        [("organizationId", ASC), ("integrationId", ASC), ("eventId", ASC)],
+        {"unique": True},
+    ),
+    IndexSpec("webhook_deliveries", [("status", ASC), ("nextAttemptAt", ASC)]),
+    IndexSpec("integration_logs", [("organizationId", ASC), ("integrationId", ASC), ("_id", DESC)]),
 )
 
 

@@ -7,13 +7,14 @@ The composition root (``chorus.jobs``) registers these by name and schedules the
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from persistence.admin import OrganizationAdmin
 from runs.background import run_in_background
 from runs.engine import RunEngine
 from runs.recovery import sweep
 from runs.schedules import tick
+from services.integrations.delivery import WebhookDispatcher
 from services.notifications import emails
 
 JobContext = dict[str, Any]
@@ -58,3 +59,16 @@ async def send_notification_emails(ctx: JobContext) -> int:
     """Send the notification emails that are due (each burst as one message)."""
     services = cast(emails.MailServices, engine_of(ctx).services)
     return await emails.send_due(services.db, services.mailer, services.public_base_url)
+
+
+async def deliver_webhooks(ctx: JobContext) -> int:
+    """Attempt the outgoing webhook deliveries whose backoff has run out."""
+    services = cast(_WithWebhooks, engine_of(ctx).services)
+    return await services.webhooks.deliver_due()
+
+
+class _WithWebhooks(Protocol):
+    """The runtime the worker runs on has the process's webhook dispatcher."""
+
+    @property
+    def webhooks(self) -> WebhookDispatcher: ...

@@ -6,6 +6,7 @@ from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
 from persistence.models.content import ContentTemplate, Post, SocialAccount
 from persistence.models.crons import LgCron
+from persistence.models.deliveries import IntegrationLog, WebhookDelivery
 from persistence.models.events import DomainEvent
 from persistence.models.integrations import Integration, Notification, WebhookEvent
 from persistence.models.members import AccountToken, Invitation, Membership
@@ -32,6 +33,8 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Workflow,
     WorkflowRun,
     Integration,
+    WebhookDelivery,
+    IntegrationLog,
     WebhookEvent,
     Notification,
     NotificationPreferences,
@@ -59,6 +62,7 @@ __all__ = [
     "Document",
     "DomainEvent",
     "Integration",
+    "IntegrationLog",
     "Invitation",
     "LgCron",
     "LgRun",
@@ -73,6 +77,7 @@ __all__ = [
     "SocialAccount",
     "User",
     "UserSession",
+    "WebhookDelivery",
     "WebhookEvent",
     "Workflow",
     "WorkflowRun",
