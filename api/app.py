@@ -34,12 +34,16 @@ from api.routes import (
     docs,
     integrations,
     notifications,
+    operator,
     organizations,
+    posts,
     realtime,
     runs,
     runs_crons,
+    social_accounts,
     stripe_webhooks,
     system,
+    templates,
     users,
     workflows,
 )
@@ -92,7 +96,14 @@ def build_app(
             allow_origins=list(cors_origins),
             allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-API-Key",
+                "Last-Event-ID",
+                "If-Match",
+            ],
+            expose_headers=["ETag"],
         )
     app.add_middleware(SecurityHeaders)
     # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
@@ -115,9 +126,15 @@ def build_app(
     app.include_router(ai_agents.router)
     app.include_router(analytics_import.router)
     app.include_router(workflows.router)
+    app.include_router(social_accounts.router)
+    # The content workspace: posts, calendar and approvals.
+    app.include_router(posts.router)
+    app.include_router(templates.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     app.include_router(runs_crons.router)
+    # ``chorus`` commands sent to the server that holds the data dir.
+    app.include_router(operator.router)
     # The browser console and the API docs, with their static files.
     app.include_router(console.router)
     console.mount_static(app)

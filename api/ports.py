@@ -15,6 +15,7 @@ from runs.ports import RunServices
 from services.billing.gateway import Billing
 from services.events import EventBus
 from services.integrations.delivery import WebhookDispatcher
+from services.social_accounts.ports import Platforms
 
 
 class ComponentState(Protocol):
@@ -34,6 +35,9 @@ class ComponentState(Protocol):
 
     @property
     def detail(self) -> str: ...
+
+    @property
+    def seconds(self) -> float: ...
 
 
 class AppRuntime(RunServices, Protocol):
@@ -66,6 +70,14 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def webhooks(self) -> WebhookDispatcher: ...
+
+    @property
+    def platforms(self) -> Platforms: ...
+
+    @property
+    def operator_token(self) -> str | None:
+        """The secret of operator routes, when ``chorus serve`` started this process."""
+        ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False

@@ -18,6 +18,7 @@ JOBS: dict[str, Job] = {
     "recover_runs": jobs.recover_runs,
     "send_notification_emails": jobs.send_notification_emails,
     "deliver_webhooks": jobs.deliver_webhooks,
+    "publish_due": jobs.publish_due,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).
@@ -32,4 +33,8 @@ CRONS: dict[str, dict[str, Any]] = {
     "send_notification_emails": {"second": set(range(0, 60, 10)), "timeout": 300},
     # Every five seconds: webhook retries go out close to their backoff.
     "deliver_webhooks": {"second": set(range(0, 60, 5)), "timeout": 600},
+    # Every second: a post is published within about a second of its time. A process runs
+    # one pass at a time (a tick during a pass returns at once) and a pass stops claiming
+    # after publishing_pass_seconds, well inside the timeout.
+    "publish_due": {"second": set(range(60)), "timeout": 300},
 }

@@ -16,6 +16,7 @@ from runs.recovery import sweep
 from runs.schedules import tick
 from services.integrations.delivery import WebhookDispatcher
 from services.notifications import emails
+from services.publishing import Ticker
 
 JobContext = dict[str, Any]
 
@@ -48,6 +49,23 @@ async def recover_runs(ctx: JobContext) -> int:
 async def schedule_tick(ctx: JobContext) -> dict[str, int]:
     """Fire due scheduled workflows and crons."""
     return await tick(engine_of(ctx))
+
+
+class PublishingHost(Protocol):
+    """The runtime as the publishing job sees it (``Runtime.enable_publishing`` sets it)."""
+
+    @property
+    def publishing(self) -> Ticker | None: ...
+
+
+async def publish_due(ctx: JobContext) -> dict[str, int]:
+    """Claim and publish due posts (``services.publishing.tick``); how each post settled.
+    A process whose runtime has no account access yet publishes nothing."""
+    host: PublishingHost | None = ctx.get("runtime")
+    ticker = host.publishing if host is not None else None
+    if ticker is None:
+        return {"not_enabled": 1}
+    return await ticker.tick()
 
 
 async def purge_expired_sessions(ctx: JobContext) -> int:

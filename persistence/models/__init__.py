@@ -4,7 +4,7 @@ from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
 from persistence.models.analytics import Analytics, AudienceInsights, CompetitorAnalysis
 from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
-from persistence.models.content import ContentTemplate, Post, SocialAccount
+from persistence.models.content import ContentTemplate, OAuthState, Post, SocialAccount
 from persistence.models.crons import LgCron
 from persistence.models.deliveries import IntegrationLog, WebhookDelivery
 from persistence.models.events import DomainEvent
@@ -13,6 +13,7 @@ from persistence.models.members import AccountToken, Invitation, Membership
 from persistence.models.notifications import NotificationEmail, NotificationPreferences
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
 from persistence.models.runs import LgRun, LgThread
+from persistence.models.workspace import MediaAsset, PostComment
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Organization,
@@ -23,6 +24,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Invitation,
     AccountToken,
     SocialAccount,
+    OAuthState,
     Post,
     ContentTemplate,
     Analytics,
@@ -45,6 +47,8 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     LgRun,
     LgCron,
     DomainEvent,
+    PostComment,
+    MediaAsset,
 )
 
 __all__ = [
@@ -67,13 +71,16 @@ __all__ = [
     "LgCron",
     "LgRun",
     "LgThread",
+    "MediaAsset",
     "Membership",
     "Model",
     "Notification",
     "NotificationEmail",
     "NotificationPreferences",
+    "OAuthState",
     "Organization",
     "Post",
+    "PostComment",
     "SocialAccount",
     "User",
     "UserSession",
