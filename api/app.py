@@ -33,6 +33,7 @@ from api.routes import (
     console,
     docs,
     integrations,
+    network_webhooks,
     notifications,
     operator,
     organizations,
@@ -120,6 +121,7 @@ def build_app(
     app.include_router(integrations.router)
     app.include_router(billing.router)
     app.include_router(stripe_webhooks.router)
+    app.include_router(network_webhooks.router)
     app.include_router(api_keys.router)
     app.include_router(ai.router)
     app.include_router(ai_tasks.router)

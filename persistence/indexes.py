@@ -108,6 +108,12 @@ INDEXES: tuple[IndexSpec, ...] = (
         {"unique": True},
     ),
     IndexSpec("webhook_deliveries", [("status", ASC), ("nextAttemptAt", ASC)]),
+    # Network webhooks: accounts by the network's id across tenants; activity per account.
+    IndexSpec("social_accounts", [("platform", ASC), ("accountInfo.platformId", ASC)]),
+    IndexSpec(
+        "network_activity",
+        [("organizationId", ASC), ("socialAccountId", ASC), ("occurredAt", DESC)],
+    ),
     IndexSpec("integration_logs", [("organizationId", ASC), ("integrationId", ASC), ("_id", DESC)]),
     # The content workspace: the post list newest first and by time (calendar, queue), by
     # account and by tag; comments per post; the media library newest first.

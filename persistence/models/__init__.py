@@ -1,5 +1,6 @@
 """Typed documents for every collection of the data model. Each carries ``organizationId``."""
 
+from persistence.models.activity import NetworkActivity
 from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
 from persistence.models.analytics import Analytics, AudienceInsights, CompetitorAnalysis
 from persistence.models.audit import AuditLog, DataExport
@@ -35,6 +36,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Workflow,
     WorkflowRun,
     Integration,
+    NetworkActivity,
     WebhookDelivery,
     IntegrationLog,
     WebhookEvent,
@@ -74,6 +76,7 @@ __all__ = [
     "MediaAsset",
     "Membership",
     "Model",
+    "NetworkActivity",
     "Notification",
     "NotificationEmail",
     "NotificationPreferences",
