@@ -114,6 +114,18 @@ INDEXES: tuple[IndexSpec, ...] = (
         "network_activity",
         [("organizationId", ASC), ("socialAccountId", ASC), ("occurredAt", DESC)],
     ),
+    # API usage: one row per organization, credential, method, route and hour.
+    IndexSpec(
+        "api_usage",
+        [
+            ("organizationId", ASC),
+            ("hour", DESC),
+            ("apiKeyId", ASC),
+            ("method", ASC),
+            ("route", ASC),
+        ],
+        {"unique": True},
+    ),
     IndexSpec("integration_logs", [("organizationId", ASC), ("integrationId", ASC), ("_id", DESC)]),
     # The content workspace: the post list newest first and by time (calendar, queue), by
     # account and by tag; comments per post; the media library newest first.

@@ -14,6 +14,7 @@ from persistence.models.members import AccountToken, Invitation, Membership
 from persistence.models.notifications import NotificationEmail, NotificationPreferences
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
 from persistence.models.runs import LgRun, LgThread
+from persistence.models.usage import ApiUsage
 from persistence.models.workspace import MediaAsset, PostComment
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
@@ -51,6 +52,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     DomainEvent,
     PostComment,
     MediaAsset,
+    ApiUsage,
 )
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "AiTask",
     "Analytics",
     "ApiKey",
+    "ApiUsage",
     "AudienceInsights",
     "AuditLog",
     "CompetitorAnalysis",
