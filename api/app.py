@@ -28,12 +28,15 @@ from api.routes import (
     ai_tasks,
     analytics_import,
     api_keys,
+    api_usage,
     auth,
     billing,
     console,
     docs,
     gdpr,
+    integrations,
     media,
+    network_webhooks,
     notifications,
     operator,
     organizations,
@@ -49,7 +52,9 @@ from api.routes import (
     workflows,
 )
 from api.security_headers import SecurityHeaders
+from api.usage import UsageMiddleware
 from persistence.checkpointer import TenantScopedSaver
+from services.api_usage import UsageCounter
 
 RuntimeOpener = Callable[[], Awaitable[AppRuntime]]
 
@@ -72,9 +77,13 @@ def build_app(
         graph_saver.bind(runtime.checkpointer.inner)
         # The sockets' fan-out: one subscription per organization channel in this process.
         app.state.realtime = Hub(runtime.pubsub)
+        # Requests per credential and route, counted in memory, written every few seconds.
+        app.state.usage = UsageCounter(runtime.db)
+        app.state.usage.start()
         try:
             yield
         finally:
+            await app.state.usage.close()
             await app.state.realtime.close()
             await runtime.close()
 
@@ -89,6 +98,7 @@ def build_app(
     # Outermost last: headers go on every answer, bodies are checked before anything else;
     # innermost, every write that got through (on every route, those mounted below
     # included) goes into the audit log.
+    app.add_middleware(UsageMiddleware)
     app.add_middleware(AuditMiddleware)
     app.add_middleware(BodyLimits, rules=body_rules or BodyRules())
     if cors_origins:
@@ -119,9 +129,12 @@ def build_app(
     app.include_router(notifications.router)
     app.include_router(realtime.router)
     app.include_router(gdpr.router)
+    app.include_router(integrations.router)
     app.include_router(billing.router)
     app.include_router(stripe_webhooks.router)
+    app.include_router(network_webhooks.router)
     app.include_router(api_keys.router)
+    app.include_router(api_usage.router)
     app.include_router(ai.router)
     app.include_router(ai_tasks.router)
     app.include_router(ai_agents.router)

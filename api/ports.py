@@ -15,6 +15,8 @@ from runs.engine import RunEngine
 from runs.ports import RunServices
 from services.billing.gateway import Billing
 from services.events import EventBus
+from services.integrations.delivery import WebhookDispatcher
+from services.network_webhooks.verify import Secrets as WebhookSecrets
 from services.social_accounts.ports import Platforms
 
 
@@ -67,6 +69,12 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def events(self) -> EventBus: ...
+
+    @property
+    def webhooks(self) -> WebhookDispatcher: ...
+
+    @property
+    def network_webhook_secrets(self) -> WebhookSecrets: ...
 
     @property
     def platforms(self) -> Platforms: ...

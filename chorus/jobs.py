@@ -21,6 +21,7 @@ JOBS: dict[str, Job] = {
     # Named in services.gdpr.export.JOB, which queues it.
     "gdpr_export": jobs.build_data_export,
     "sync_social_accounts": jobs.sync_social_accounts,
+    "deliver_webhooks": jobs.deliver_webhooks,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).
@@ -31,6 +32,8 @@ CRONS: dict[str, dict[str, Any]] = {
     # Every two seconds: a killed worker's runs resume soon after its heartbeat expires. Each
     # tick has one job id, so one worker sweeps per tick (arq keeps no cron results).
     "recover_runs": {"second": set(range(0, 60, 2))},
+    # Every five seconds: webhook retries go out close to their backoff.
+    "deliver_webhooks": {"second": set(range(0, 60, 5)), "timeout": 600},
     # Every second: a post is published within about a second of its time. A process runs
     # one pass at a time (a tick during a pass returns at once) and a pass stops claiming
     # after publishing_pass_seconds, well inside the timeout.

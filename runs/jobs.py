@@ -18,6 +18,7 @@ from runs.recovery import sweep
 from runs.schedules import tick
 from services.gdpr import export as gdpr_export
 from services.gdpr.ports import GdprServices
+from services.integrations.delivery import WebhookDispatcher
 from services.notifications import emails
 from services.publishing import Ticker
 from services.social_accounts import sync
@@ -96,3 +97,16 @@ async def sync_social_accounts(ctx: JobContext) -> dict[str, int]:
     """Pull metrics of the connected accounts whose next sync has come."""
     # The worker's services are the process runtime, which carries the providers too.
     return await sync.sync_due(cast(AccountsRuntime, engine_of(ctx).services))
+
+
+async def deliver_webhooks(ctx: JobContext) -> int:
+    """Attempt the outgoing webhook deliveries whose backoff has run out."""
+    services = cast(_WithWebhooks, engine_of(ctx).services)
+    return await services.webhooks.deliver_due()
+
+
+class _WithWebhooks(Protocol):
+    """The runtime the worker runs on has the process's webhook dispatcher."""
+
+    @property
+    def webhooks(self) -> WebhookDispatcher: ...
