@@ -25,6 +25,7 @@ from api.routes import (
     ai,
     ai_agents,
     ai_tasks,
+    analytics,
     analytics_import,
     api_keys,
     auth,
@@ -104,6 +105,7 @@ def build_app(
     app.include_router(ai_tasks.router)
     app.include_router(ai_agents.router)
     app.include_router(analytics_import.router)
+    app.include_router(analytics.router)
     app.include_router(workflows.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)

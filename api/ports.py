@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from persistence.cache import Cache
 from persistence.crypto import CredentialCipher
 from persistence.mailer import Mailer
 from persistence.media import MediaStore
@@ -62,6 +63,9 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def events(self) -> EventBus: ...
+
+    @property
+    def cache(self) -> Cache: ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False

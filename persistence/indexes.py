@@ -78,6 +78,13 @@ INDEXES: tuple[IndexSpec, ...] = (
     # The audit log, read newest first per organization and per person, after a cursor.
     IndexSpec("audit_logs", [("organizationId", ASC), ("_id", DESC)]),
     IndexSpec("audit_logs", [("organizationId", ASC), ("userId", ASC), ("_id", DESC)]),
+    # Analytics: one version counter per organization (persistence.analytics_versions), the
+    # audience readings per account over time.
+    IndexSpec("analytics_versions", [("organizationId", ASC)], {"unique": True}),
+    IndexSpec(
+        "audience_insights",
+        [("organizationId", ASC), ("socialAccountId", ASC), ("analysisDate", ASC)],
+    ),
 )
 
 

@@ -1,7 +1,12 @@
 """Typed documents for every collection of the data model. Each carries ``organizationId``."""
 
 from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
-from persistence.models.analytics import Analytics, AudienceInsights, CompetitorAnalysis
+from persistence.models.analytics import (
+    Analytics,
+    AnalyticsVersion,
+    AudienceInsights,
+    CompetitorAnalysis,
+)
 from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
 from persistence.models.content import ContentTemplate, Post, SocialAccount
@@ -26,6 +31,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Analytics,
     AudienceInsights,
     CompetitorAnalysis,
+    AnalyticsVersion,
     AiAgent,
     AiTask,
     Workflow,
@@ -47,6 +53,7 @@ __all__ = [
     "AiAgent",
     "AiTask",
     "Analytics",
+    "AnalyticsVersion",
     "ApiKey",
     "AudienceInsights",
     "AuditLog",

@@ -125,3 +125,12 @@ class CompetitorAnalysis(Document):
     content: CompetitorContent = Field(default_factory=CompetitorContent)
     analysis: Swot = Field(default_factory=Swot)
     last_analyzed: UTCDateTime | None = None
+
+
+class AnalyticsVersion(Document):
+    """One per organization: bumped by every write of metrics, so cached analytics answers
+    (keyed by it) go stale the moment new numbers arrive, in every process."""
+
+    collection = "analytics_versions"
+
+    version: int = 0
