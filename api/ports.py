@@ -8,6 +8,7 @@ from typing import Protocol
 
 from persistence.cache import Cache
 from persistence.crypto import CredentialCipher
+from persistence.keyspace import Keyspace
 from persistence.mailer import Mailer
 from persistence.media import MediaStore
 from persistence.ratelimit import RateLimiter
@@ -15,6 +16,7 @@ from runs.engine import RunEngine
 from runs.ports import RunServices
 from services.billing.gateway import Billing
 from services.events import EventBus
+from services.social_accounts.ports import Platforms
 
 
 class ComponentState(Protocol):
@@ -34,6 +36,9 @@ class ComponentState(Protocol):
 
     @property
     def detail(self) -> str: ...
+
+    @property
+    def seconds(self) -> float: ...
 
 
 class AppRuntime(RunServices, Protocol):
@@ -66,6 +71,17 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def cache(self) -> Cache: ...
+
+    @property
+    def platforms(self) -> Platforms: ...
+
+    @property
+    def operator_token(self) -> str | None:
+        """The secret of operator routes, when ``chorus serve`` started this process."""
+        ...
+
+    @property
+    def keyspace(self) -> Keyspace: ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False
