@@ -18,6 +18,7 @@ JOBS: dict[str, Job] = {
     "recover_runs": jobs.recover_runs,
     "publish_due": jobs.publish_due,
     "send_notification_emails": jobs.send_notification_emails,
+    "sync_competitors": jobs.sync_competitors,
     # Named in services.gdpr.export.JOB, which queues it.
     "gdpr_export": jobs.build_data_export,
 }
@@ -36,4 +37,6 @@ CRONS: dict[str, dict[str, Any]] = {
     "publish_due": {"second": set(range(60)), "timeout": 300},
     # Every ten seconds: a burst's grouped email goes soon after its window closes.
     "send_notification_emails": {"second": set(range(0, 60, 10)), "timeout": 300},
+    # Hourly; each competitor is read again only when its last reading is 6 hours old.
+    "sync_competitors": {"minute": {41}, "timeout": 1800},
 }
