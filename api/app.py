@@ -26,6 +26,8 @@ from api.routes import (
     ai,
     ai_agents,
     ai_tasks,
+    analytics,
+    analytics_competitors,
     analytics_import,
     api_keys,
     api_usage,
@@ -139,6 +141,8 @@ def build_app(
     app.include_router(ai_tasks.router)
     app.include_router(ai_agents.router)
     app.include_router(analytics_import.router)
+    app.include_router(analytics.router)
+    app.include_router(analytics_competitors.router)
     app.include_router(workflows.router)
     app.include_router(social_accounts.router)
     # The content workspace: posts, calendar and approvals.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from persistence.cache import Cache
 from persistence.crypto import CredentialCipher
 from persistence.keyspace import Keyspace
 from persistence.mailer import Mailer
@@ -75,6 +76,7 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def network_webhook_secrets(self) -> WebhookSecrets: ...
+    def cache(self) -> Cache: ...
 
     @property
     def platforms(self) -> Platforms: ...

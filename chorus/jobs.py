@@ -18,6 +18,7 @@ JOBS: dict[str, Job] = {
     "recover_runs": jobs.recover_runs,
     "publish_due": jobs.publish_due,
     "send_notification_emails": jobs.send_notification_emails,
+    "sync_competitors": jobs.sync_competitors,
     # Named in services.gdpr.export.JOB, which queues it.
     "gdpr_export": jobs.build_data_export,
     "sync_social_accounts": jobs.sync_social_accounts,
@@ -43,4 +44,6 @@ CRONS: dict[str, dict[str, Any]] = {
     # Every five minutes: each account is synced once its own next sync (hourly, or after a
     # network's Retry-After) has come; claimed per account, so several workers share it.
     "sync_social_accounts": {"minute": set(range(0, 60, 5)), "second": 30, "timeout": 600},
+    # Hourly; each competitor is read again only when its last reading is 6 hours old.
+    "sync_competitors": {"minute": {41}, "timeout": 1800},
 }

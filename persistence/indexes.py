@@ -128,6 +128,13 @@ INDEXES: tuple[IndexSpec, ...] = (
         {"unique": True},
     ),
     IndexSpec("integration_logs", [("organizationId", ASC), ("integrationId", ASC), ("_id", DESC)]),
+    # Analytics: one version counter per organization (persistence.analytics_versions), the
+    # audience readings per account over time.
+    IndexSpec("analytics_versions", [("organizationId", ASC)], {"unique": True}),
+    IndexSpec(
+        "audience_insights",
+        [("organizationId", ASC), ("socialAccountId", ASC), ("analysisDate", ASC)],
+    ),
     # The content workspace: the post list newest first and by time (calendar, queue), by
     # account and by tag; comments per post; the media library newest first.
     IndexSpec("posts", [("organizationId", ASC), ("_id", DESC)]),

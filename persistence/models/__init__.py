@@ -2,7 +2,12 @@
 
 from persistence.models.activity import NetworkActivity
 from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
-from persistence.models.analytics import Analytics, AudienceInsights, CompetitorAnalysis
+from persistence.models.analytics import (
+    Analytics,
+    AnalyticsVersion,
+    AudienceInsights,
+    CompetitorAnalysis,
+)
 from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
 from persistence.models.content import ContentTemplate, OAuthState, Post, SocialAccount
@@ -32,6 +37,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Analytics,
     AudienceInsights,
     CompetitorAnalysis,
+    AnalyticsVersion,
     AiAgent,
     AiTask,
     Workflow,
@@ -62,6 +68,7 @@ __all__ = [
     "AiAgent",
     "AiTask",
     "Analytics",
+    "AnalyticsVersion",
     "ApiKey",
     "ApiUsage",
     "AudienceInsights",
