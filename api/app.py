@@ -19,6 +19,7 @@ from api.body_limits import BodyLimits, BodyRules
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
 from api.ports import AppRuntime
+from api.realtime_hub import Hub
 from api.routes import (
     account,
     account_pages,
@@ -31,11 +32,17 @@ from api.routes import (
     billing,
     console,
     docs,
+    notifications,
+    operator,
     organizations,
+    posts,
+    realtime,
     runs,
     runs_crons,
+    social_accounts,
     stripe_webhooks,
     system,
+    templates,
     users,
     workflows,
 )
@@ -61,9 +68,12 @@ def build_app(
         app.state.runtime = runtime
         # The same store and keys as every other caller of the runtime's checkpointer.
         graph_saver.bind(runtime.checkpointer.inner)
+        # The sockets' fan-out: one subscription per organization channel in this process.
+        app.state.realtime = Hub(runtime.pubsub)
         try:
             yield
         finally:
+            await app.state.realtime.close()
             await runtime.close()
 
     app = FastAPI(
@@ -85,7 +95,14 @@ def build_app(
             allow_origins=list(cors_origins),
             allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-API-Key",
+                "Last-Event-ID",
+                "If-Match",
+            ],
+            expose_headers=["ETag"],
         )
     app.add_middleware(SecurityHeaders)
     # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
@@ -97,6 +114,8 @@ def build_app(
     app.include_router(account.two_factor_router)
     app.include_router(users.router)
     app.include_router(organizations.router)
+    app.include_router(notifications.router)
+    app.include_router(realtime.router)
     app.include_router(billing.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(api_keys.router)
@@ -105,9 +124,15 @@ def build_app(
     app.include_router(ai_agents.router)
     app.include_router(analytics_import.router)
     app.include_router(workflows.router)
+    app.include_router(social_accounts.router)
+    # The content workspace: posts, calendar and approvals.
+    app.include_router(posts.router)
+    app.include_router(templates.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     app.include_router(runs_crons.router)
+    # ``chorus`` commands sent to the server that holds the data dir.
+    app.include_router(operator.router)
     # The browser console and the API docs, with their static files.
     app.include_router(console.router)
     console.mount_static(app)

@@ -162,6 +162,41 @@ async def optional_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
+async def authenticate(
+    runtime: AppRuntime, *, token: str | None = None, api_key: str | None = None
+) -> Principal:
+    """The principal of an access token or an API key, for callers that are not plain HTTP
+    routes (WebSockets authenticate at connect); ApiError 401 otherwise."""
+    if token:
+        return await _from_token(runtime, token)
+    if api_key:
+        return await _from_api_key(runtime, api_key)
+    raise unauthorized("authentication required: a bearer token or an API key")
+
+
+async def still_valid(runtime: AppRuntime, principal: Principal) -> bool:
+    """Whether a principal authenticated earlier may still act: its session not ended (or its
+    API key not revoked), its account active and still a member. For long-lived connections."""
+    try:
+        if principal.via == "token":
+            sessions = Sessions(runtime.db, runtime.signing_secret)
+            if not await sessions.is_active(
+                principal.org_id, principal.user_id, principal.session_id or ""
+            ):
+                return False
+        else:
+            keys = TenantRepository(runtime.db, ApiKey)
+            found = await keys.find_one(
+                principal.org_id, {"_id": principal.api_key_id, "revokedAt": None}
+            )
+            if found is None:
+                return False
+        await _member(runtime, principal.org_id, principal.user_id)
+    except ApiError:
+        return False
+    return True
+
+
 def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through only principals whose role grants ``permission``."""
 

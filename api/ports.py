@@ -14,6 +14,7 @@ from runs.engine import RunEngine
 from runs.ports import RunServices
 from services.billing.gateway import Billing
 from services.events import EventBus
+from services.social_accounts.ports import Platforms
 
 
 class ComponentState(Protocol):
@@ -33,6 +34,9 @@ class ComponentState(Protocol):
 
     @property
     def detail(self) -> str: ...
+
+    @property
+    def seconds(self) -> float: ...
 
 
 class AppRuntime(RunServices, Protocol):
@@ -62,6 +66,14 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def events(self) -> EventBus: ...
+
+    @property
+    def platforms(self) -> Platforms: ...
+
+    @property
+    def operator_token(self) -> str | None:
+        """The secret of operator routes, when ``chorus serve`` started this process."""
+        ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False

@@ -11,7 +11,10 @@ from persistence.models.organizations import Role
 
 # What each role may do in an organization; every write route checks one of these.
 # manage_users: invite, change roles, remove members; manage_organization: the
-# organization's settings; read_audit: the organization's audit log.
+# organization's settings; read_audit: the organization's audit log;
+# manage_social_accounts: connect, configure and disconnect the networks' accounts; publish:
+# schedule and publish posts and approve or reject what others submitted (a user drafts and
+# submits).
 PERMISSIONS: dict[Role, frozenset[str]] = {
     "admin": frozenset(
         {
@@ -22,9 +25,11 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
             "manage_keys",
             "manage_organization",
             "read_audit",
+            "manage_social_accounts",
+            "publish",
         }
     ),
-    "manager": frozenset({"read", "write", "manage_keys"}),
+    "manager": frozenset({"read", "write", "manage_keys", "manage_social_accounts", "publish"}),
     "user": frozenset({"read", "write"}),
     "viewer": frozenset({"read"}),
 }

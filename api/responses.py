@@ -17,9 +17,12 @@ _MEANING = {
     403: "The caller's role (or kind of credential) may not do this.",
     404: "No such resource in the caller's organization.",
     409: "The request clashes with the current state (code says which rule).",
+    412: "If-Match names a version that is no longer current; reload and edit again.",
     422: "Invalid input; fields name what to fix.",
     423: "The account is locked for a while (Retry-After).",
+    428: "The edit must say which version it was made on (If-Match or a version field).",
     429: "Too many attempts (Retry-After).",
+    501: "This server cannot do it (a tool it needs, e.g. ffmpeg, is not installed).",
     503: "A component this needs (e.g. email) is not answering; nothing was changed.",
 }
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}

@@ -114,8 +114,11 @@ def refresh_token_org(token: str) -> ObjectId:
 def new_api_key(org_id: ObjectId) -> tuple[str, str]:
     """A new API key and its display prefix (enough to recognise it, useless to use it)."""
     key = new_token(API_KEY_PREFIX, org_id)
-    # The first 8 of 43 random characters: identifies the key, leaves 208 bits unknown.
-    return key, f"{API_KEY_PREFIX}_{key.split('_', 2)[2][:8]}"
+    # A real prefix of the key (kind, organization id, then the first 8 of 43 random
+    # characters), so a user can match what a list shows against the key they hold; the
+    # organization id is no secret and 208 random bits stay unknown.
+    kind, org, random_part = key.split("_", 2)
+    return key, f"{kind}_{org}_{random_part[:8]}"
 
 
 def api_key_org(key: str) -> ObjectId:

@@ -10,13 +10,17 @@ from chorus.runtime import Runtime
 from chorus.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, serve_url: str | None = None) -> FastAPI:
+    """``serve_url``: where this app is served (``chorus serve``); the data dir then gets a
+    note that lets the CLI send its commands here while this process holds the data dir."""
     settings = settings or Settings()
 
     async def open_runtime() -> Runtime:
         runtime = await Runtime.open(settings)
         # Scheduled workflows and crons run in this process when no arq worker runs them.
         runtime.start_crons()
+        if serve_url:
+            runtime.announce(serve_url)
         return runtime
 
     return build_app(

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from chorus import server_file
 from chorus.runtime import Runtime
+from chorus.server_client import ServerClient, ServerRefused
 from chorus.settings import Settings
+from persistence.embedded_mongo import DataDirInUseError
 
 T = TypeVar("T")
 
@@ -37,15 +41,55 @@ def _print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def _with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]{message}[/red]", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _with_runtime(
+    work: Callable[[Runtime], Awaitable[T]],
+    remote: Callable[[ServerClient], T] | None = None,
+    command: str = "this command",
+) -> T:
+    """``work`` on this process's own runtime; while a server holds the embedded data dir,
+    ``remote`` on that server instead (or one line saying why the command cannot run)."""
+    settings = Settings()
+
     async def main() -> T:
-        runtime = await Runtime.open(Settings())
+        runtime = await Runtime.open(settings)
         try:
             return await work(runtime)
         finally:
             await runtime.close()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except DataDirInUseError:
+        pass  # nothing was opened: ask the process that holds the data dir
+    return _beside_server(settings, remote, command)
+
+
+def _beside_server(
+    settings: Settings, remote: Callable[[ServerClient], T] | None, command: str
+) -> T:
+    data_dir = settings.data_dir
+    note = server_file.read(data_dir)
+    if note is None:
+        _fail(
+            f"{data_dir} is in use by another process (a server starting, or another command): "
+            "wait for it, or set CHORUS_DATA_DIR to another directory"
+        )
+    if remote is None:
+        _fail(
+            f"chorus {command} cannot run while the server at {note.url} (pid {note.pid}) "
+            f"holds {data_dir}: stop the server first, then run it again"
+        )
+    console.print(f"the server at {note.url} holds the data dir; asking it", highlight=False)
+    try:
+        with ServerClient(note) as client:
+            return remote(client)
+    except ServerRefused as exc:
+        _fail(str(exc))
 
 
 @app.command()
@@ -66,10 +110,11 @@ def serve(
         summary = _seed(settings)
         console.print(f"demo organization {summary['slug']}: sign in as {summary['admin_email']}")
         _print_json(summary)
+    host, port = host or settings.host, port or settings.port
     uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        create_app(settings, serve_url=server_file.local_url(host, port)),
+        host=host,
+        port=port,
         **uvicorn_options(settings),
     )
 
@@ -102,18 +147,22 @@ def worker(
         raise typer.Exit(2) from exc
 
 
-def _seed(settings: Settings) -> dict[str, Any]:
+async def _seed_work(runtime: Runtime) -> dict[str, Any]:
     from services.demo import seed_demo
 
+    with console.status("seeding demo data") as status:
+
+        def progress(step: str, done: int, total: int) -> None:
+            status.update(f"seeding demo data: {step} {done}/{total}")
+
+        summary = await seed_demo(runtime, progress=progress)
+    return summary.model_dump(mode="json")
+
+
+def _seed(settings: Settings) -> dict[str, Any]:
     async def main() -> dict[str, Any]:
         async with await Runtime.open(settings) as runtime:
-            with console.status("seeding demo data") as status:
-
-                def progress(step: str, done: int, total: int) -> None:
-                    status.update(f"seeding demo data: {step} {done}/{total}")
-
-                summary = await seed_demo(runtime, progress=progress)
-        return summary.model_dump(mode="json")
+            return await _seed_work(runtime)
 
     return asyncio.run(main())
 
@@ -121,7 +170,12 @@ def _seed(settings: Settings) -> dict[str, Any]:
 @app.command("seed-demo")
 def seed_demo_command() -> None:
     """Create the demo organization with 90 days of posts and analytics (idempotent)."""
-    summary = _seed(Settings())
+
+    def remote(client: ServerClient) -> dict[str, Any]:
+        with console.status("seeding demo data in the server"):
+            return client.seed_demo()
+
+    summary = _with_runtime(_seed_work, remote, "seed-demo")
     verb = "created" if summary.get("created") else "already present"
     console.print(f"demo organization {summary['slug']} {verb}")
     _print_json(summary)
@@ -136,7 +190,7 @@ def orgs_create(name: Annotated[str, typer.Argument(help="Organization name.")])
         return await OrganizationAdmin(runtime.db).create(name)
 
     try:
-        org = _with_runtime(work)
+        org = _with_runtime(work, command="orgs create")
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -148,13 +202,14 @@ def orgs_list() -> None:
     """List organizations as JSON."""
     from persistence.admin import OrganizationAdmin
 
-    async def work(runtime: Runtime) -> Any:
-        return await OrganizationAdmin(runtime.db).list()
+    async def work(runtime: Runtime) -> list[dict[str, Any]]:
+        orgs = await OrganizationAdmin(runtime.db).list()
+        return [o.model_dump(mode="json", by_alias=True) for o in orgs]
 
-    orgs = _with_runtime(work)
+    orgs = _with_runtime(work, lambda client: client.organizations(), "orgs list")
     for org in orgs:
-        console.print(f"{org.id}  {org.slug:30}  {org.name}")
-    _print_json([o.model_dump(mode="json", by_alias=True) for o in orgs])
+        console.print(f"{org['_id']}  {org['slug']:30}  {org['name']}")
+    _print_json(orgs)
 
 
 @orgs_app.command("set-plan")
@@ -188,7 +243,7 @@ def orgs_set_plan(
         return await subscriptions.assign(runtime.db, found.id, plan, status)
 
     try:
-        updated = _with_runtime(work)
+        updated = _with_runtime(work, command="orgs set-plan")
     except ChorusError as exc:
         details = "; ".join(f"{f['field']}: {f['message']}" for f in exc.fields or [])
         console.print(f"[red]{exc.message}{': ' + details if details else ''}[/red]")
@@ -237,10 +292,13 @@ def run(
     ] = None,
     model: Annotated[str | None, typer.Option(help="Chat model, provider:model.")] = None,
 ) -> None:
-    """Run a graph in process: streamed updates as JSON lines, then the final state or interrupt."""
+    """Run a graph: its updates as JSON lines, then the final state or the interrupt.
+
+    The run is an /lg thread of the organization (the API and the console see it); while a
+    server holds the data dir, the server runs it."""
     from graphs.registry import GRAPH_NAMES
     from persistence.errors import ChorusError
-    from runs.output import to_json
+    from runs.operator_runs import operator_run
 
     if graph not in GRAPH_NAMES:
         raise typer.BadParameter(f"choose one of: {', '.join(GRAPH_NAMES)}", param_hint="GRAPH")
@@ -250,20 +308,40 @@ def run(
     if answer is not None and not thread:
         raise typer.BadParameter("--resume needs the --thread of the interrupted run")
 
+    failed = False
+
+    def show(kind: str, data: dict[str, Any]) -> None:
+        nonlocal failed
+        failed = failed or kind == "error"
+        _print_json(data)
+
     async def work(runtime: Runtime) -> None:
         org_id = await _require_org(runtime, org)
-        engine = runtime.engine
-        ctx = engine.context(org_id, graph=graph, thread_id=thread, model=model)
-        sent = await engine.payload(ctx, input=payload, resume=answer)
-        async for _, update in engine.stream(ctx, sent, modes=["updates"]):
-            _print_json(to_json(update))
-        _print_json((await engine.outcome(ctx)).json())
+        lines = operator_run(
+            runtime.engine,
+            org_id,
+            graph=graph,
+            thread_id=thread,
+            input=payload,
+            resume=answer,
+            model=model,
+        )
+        async for kind, data in lines:
+            show(kind, data)
+
+    def remote(client: ServerClient) -> None:
+        body = {"graph": graph, "org": org, "thread": thread, "model": model}
+        body |= {"input": payload} if answer is None else {"resume": answer}
+        for kind, data in client.run(body):
+            show(kind, data)
 
     try:
-        _with_runtime(work)
+        _with_runtime(work, remote, "run")
     except ChorusError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(2) from exc
+        details = "; ".join(f"{f['field']}: {f['message']}" for f in exc.fields or [])
+        _fail(exc.message + (f" ({details})" if details else ""))
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command("import-analytics")
@@ -285,7 +363,7 @@ def import_analytics_command(
         with console.status(f"importing {file}"):
             return await import_analytics(runtime.db, org_id, file, fmt=fmt)  # type: ignore[arg-type]
 
-    report = _with_runtime(work)
+    report = _with_runtime(work, command="import-analytics")
     for error in report.errors[:50]:
         console.print(f"line {error.line}: {error.field}: {error.message}")
     _print_json(report.model_dump(mode="json"))
@@ -297,25 +375,28 @@ def doctor(
 ) -> None:
     """Check every component: its form, and whether it answers. Exits 1 if one does not."""
 
-    async def work(runtime: Runtime) -> list[Any]:
+    async def work(runtime: Runtime) -> list[dict[str, Any]]:
         with console.status("checking components"):
-            return await runtime.check(deep=not quick)
+            return [dataclasses.asdict(s) for s in await runtime.check(deep=not quick)]
 
-    statuses = _with_runtime(work)
+    def remote(client: ServerClient) -> list[dict[str, Any]]:
+        with console.status("checking the server's components"):
+            return list(client.components(deep=not quick)["components"])
+
+    statuses = _with_runtime(work, remote, "doctor")
     table = Table("component", "form", "backend", "answers", "detail", "seconds")
     for s in statuses:
-        mark = "[green]yes[/green]" if s.ok else "[red]no[/red]"
-        table.add_row(s.name, s.form, s.backend, mark, s.detail, f"{s.seconds:.2f}")
+        mark = "[green]yes[/green]" if s["ok"] else "[red]no[/red]"
+        table.add_row(s["name"], s["form"], s["backend"], mark, s["detail"], f"{s['seconds']:.2f}")
     console.print(table)
+    ok = all(s["ok"] for s in statuses)
     _print_json(
         {
-            "ok": all(s.ok for s in statuses),
-            "components": [
-                {"name": s.name, "form": s.form, "backend": s.backend, "ok": s.ok} for s in statuses
-            ],
+            "ok": ok,
+            "components": [{k: s[k] for k in ("name", "form", "backend", "ok")} for s in statuses],
         }
     )
-    if not all(s.ok for s in statuses):
+    if not ok:
         raise typer.Exit(1)
 
 

@@ -16,6 +16,8 @@ JOBS: dict[str, Job] = {
     "purge_expired_sessions": jobs.purge_expired_sessions,
     "graph_run": jobs.graph_run,
     "recover_runs": jobs.recover_runs,
+    "publish_due": jobs.publish_due,
+    "send_notification_emails": jobs.send_notification_emails,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).
@@ -26,4 +28,10 @@ CRONS: dict[str, dict[str, Any]] = {
     # Every two seconds: a killed worker's runs resume soon after its heartbeat expires. Each
     # tick has one job id, so one worker sweeps per tick (arq keeps no cron results).
     "recover_runs": {"second": set(range(0, 60, 2))},
+    # Every second: a post is published within about a second of its time. A process runs
+    # one pass at a time (a tick during a pass returns at once) and a pass stops claiming
+    # after publishing_pass_seconds, well inside the timeout.
+    "publish_due": {"second": set(range(60)), "timeout": 300},
+    # Every ten seconds: a burst's grouped email goes soon after its window closes.
+    "send_notification_emails": {"second": set(range(0, 60, 10)), "timeout": 300},
 }

@@ -18,9 +18,11 @@ from typing import Any, Literal
 from langchain_core.embeddings import Embeddings
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from chorus import server_file
 from chorus.chat_models import ChatModels
 from chorus.cron_ticker import CronTicker
 from chorus.jobs import CRONS, JOBS
+from chorus.platforms import PlatformRegistry
 from chorus.settings import Settings, secret
 from memory.chroma import http_client, persistent_client
 from memory.embeddings import local_embeddings, openai_embeddings
@@ -38,6 +40,9 @@ from persistence.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLi
 from runs.engine import RunEngine
 from services.billing.gateway import Billing, LocalBilling
 from services.events import EventBus
+from services.notifications.notifier import Notifier
+from services.publishing import PublishConfig, Publisher, Ticker
+from services.social_accounts.access_port import AccountAccess
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +99,18 @@ class Runtime:
     cipher: CredentialCipher
     signing_secret: str
     billing: Billing
+    # The social networks' providers (production or the sandbox), built on first use.
+    platforms: PlatformRegistry
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
+    # Set by ``announce`` in a serving process: the secret operator routes ask for.
+    operator_token: str | None = field(default=None, repr=False)
     # The process's one run engine (graphs compiled once on this runtime's checkpointer).
     engine: RunEngine = field(init=False, repr=False)
     # Domain events: the outbox, the organizations' pub/sub channels, this process's handlers.
     events: EventBus = field(init=False, repr=False)
+    # The publishing tick of this process (the ``publish_due`` job); None until an account
+    # access is given (``enable_publishing``): publishing acts for connected accounts.
+    publishing: Ticker | None = field(default=None, repr=False)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -191,6 +203,11 @@ class Runtime:
             else ("embedded", "local: plans assigned by the operator (chorus orgs set-plan)")
         )
 
+        platforms = PlatformRegistry(settings)
+        closers.append(platforms.aclose)
+        sandboxed = any(platforms.form(n) == "sandbox" for n in platforms.networks)
+        forms["platforms"] = ("embedded" if sandboxed else "production", platforms.describe())
+
         key = secret(settings.encryption_key) or load_or_create_key(settings.data_dir)
         signing = secret(settings.secret_key) or load_or_create_secret(settings.data_dir, "signing")
 
@@ -211,21 +228,45 @@ class Runtime:
             cipher=CredentialCipher([k.strip() for k in key.split(",") if k.strip()]),
             signing_secret=signing,
             billing=billing,
+            platforms=platforms,
             forms=forms,
             _closers=closers,
         )
         runtime.engine = RunEngine(runtime)
         runtime.events = EventBus(db, pubsub)
+        # Whoever emits (an API process, a worker) tells the people concerned.
+        runtime.events.subscribe("*", Notifier(db, pubsub).handle)
         if redis_url:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")
         else:
-            runtime.jobs = InProcessJobQueue(JOBS, {"engine": runtime.engine})
+            runtime.jobs = InProcessJobQueue(JOBS, {"engine": runtime.engine, "runtime": runtime})
             forms["jobs"] = ("embedded", "in-process runner")
         closers.insert(0, runtime.jobs.close)
         await ensure_indexes(db)
         _tune_gc()
         return runtime
+
+    def enable_publishing(
+        self, access: AccountAccess, *, config: PublishConfig | None = None
+    ) -> Ticker:
+        """Publish due posts on this process's ticks, acting for accounts through ``access``
+        (the stored access, ``services.social_accounts.access``, in the service)."""
+        settings = self.settings
+        publisher = Publisher(
+            self.db,
+            self.media,
+            access,
+            self.events,
+            self.rate_limiter,
+            config=config or PublishConfig(lease_seconds=settings.publishing_lease_seconds),
+        )
+        self.publishing = Ticker(
+            publisher,
+            concurrency=settings.publishing_concurrency,
+            max_seconds=settings.publishing_pass_seconds,
+        )
+        return self.publishing
 
     def start_crons(self) -> None:
         """Run ``chorus.jobs.CRONS`` on schedule here if jobs run in this process (embedded);
@@ -235,6 +276,19 @@ class Runtime:
             ticker = CronTicker(self.jobs, CRONS)
             ticker.start()
             self._closers.insert(0, ticker.stop)  # before the job queue closes
+
+    def announce(self, url: str) -> None:
+        """Leave the server note (``chorus.server_file``) in the data dir so the CLI can
+        send its commands here while this process holds the data dir. Removed by ``close``."""
+        token = server_file.new_token()
+        server_file.write(self.settings.data_dir, url, token)
+        self.operator_token = token
+
+        async def forget() -> None:
+            server_file.remove(self.settings.data_dir, token)
+
+        # Last to run: the note goes once the data dir is released (closers run in order).
+        self._closers.append(forget)
 
     async def close(self) -> None:
         """Release everything, newest first; embedded documents are flushed to disk."""
@@ -272,6 +326,7 @@ class Runtime:
             "media": self._probe_media,
             "email": self._probe_email,
             "tracing": self._probe_tracing,
+            "platforms": self._probe_platforms,
             "billing": self._probe_billing if deep else self._configured_billing,
             "embeddings": self._probe_embeddings if deep else self._configured_embeddings,
             "chat_model": self._probe_chat_model if deep else self._configured_chat_model,
@@ -336,6 +391,9 @@ class Runtime:
 
     async def _probe_tracing(self) -> str:
         return "on" if self.settings.tracing_enabled else "off"
+
+    async def _probe_platforms(self) -> str:
+        return self.platforms.describe()
 
     async def _configured_billing(self) -> str:
         gateway = self.billing.gateway

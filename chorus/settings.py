@@ -162,6 +162,20 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Per-request timeout of the network providers."
     )
 
+    # --- publishing (services.publishing) -------------------------------------------------
+    publishing_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Posts one process publishes at once."
+    )
+    publishing_lease_seconds: float = Field(
+        default=120.0,
+        ge=5.0,
+        description="How long a silent worker keeps the posts it claimed before another takes "
+        "them over (renewed every third of it while it works).",
+    )
+    publishing_pass_seconds: float = Field(
+        default=50.0, ge=1.0, description="How long one publishing tick keeps claiming posts."
+    )
+
     # --- billing: Stripe ------------------------------------------------------------------
     # With a key, plans are sold through Stripe Checkout and kept in step by its webhooks;
     # without one, billing is local: an operator assigns plans (``chorus orgs set-plan``)

@@ -29,6 +29,13 @@ INDEXES: tuple[IndexSpec, ...] = (
         "social_accounts", [("organizationId", ASC), ("platform", ASC), ("status.isActive", ASC)]
     ),
     IndexSpec("ai_tasks", [("organizationId", ASC), ("agentId", ASC), ("execution.status", ASC)]),
+    # Connecting: one document per network identity in an organization (a reconnect updates
+    # it); a consent's state is looked up by its hash within the organization it names.
+    IndexSpec(
+        "social_accounts",
+        [("organizationId", ASC), ("platform", ASC), ("accountInfo.platformId", ASC)],
+    ),
+    IndexSpec("oauth_states", [("organizationId", ASC), ("stateHash", ASC)], {"unique": True}),
     IndexSpec("audit_logs", [("organizationId", ASC), ("timestamp", DESC)]),
     # Text search.
     IndexSpec("posts", [("content.text", TEXT), ("content.title", TEXT)]),
@@ -50,6 +57,9 @@ INDEXES: tuple[IndexSpec, ...] = (
         [("organizationId", ASC), ("platforms.platform", ASC), ("platforms.platformPostId", ASC)],
     ),
     IndexSpec("ai_tasks", [("organizationId", ASC), ("createdAt", DESC)]),
+    # The publishing tick looks for due posts of every tenant (persistence.publish_claims).
+    IndexSpec("posts", [("scheduling.status", ASC), ("scheduling.scheduledAt", ASC)]),
+    IndexSpec("posts", [("scheduling.status", ASC), ("publishing.leaseUntil", ASC)]),
     IndexSpec("ai_agents", [("organizationId", ASC), ("agentType", ASC)], {"unique": True}),
     IndexSpec("webhook_events", [("source", ASC), ("eventId", ASC)], {"unique": True}),
     # Billing: a Stripe event names a customer; which organization is it?
@@ -78,6 +88,34 @@ INDEXES: tuple[IndexSpec, ...] = (
     # The audit log, read newest first per organization and per person, after a cursor.
     IndexSpec("audit_logs", [("organizationId", ASC), ("_id", DESC)]),
     IndexSpec("audit_logs", [("organizationId", ASC), ("userId", ASC), ("_id", DESC)]),
+    # The content workspace: the post list newest first and by time (calendar, queue), by
+    # account and by tag; comments per post; the media library newest first.
+    IndexSpec("posts", [("organizationId", ASC), ("_id", DESC)]),
+    IndexSpec("posts", [("organizationId", ASC), ("scheduling.scheduledAt", ASC), ("_id", ASC)]),
+    IndexSpec(
+        "posts",
+        [
+            ("organizationId", ASC),
+            ("platforms.socialAccountId", ASC),
+            ("scheduling.scheduledAt", ASC),
+        ],
+    ),
+    IndexSpec("posts", [("organizationId", ASC), ("tags", ASC), ("_id", DESC)]),
+    IndexSpec("post_comments", [("organizationId", ASC), ("postId", ASC), ("_id", ASC)]),
+    IndexSpec("media_assets", [("organizationId", ASC), ("_id", DESC)]),
+    IndexSpec("content_templates", [("organizationId", ASC), ("_id", DESC)]),
+    # Notifications: a person's inbox newest first after a cursor, one per event and person
+    # (a redelivered event is not stored twice); their settings; emails waiting to go out.
+    IndexSpec("notifications", [("organizationId", ASC), ("userId", ASC), ("_id", DESC)]),
+    IndexSpec(
+        "notifications",
+        [("organizationId", ASC), ("userId", ASC), ("data.eventId", ASC)],
+        {"unique": True, "partialFilterExpression": {"data.eventId": {"$exists": True}}},
+    ),
+    IndexSpec(
+        "notification_settings", [("organizationId", ASC), ("userId", ASC)], {"unique": True}
+    ),
+    IndexSpec("notification_emails", [("status", ASC), ("dueAt", ASC)]),
 )
 
 

@@ -81,7 +81,14 @@ async def count_scheduled(db: Any, org_id: ObjectId) -> int:
 
 
 async def pause_scheduled(db: Any, org_id: ObjectId) -> int:
-    """Hold every scheduled post (a crisis); how many were paused now."""
-    return await TenantRepository(db, Post).update_many(
+    """Hold every scheduled post (a crisis); how many were paused now.
+
+    A post the publishing engine began and left waiting between attempts (a 429, a backoff:
+    it holds no token then) is held too: its published targets stay published, the others
+    wait for the post to be scheduled again. A post a worker holds right now finishes."""
+    repo = TenantRepository(db, Post)
+    waiting = {"scheduling.status": "publishing", "publishing.token": None}
+    held = await repo.update_many(org_id, waiting, {"scheduling.status": "paused"})
+    return held + await repo.update_many(
         org_id, {"scheduling.status": "scheduled"}, {"scheduling.status": "paused"}
     )

@@ -85,6 +85,19 @@ async def seeded_runtime(data_dir: Path, **overrides: object) -> AsyncIterator[t
         yield runtime, await seed_demo(runtime, now=DEMO_NOW)
 
 
+async def add_organization(db: Any, org_id: Any = None, name: str = "Test Org") -> Any:
+    """An organization document (free plan) for ``org_id``, as registration makes one: runs
+    of model work are admitted against an existing organization's plan."""
+    from bson import ObjectId
+
+    from persistence.models import Organization
+
+    oid = ObjectId(str(org_id)) if org_id is not None else ObjectId()
+    org = Organization(id=oid, organization_id=oid, name=name, slug=f"org-{oid}")
+    await db[Organization.collection].insert_one(org.to_mongo())
+    return oid
+
+
 def run_context(org: Any, services: Any, **extra: Any) -> Any:
     """A run context for ``org`` on ``services`` (a runtime), as the run engine builds it;
     ``extra`` sets its other fields (``now``, ``thread_id``, ``graph``, ``model``)."""

@@ -15,7 +15,13 @@ import pytest
 import pytest_asyncio
 from bson import ObjectId
 from langchain_core.messages import BaseMessage
-from support import DEMO_NOW, isolated_environment, run_context, seeded_runtime
+from support import (
+    DEMO_NOW,
+    add_organization,
+    isolated_environment,
+    run_context,
+    seeded_runtime,
+)
 
 from agents.competitor_monitor import competitor_monitor, parse_items, parse_swot
 from agents.schemas import CompetitorReport
@@ -99,7 +105,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     try:
         a = ObjectId(demo.organization_id)
         await _competitors(runtime.db, a)
-        yield World(runtime, a, ObjectId())
+        yield World(runtime, a, await add_organization(runtime.db, name="B"))
     finally:
         await seeded.__aexit__(None, None, None)
 

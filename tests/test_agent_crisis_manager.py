@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from support import DEMO_NOW, isolated_environment, run_context, seeded_runtime
+from support import (
+    DEMO_NOW,
+    add_organization,
+    isolated_environment,
+    run_context,
+    seeded_runtime,
+)
 
 from agents.crisis_manager import (
     MentionSignal,
@@ -111,7 +117,8 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     with isolated_environment():
         runtime, demo = await seeded.__aenter__()
     try:
-        b, c = ObjectId(), ObjectId()
+        b = await add_organization(runtime.db, name="B")
+        c = await add_organization(runtime.db, name="C")
         await _quiet_org(runtime.db, b)
         await _quiet_org(runtime.db, c, spike_yesterday=True)
         yield World(runtime, ObjectId(demo.organization_id), b, c)
@@ -455,7 +462,7 @@ async def test_without_analytics_the_mentions_history_is_the_baseline(world: Wor
         }
         for i in range(12)
     ]
-    got = await crisis(world, history + _burst(30), org=ObjectId())
+    got = await crisis(world, history + _burst(30), org=await add_organization(world.runtime.db))
     assert got.assessment.volume_anomaly
     assert any("mentions a day" in d for d in got.assessment.drivers)
 

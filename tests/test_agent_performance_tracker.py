@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from support import DEMO_NOW, isolated_environment, run_context, seeded_runtime
+from support import (
+    DEMO_NOW,
+    add_organization,
+    isolated_environment,
+    run_context,
+    seeded_runtime,
+)
 
 from agents.performance_tracker import performance_tracker
 from agents.schemas import PerformanceReport
@@ -68,7 +74,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     with isolated_environment():
         runtime, demo = await seeded.__aenter__()
     try:
-        b = ObjectId()
+        b = await add_organization(runtime.db, name="B")
         await _seed_b(runtime.db, b)
         yield World(runtime, ObjectId(demo.organization_id), b)
     finally:
@@ -317,7 +323,8 @@ async def test_a_tenant_sees_only_its_own_posts(world: World) -> None:
 
 
 async def test_an_organization_without_data_gets_a_plain_report(world: World) -> None:
-    got = await report(world, {"days": 30}, org=ObjectId())
+    empty = await add_organization(world.runtime.db, name="Empty")
+    got = await report(world, {"days": 30}, org=empty)
     assert (got.metrics, got.top_posts, got.anomalies) == ([], [], [])
     assert "no posts" in got.summary.lower()
     assert len(got.recommendations) == 1

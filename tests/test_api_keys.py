@@ -36,9 +36,11 @@ async def test_key_is_shown_once_listed_without_secret_and_authenticates(
     assert key.startswith("chk_")
     assert len(key) > 40
     assert body["name"] == "ci"
-    # The prefix names the key: its kind and the first characters of the random part.
-    kind, _org, random_part = key.split("_", 2)
-    assert body["prefix"] == f"{kind}_{random_part[:8]}"
+    # The prefix is literally how the key starts (so a user can match the two), through
+    # the first 8 characters of the random part and no further.
+    kind, org, random_part = key.split("_", 2)
+    assert key.startswith(body["prefix"])
+    assert body["prefix"] == f"{kind}_{org}_{random_part[:8]}"
 
     stored = await TenantRepository(app.state.runtime.db, ApiKey).find(
         ObjectId(reg["organization"]["id"])

@@ -149,6 +149,29 @@ def test_run_streams_updates_then_the_interrupt_and_resumes(demo_org: str) -> No
     assert last_json(resumed.stdout)["values"]["postId"]
 
 
+def test_every_line_run_prints_is_json_the_interrupt_and_a_failure_included(
+    demo_org: str,
+) -> None:
+    body = json.dumps({"brief": "Announce the winter cold brew", "platform": "instagram"})
+    first = runner.invoke(
+        app, ["run", "content_creation", "--org", demo_org, "--input", body, "--thread", "j-1"]
+    )
+    assert first.exit_code == 0, first.output
+    lines = [json.loads(line) for line in first.stdout.strip().splitlines()]
+    assert "Interrupt(" not in first.stdout
+    (pause,) = [u["__interrupt__"] for u in lines if "__interrupt__" in u]
+    assert pause[0]["value"]["kind"] == "approval"
+    assert isinstance(pause[0]["id"], str)
+
+    # An answer the approval step refuses ends the run with an error, as a JSON line too.
+    resume = ["--thread", "j-1", "--resume", '{"action": "bogus"}']
+    bad = runner.invoke(app, ["run", "content_creation", "--org", demo_org, *resume])
+    assert bad.exit_code == 1
+    printed = [json.loads(line) for line in bad.stdout.strip().splitlines()]
+    assert "approve" in printed[-1]["message"]
+    assert printed[-1]["error"]
+
+
 def test_run_rejects_bad_arguments_with_a_clear_message(demo_org: str) -> None:
     unknown = runner.invoke(app, ["run", "nope", "--org", demo_org, "--input", "{}"])
     assert unknown.exit_code == 2

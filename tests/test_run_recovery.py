@@ -32,7 +32,7 @@ from redis_support import (
     start_worker,
     until,
 )
-from support import TEST_REDIS_URL, make_settings, opened_runtime
+from support import TEST_REDIS_URL, add_organization, make_settings, opened_runtime
 
 from chorus.app import create_app
 from chorus.runtime import Runtime
@@ -512,7 +512,7 @@ async def test_an_attempt_whose_lease_was_taken_stops_and_writes_nothing_more(
     at its next step it sees the run is another attempt's and stops, without an ``end``."""
     loop = asyncio.get_running_loop()
     run = LgRun(
-        organization_id=ObjectId(),
+        organization_id=await add_organization(runtime.db),
         run_id=str(uuid.uuid4()),
         thread_id=str(uuid.uuid4()),
         assistant_id="console",

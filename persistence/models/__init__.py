@@ -4,13 +4,15 @@ from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
 from persistence.models.analytics import Analytics, AudienceInsights, CompetitorAnalysis
 from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
-from persistence.models.content import ContentTemplate, Post, SocialAccount
+from persistence.models.content import ContentTemplate, OAuthState, Post, SocialAccount
 from persistence.models.crons import LgCron
 from persistence.models.events import DomainEvent
 from persistence.models.integrations import Integration, Notification, WebhookEvent
 from persistence.models.members import AccountToken, Invitation, Membership
+from persistence.models.notifications import NotificationEmail, NotificationPreferences
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
 from persistence.models.runs import LgRun, LgThread
+from persistence.models.workspace import MediaAsset, PostComment
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Organization,
@@ -21,6 +23,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Invitation,
     AccountToken,
     SocialAccount,
+    OAuthState,
     Post,
     ContentTemplate,
     Analytics,
@@ -33,12 +36,16 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Integration,
     WebhookEvent,
     Notification,
+    NotificationPreferences,
+    NotificationEmail,
     AuditLog,
     DataExport,
     LgThread,
     LgRun,
     LgCron,
     DomainEvent,
+    PostComment,
+    MediaAsset,
 )
 
 __all__ = [
@@ -60,11 +67,16 @@ __all__ = [
     "LgCron",
     "LgRun",
     "LgThread",
+    "MediaAsset",
     "Membership",
     "Model",
     "Notification",
+    "NotificationEmail",
+    "NotificationPreferences",
+    "OAuthState",
     "Organization",
     "Post",
+    "PostComment",
     "SocialAccount",
     "User",
     "UserSession",

@@ -46,7 +46,14 @@ class AccountAuthentication(Model):
     access_token: str | None = None
     refresh_token: str | None = None
     token_expires_at: UTCDateTime | None = None
+    refresh_expires_at: UTCDateTime | None = None
     scopes: list[str] = Field(default_factory=list)
+    # What the network needs beside the tokens (the Page a Page token acts for, a Bluesky
+    # account's PDS and handle): identifiers, never secrets.
+    extra: dict[str, str] = Field(default_factory=dict)
+    # A refresh in progress until then (one refresh at a time: networks that rotate refresh
+    # tokens refuse the old one, and a second refresh would look like a revocation).
+    refreshing_until: UTCDateTime | None = None
 
 
 class AccountSettings(Model):
@@ -59,9 +66,16 @@ class AccountSettings(Model):
 
 class AccountStatus(Model):
     is_active: bool = True
+    # needs_reconnect: the network refused the tokens for good (``reconnect_reason`` says
+    # why, in the network's words); nothing is tried against the account until it is
+    # connected again.
+    connection: Literal["connected", "needs_reconnect", "disconnected"] = "connected"
+    reconnect_reason: str | None = None
     last_sync: UTCDateTime | None = None
     sync_status: Literal["active", "error", "rate_limited"] = "active"
     error_message: str | None = None
+    # A rate-limited sync waits until then (the network's Retry-After).
+    next_sync_at: UTCDateTime | None = None
 
 
 class AccountMetrics(Model):
@@ -82,12 +96,30 @@ class SocialAccount(Document):
     metrics: AccountMetrics = Field(default_factory=AccountMetrics)
 
 
+class OAuthState(Document):
+    """A consent in progress: the ``state`` sent to the network (stored hashed), who asked,
+    and the PKCE verifier (ciphertext). Used once, before ``expires_at``."""
+
+    collection = "oauth_states"
+
+    user_id: PyObjectId
+    platform: Platform
+    state_hash: str
+    redirect_uri: str
+    code_verifier: str | None = None
+    expires_at: UTCDateTime
+    used_at: UTCDateTime | None = None
+
+
 class Dimensions(Model):
     width: int
     height: int
 
 
 class MediaFile(Model):
+    media_id: PyObjectId | None = Field(
+        default=None, description="The media library item (media_assets) this file is."
+    )
     url: str
     type: Literal["image", "video", "gif"]
     size: int | None = None
@@ -145,7 +177,28 @@ class PlatformTarget(Model):
     retryable: bool | None = None
     attempts: int = 0
     next_attempt_at: UTCDateTime | None = None
+    first_attempt_at: UTCDateTime | None = Field(
+        default=None,
+        description="When the first call to the network began: after an unknown outcome the "
+        "publishing engine looks for the post from then on before trying again.",
+    )
     platform_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PublishingClaim(Model):
+    """The publishing engine's hold on a post (``services.publishing``).
+
+    ``token`` names the worker pass that holds the post; every write of that pass is guarded
+    by it, so a pass whose lease ran out (its worker died or stalled) and was taken over
+    can no longer write. ``lease_until`` is when the hold ends; between attempts (a target
+    waits for Retry-After or a backoff) ``token`` is None and ``lease_until`` is when the
+    post is due again.
+    """
+
+    token: str | None = None
+    worker: str | None = None
+    lease_until: UTCDateTime | None = None
+    claimed_at: UTCDateTime | None = None
 
 
 class Performance(Model):
@@ -177,9 +230,11 @@ class Post(Document):
     platforms: list[PlatformTarget] = Field(default_factory=list)
     performance: Performance = Field(default_factory=Performance)
     moderation: Moderation = Field(default_factory=Moderation)
+    tags: list[str] = Field(default_factory=list, description="Campaigns and labels to filter by.")
     version: int = Field(
         default=0, description="Bumped by every edit; If-Match/version guards concurrent edits."
     )
+    publishing: PublishingClaim | None = None
 
 
 class TemplateBody(Model):

@@ -1,0 +1,281 @@
+"""Request and response bodies of the post routes, camelCase as the rest of the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from api.routes.schemas import ApiModel
+from persistence.ids import IsoDateTime, PyObjectId
+from persistence.models import Post, PostComment
+from persistence.models.content import ContentType, Platform, PostStatus, TargetStatus
+from services.workspace.posts import PostInput, TargetInput, is_locked
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Hashtag = Annotated[str, StringConstraints(min_length=1, max_length=140)]
+
+
+class StrictIn(ApiModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+class MediaRefIn(StrictIn):
+    media_id: PyObjectId = Field(description="An item of the media library (/api/media).")
+
+
+class ContentIn(StrictIn):
+    text: str = Field(max_length=70000, description="The post; a target may override it.")
+    title: str | None = Field(default=None, max_length=500)
+    hashtags: list[Hashtag] = Field(default_factory=list, max_length=60)
+    media_files: list[MediaRefIn] = Field(default_factory=list, max_length=20)
+
+
+class TargetIn(StrictIn):
+    social_account_id: PyObjectId
+    text: str | None = Field(
+        default=None, max_length=70000, description="This network's own text, if different."
+    )
+
+
+class SchedulingIn(StrictIn):
+    scheduled_at: IsoDateTime | None = Field(
+        default=None,
+        description="When to publish (ISO-8601 with a timezone). Scheduled at once by a "
+        "manager or admin; kept as the proposed time of a draft for a user.",
+    )
+    timezone: str | None = Field(
+        default=None, max_length=64, description="IANA timezone the time was chosen in."
+    )
+
+
+class PostIn(StrictIn):
+    content: ContentIn
+    platforms: list[TargetIn] = Field(min_length=1, max_length=30)
+    scheduling: SchedulingIn = Field(default_factory=SchedulingIn)
+    tags: list[Tag] = Field(default_factory=list, max_length=30)
+
+    def to_input(self) -> PostInput:
+        return PostInput(
+            text=self.content.text,
+            title=self.content.title,
+            hashtags=list(self.content.hashtags),
+            media_ids=[m.media_id for m in self.content.media_files],
+            targets=[TargetInput(t.social_account_id, t.text) for t in self.platforms],
+            scheduled_at=self.scheduling.scheduled_at,
+            timezone=self.scheduling.timezone,
+            tags=list(dict.fromkeys(self.tags)),
+        )
+
+
+class PostUpdateIn(PostIn):
+    version: int | None = Field(
+        default=None,
+        ge=0,
+        description="The version the edit was made on (or send If-Match with the ETag).",
+    )
+
+
+class ScheduleIn(StrictIn):
+    scheduled_at: IsoDateTime = Field(description="When to publish (ISO-8601 with a timezone).")
+    version: int | None = Field(default=None, ge=0)
+
+
+class DimensionsOut(ApiModel):
+    width: int
+    height: int
+
+
+class MediaFileOut(ApiModel):
+    media_id: str | None = None
+    url: str
+    type: Literal["image", "video", "gif"]
+    size: int | None = None
+    dimensions: DimensionsOut | None = None
+    alt_text: str | None = None
+
+
+class ContentOut(ApiModel):
+    title: str | None = None
+    text: str
+    content_type: ContentType
+    media_files: list[MediaFileOut]
+    hashtags: list[str]
+
+
+class TargetOut(ApiModel):
+    social_account_id: str
+    platform: Platform
+    status: TargetStatus
+    text: str | None = None
+    platform_post_id: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+    error_message: str | None = None
+
+
+class SchedulingOut(ApiModel):
+    status: PostStatus
+    scheduled_at: datetime | None = None
+    published_at: datetime | None = None
+    timezone: str
+
+
+class AiGenerationOut(ApiModel):
+    is_ai_generated: bool
+    agent_id: str | None = None
+    prompt: str | None = None
+    model: str | None = None
+    iterations: int = 0
+    feedback: str | None = None
+    thread_id: str | None = None
+
+
+class ModerationOut(ApiModel):
+    status: Literal["approved", "pending", "rejected"]
+    moderated_by: str | None = None
+    moderated_at: datetime | None = None
+    rejection_reason: str | None = None
+
+
+class PostOut(ApiModel):
+    id: str
+    user_id: str | None = None
+    content: ContentOut
+    platforms: list[TargetOut]
+    scheduling: SchedulingOut
+    ai_generation: AiGenerationOut
+    moderation: ModerationOut
+    tags: list[str]
+    version: int
+    locked: bool = Field(description="Claimed by the publishing engine: no more edits.")
+    created_at: datetime
+    updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, post: Post) -> PostOut:
+        data: dict[str, Any] = post.model_dump(mode="json", by_alias=False)
+        data["locked"] = is_locked(post)
+        return cls.model_validate(data)
+
+
+class PostPageOut(ApiModel):
+    items: list[PostOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
+
+
+class CalendarAccountOut(ApiModel):
+    social_account_id: str
+    platform: Platform
+    posts: list[PostOut]
+
+
+class CalendarDayOut(ApiModel):
+    date: str = Field(description="The local day (YYYY-MM-DD) in the calendar's timezone.")
+    accounts: list[CalendarAccountOut]
+
+
+class CalendarOut(ApiModel):
+    timezone: str
+    start: datetime = Field(description="The first local midnight, in UTC.")
+    end: datetime = Field(description="The local midnight after the last day, in UTC.")
+    days: list[CalendarDayOut]
+
+
+class IssueOut(ApiModel):
+    code: str
+    field: str
+    message: str
+    fix: str = Field(description="What to do about it.")
+
+
+class MediaCheckOut(ApiModel):
+    media_id: str | None = None
+    type: str
+    url: str
+
+
+class SuggestionOut(ApiModel):
+    text: str
+    hashtags: list[str]
+
+
+class TargetPreviewOut(ApiModel):
+    social_account_id: str
+    platform: Platform
+    text: str = Field(description="The text as it will be published (hashtags appended).")
+    length: int = Field(description="Its length as this network counts it.")
+    max_length: int
+    counting: str = Field(description="x_weighted, utf16 or graphemes.")
+    over_by: int
+    truncated_text: str | None = Field(description="What fits, when the text is too long.")
+    fold_at: int | None = Field(description="Where the feed folds behind 'see more'.")
+    visible_before_fold: str
+    hashtags: list[str]
+    max_hashtags: int | None
+    media: list[MediaCheckOut]
+    valid: bool
+    violations: list[IssueOut]
+    advice: list[str]
+    suggestion: SuggestionOut | None = Field(
+        description="A repaired text and hashtags that pass every rule, when some fail."
+    )
+
+
+class PreviewOut(ApiModel):
+    post_id: str
+    version: int
+    targets: list[TargetPreviewOut]
+
+
+class BulkErrorOut(ApiModel):
+    line: int
+    field: str
+    message: str
+    code: str
+
+
+class BulkCreatedOut(ApiModel):
+    line: int
+    post_id: str
+    scheduled_at: datetime
+
+
+class BulkReportOut(ApiModel):
+    lines: int
+    created: list[BulkCreatedOut]
+    errors: list[BulkErrorOut]
+
+
+class SubmitIn(StrictIn):
+    note: str | None = Field(default=None, max_length=5000, description="For the approver.")
+
+
+class ApproveIn(StrictIn):
+    scheduled_at: IsoDateTime | None = Field(
+        default=None, description="Schedule at this time instead of the proposed one."
+    )
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class RejectIn(StrictIn):
+    comment: str = Field(min_length=1, max_length=5000, description="Why, for the author.")
+
+
+class CommentIn(StrictIn):
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class CommentOut(ApiModel):
+    id: str
+    post_id: str
+    user_id: str | None = None
+    author_email: str | None = None
+    kind: Literal["note", "approval", "rejection", "submission"]
+    text: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, comment: PostComment) -> CommentOut:
+        return cls.model_validate(comment.model_dump(mode="json"))

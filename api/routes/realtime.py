@@ -1,0 +1,188 @@
+"""WebSockets: an organization's live events and a person's notifications.
+
+``/api/ws/connect`` takes topics (``?topics=post-status,notifications`` at connect, then
+``{"type": "subscribe" | "unsubscribe", "topics": [...]}`` messages); ``/api/ws/notifications``,
+``/analytics``, ``/ai-tasks`` and ``/post-status`` are one topic each. Authentication at
+connect: ``Authorization: Bearer <access token>``, a ``token`` query parameter (browsers
+cannot set headers on a WebSocket) or an ``x-api-key`` header; a failure closes with 4401.
+
+Every message is ``{"topic", "cursor", "message"}``; reconnect with ``?cursor=<the last
+cursor>`` to receive what was missed first (from the outbox), then live messages. The server
+sends ``{"type": "ping"}`` every heartbeat and then checks the credentials again: a session
+that was signed out (or a revoked key, a removed member) is closed with 4401. A socket that
+falls behind is closed with 4408 (resume with the cursor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from api.deps import authenticate, still_valid
+from api.errors import ApiError
+from api.principal import Principal
+from api.realtime_hub import LOST, Hub
+from services import realtime
+from services.events import org_channel
+
+router = APIRouter(prefix="/api/ws", tags=["realtime"])
+
+HEARTBEAT_SECONDS = 20.0
+UNAUTHORIZED, BAD_REQUEST, FELL_BEHIND = 4401, 4400, 4408
+
+
+def _credentials(ws: WebSocket) -> tuple[str | None, str | None]:
+    header = ws.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else None
+    return token or ws.query_params.get("token"), ws.headers.get("x-api-key")
+
+
+def _parse_topics(raw: Any) -> set[str] | None:
+    names = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(names, list):
+        return None
+    topics = {str(n).strip() for n in names if str(n).strip()}
+    return topics if topics <= set(realtime.TOPICS) else None
+
+
+class _Socket:
+    def __init__(self, ws: WebSocket, principal: Principal, topics: set[str]) -> None:
+        self.ws = ws
+        self.principal = principal
+        self.topics = topics
+        self.user = str(principal.user_id)
+        self.sent: set[str] = set()  # replayed ids, so live copies are not sent twice
+
+    async def send(self, message: dict[str, Any], text: str | None = None) -> None:
+        mine = realtime.topics_of(message) & self.topics
+        if not mine or not realtime.visible_to(message, self.principal.user_id):
+            return
+        mid = str(message.get("id", ""))
+        if mid in self.sent:
+            return
+        topic = min(mine, key=lambda t: (t == "events", t))  # the specific one over "events"
+        body = text if text is not None else json.dumps(message)
+        await self.ws.send_text(f'{{"topic":"{topic}","cursor":"{mid}","message":{body}}}')
+
+    async def pump(self, queue: asyncio.Queue[Any]) -> None:
+        while True:
+            item = await queue.get()
+            if item is LOST:
+                await self.ws.close(FELL_BEHIND, "fell behind; reconnect with your cursor")
+                return
+            message, text = item
+            await self.send(message, text)
+
+    async def receive(self) -> None:
+        while True:
+            try:
+                data = json.loads(await self.ws.receive_text())
+            except ValueError:
+                await self.ws.send_json({"type": "error", "message": "send JSON messages"})
+                continue
+            kind = data.get("type") if isinstance(data, dict) else None
+            if kind == "ping":
+                await self.ws.send_json({"type": "pong"})
+            elif kind in ("subscribe", "unsubscribe"):
+                topics = _parse_topics(data.get("topics"))
+                if topics is None:
+                    await self.ws.send_json(
+                        {"type": "error", "message": f"topics: one of {list(realtime.TOPICS)}"}
+                    )
+                    continue
+                self.topics = self.topics | topics if kind == "subscribe" else self.topics - topics
+                await self.ws.send_json({"type": "subscribed", "topics": sorted(self.topics)})
+            else:
+                await self.ws.send_json(
+                    {"type": "error", "message": "type: ping, subscribe or unsubscribe"}
+                )
+
+    async def heartbeat(self, seconds: float) -> None:
+        runtime = self.ws.app.state.runtime
+        while True:
+            await asyncio.sleep(seconds)
+            if not await still_valid(runtime, self.principal):
+                await self.ws.close(UNAUTHORIZED, "the session has ended; sign in again")
+                return
+            await self.ws.send_json({"type": "ping"})
+
+
+async def _serve(ws: WebSocket, fixed: set[str] | None) -> None:
+    await ws.accept()
+    runtime = ws.app.state.runtime
+    token, api_key = _credentials(ws)
+    try:
+        principal = await authenticate(runtime, token=token, api_key=api_key)
+    except ApiError as exc:
+        await ws.close(UNAUTHORIZED, str(exc.detail)[:120])
+        return
+    topics = fixed if fixed is not None else _parse_topics(ws.query_params.get("topics", ""))
+    if topics is None:
+        await ws.close(BAD_REQUEST, f"topics: a comma-separated subset of {realtime.TOPICS}")
+        return
+    cursor: ObjectId | None = None
+    if raw := ws.query_params.get("cursor"):
+        try:
+            cursor = ObjectId(raw)
+        except (InvalidId, TypeError):
+            await ws.close(BAD_REQUEST, "cursor: a cursor this server sent")
+            return
+    socket = _Socket(ws, principal, set(topics))
+    hub: Hub = ws.app.state.realtime
+    seconds = float(getattr(ws.app.state, "ws_heartbeat_seconds", HEARTBEAT_SECONDS))
+    # Listening before the replay, so nothing published meanwhile falls in a gap.
+    async with hub.listen(org_channel(principal.org_id)) as queue:
+        await ws.send_json(
+            {"type": "welcome", "topics": sorted(socket.topics), "heartbeatSeconds": seconds}
+        )
+        if cursor is not None:
+            for message in await realtime.replay(
+                runtime.db, principal.org_id, principal.user_id, cursor, socket.topics
+            ):
+                await socket.send(message)
+                socket.sent.add(str(message["id"]))
+        tasks = [
+            asyncio.create_task(socket.pump(queue)),
+            asyncio.create_task(socket.receive()),
+            asyncio.create_task(socket.heartbeat(seconds)),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+                    await task
+
+
+@router.websocket("/connect")
+async def connect(websocket: WebSocket) -> None:
+    await _serve(websocket, None)
+
+
+@router.websocket("/notifications")
+async def notifications(websocket: WebSocket) -> None:
+    await _serve(websocket, {"notifications"})
+
+
+@router.websocket("/analytics")
+async def analytics(websocket: WebSocket) -> None:
+    await _serve(websocket, {"analytics"})
+
+
+@router.websocket("/ai-tasks")
+async def ai_tasks(websocket: WebSocket) -> None:
+    await _serve(websocket, {"ai-tasks"})
+
+
+@router.websocket("/post-status")
+async def post_status(websocket: WebSocket) -> None:
+    await _serve(websocket, {"post-status"})

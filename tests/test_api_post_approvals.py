@@ -1,0 +1,164 @@
+"""Approvals: a user submits, a manager approves or rejects with a comment; the inbox is the
+pending_approval filter; comments carry their author and time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from api_support import add_member, api_client, assert_error_shape, bearer, register
+from support import make_settings
+from workspace_support import connect, iso, post_body, soon, stored_post
+
+
+async def test_a_users_post_goes_through_the_inbox_to_the_schedule(tmp_path: Path) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (app, client):
+        ana = await register(client)
+        org = ana["organization"]["id"]
+        x = await connect(app, org, "twitter")
+        user = bearer(await add_member(app, client, org, "uma@example.com", "user"))
+        manager = bearer(await add_member(app, client, org, "max@example.com", "manager"))
+        proposed = soon(6)
+        made = await client.post(
+            "/api/posts",
+            json=post_body([x], scheduling={"scheduledAt": iso(proposed)}),
+            headers=user,
+        )
+        pid = made.json()["id"]
+        submitted = await client.post(
+            f"/api/posts/{pid}/submit", json={"note": "For the launch"}, headers=user
+        )
+        assert submitted.status_code == 200, submitted.text
+        assert submitted.json()["scheduling"]["status"] == "pending_approval"
+        assert submitted.json()["moderation"]["status"] == "pending"
+        again = await client.post(f"/api/posts/{pid}/submit", headers=user)
+        assert assert_error_shape(again, 409)["code"] == "not_a_draft"
+
+        inbox = await client.get("/api/posts?status=pending_approval", headers=manager)
+        assert [p["id"] for p in inbox.json()["items"]] == [pid]
+
+        # A user may not approve, even their own post.
+        assert_error_shape(await client.post(f"/api/posts/{pid}/approve", headers=user), 403)
+        approved = await client.post(
+            f"/api/posts/{pid}/approve", json={"comment": "Looks good"}, headers=manager
+        )
+        assert approved.status_code == 200, approved.text
+        body = approved.json()
+        assert body["scheduling"]["status"] == "scheduled"
+        assert body["moderation"]["status"] == "approved"
+        assert body["moderation"]["moderatedBy"]
+        stored = await stored_post(app, org, pid)
+        assert stored is not None
+        assert abs((stored.scheduling.scheduled_at - proposed).total_seconds()) < 0.01  # type: ignore[operator]
+        assert (await client.get("/api/posts?status=pending_approval", headers=manager)).json()[
+            "items"
+        ] == []
+        twice = await client.post(f"/api/posts/{pid}/approve", headers=manager)
+        assert assert_error_shape(twice, 409)["code"] == "not_pending_approval"
+
+        notes = await client.get(f"/api/posts/{pid}/comments", headers=user)
+        assert [(c["kind"], c["text"]) for c in notes.json()] == [
+            ("submission", "For the launch"),
+            ("approval", "Looks good"),
+        ]
+        assert notes.json()[0]["authorEmail"] == "uma@example.com"
+        assert notes.json()[1]["authorEmail"] == "max@example.com"
+        assert notes.json()[0]["createdAt"]
+
+
+async def test_a_rejected_post_returns_to_its_author_as_a_draft_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (app, client):
+        ana = await register(client)
+        admin = bearer(ana["accessToken"])
+        org = ana["organization"]["id"]
+        x = await connect(app, org, "twitter")
+        user = bearer(await add_member(app, client, org, "uma@example.com", "user"))
+        pid = (await client.post("/api/posts", json=post_body([x]), headers=user)).json()["id"]
+        await client.post(f"/api/posts/{pid}/submit", headers=user)
+
+        no_reason = await client.post(f"/api/posts/{pid}/reject", json={}, headers=admin)
+        assert assert_error_shape(no_reason, 422)["fields"][0]["field"] == "body.comment"
+        blank = await client.post(f"/api/posts/{pid}/reject", json={"comment": "  "}, headers=admin)
+        assert assert_error_shape(blank, 422)["fields"][0]["field"] == "body.comment"
+        refused = await client.post(
+            f"/api/posts/{pid}/reject", json={"comment": "no"}, headers=user
+        )
+        assert_error_shape(refused, 403)
+
+        rejected = await client.post(
+            f"/api/posts/{pid}/reject", json={"comment": "Tone it down"}, headers=admin
+        )
+        assert rejected.status_code == 200
+        assert rejected.json()["scheduling"]["status"] == "draft"
+        assert rejected.json()["moderation"]["status"] == "rejected"
+        assert rejected.json()["moderation"]["rejectionReason"] == "Tone it down"
+        notes = (await client.get(f"/api/posts/{pid}/comments", headers=user)).json()
+        assert [(n["kind"], n["text"]) for n in notes] == [("rejection", "Tone it down")]
+
+        # Without a proposed time, approval leaves an approved draft to schedule later.
+        await client.post(f"/api/posts/{pid}/submit", headers=user)
+        approved = await client.post(f"/api/posts/{pid}/approve", headers=admin)
+        assert approved.json()["scheduling"]["status"] == "draft"
+        assert approved.json()["moderation"]["status"] == "approved"
+
+
+async def test_submission_checks_the_post_as_it_will_go_out_and_approval_needs_a_future_time(
+    tmp_path: Path,
+) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (app, client):
+        ana = await register(client)
+        admin = bearer(ana["accessToken"])
+        org = ana["organization"]["id"]
+        ig = await connect(app, org, "instagram")
+        x = await connect(app, org, "twitter")
+        pid = (await client.post("/api/posts", json=post_body([ig]), headers=admin)).json()["id"]
+        refused = await client.post(f"/api/posts/{pid}/submit", headers=admin)
+        assert (
+            "instagram: media_required" in assert_error_shape(refused, 422)["fields"][0]["message"]
+        )
+        assert (await stored_post(app, org, pid)).scheduling.status == "draft"  # type: ignore[union-attr]
+
+        other = (await client.post("/api/posts", json=post_body([x]), headers=admin)).json()["id"]
+        await client.post(f"/api/posts/{other}/submit", headers=admin)
+        past = await client.post(
+            f"/api/posts/{other}/approve",
+            json={"scheduledAt": "2020-01-01T00:00:00Z"},
+            headers=admin,
+        )
+        assert assert_error_shape(past, 422)["fields"][0]["field"] == "body.scheduledAt"
+        later = soon(10)
+        ok = await client.post(
+            f"/api/posts/{other}/approve", json={"scheduledAt": iso(later)}, headers=admin
+        )
+        assert ok.json()["scheduling"]["status"] == "scheduled"
+
+
+async def test_comments_and_approvals_belong_to_their_organization(tmp_path: Path) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (app, client):
+        ana = await register(client)
+        ben = await register(client, email="ben@example.com", org="Ben Tea")
+        auth = bearer(ana["accessToken"])
+        x = await connect(app, ana["organization"]["id"], "twitter")
+        pid = (await client.post("/api/posts", json=post_body([x]), headers=auth)).json()["id"]
+        note = await client.post(f"/api/posts/{pid}/comments", json={"text": "Hi"}, headers=auth)
+        assert note.status_code == 201
+        assert note.json()["kind"] == "note"
+        theirs = bearer(ben["accessToken"])
+        for method, path, body in (
+            ("GET", f"/api/posts/{pid}/comments", None),
+            ("POST", f"/api/posts/{pid}/comments", {"text": "Hello"}),
+            ("POST", f"/api/posts/{pid}/submit", None),
+            ("POST", f"/api/posts/{pid}/approve", None),
+            ("POST", f"/api/posts/{pid}/reject", {"comment": "no"}),
+        ):
+            assert_error_shape(await client.request(method, path, json=body, headers=theirs), 404)
+        empty = await client.post(f"/api/posts/{pid}/comments", json={"text": ""}, headers=auth)
+        assert assert_error_shape(empty, 422)["fields"][0]["field"] == "body.text"
+        viewer = bearer(
+            await add_member(app, client, ana["organization"]["id"], "v@example.com", "viewer")
+        )
+        assert_error_shape(
+            await client.post(f"/api/posts/{pid}/comments", json={"text": "x"}, headers=viewer), 403
+        )
+        assert len((await client.get(f"/api/posts/{pid}/comments", headers=viewer)).json()) == 1
