@@ -465,3 +465,40 @@ async def test_sync_then_read_the_insights_and_the_metrics_back(
     assert int(limited.headers["retry-after"]) >= 85
     shown = await client.get(url, headers=auth)
     assert shown.json()["status"]["syncStatus"] == "rate_limited"
+
+
+async def test_reconnecting_an_account_must_bring_back_the_same_identity(
+    api: Api, sandbox: SandboxControl
+) -> None:
+    _app, client = api
+    auth = bearer((await register(client))["accessToken"])
+    account = (await connect(client, sandbox, auth)).json()["accounts"][0]
+    other = sandbox.add_user("x", username="someoneelse", name="Someone Else")
+
+    async def reconnect(user: str | None) -> httpx.Response:
+        started = await client.post(
+            "/api/social-accounts/connect",
+            json={"platform": "twitter", "accountId": account["id"]},
+            headers=auth,
+        )
+        assert started.status_code == 200, started.text
+        back = urlsplit(sandbox.consent(started.json()["authorizationUrl"], user=user).location)
+        return await client.get(f"{back.path}?{back.query}")
+
+    wrong = await reconnect(other["id"])
+    assert assert_error_shape(wrong, 409)["code"] == "different_account"
+    shown = await client.get(f"/api/social-accounts/{account['id']}", headers=auth)
+    assert shown.json()["accountInfo"]["username"] == "chorusbrand"
+
+    right = await reconnect(None)
+    assert right.status_code == 200, right.text
+    assert [a["id"] for a in right.json()["accounts"]] == [account["id"]]
+    listed = await client.get("/api/social-accounts", headers=auth)
+    assert len(listed.json()["items"]) == 1
+
+    mismatch = await client.post(
+        "/api/social-accounts/connect",
+        json={"platform": "linkedin", "accountId": account["id"]},
+        headers=auth,
+    )
+    assert assert_error_shape(mismatch, 422)["fields"][0]["field"] == "body.accountId"

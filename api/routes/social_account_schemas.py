@@ -128,6 +128,12 @@ class ConnectIn(StrictIn):
         description="Bluesky only: an app password (Settings > App passwords), never the "
         "account's own password.",
     )
+    account_id: str | None = Field(
+        default=None,
+        pattern="^[0-9a-fA-F]{24}$",
+        description="Reconnect this stored account (it must get the same identity back, "
+        "unless it was never connected).",
+    )
 
 
 class ConnectOut(ApiModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from bson import ObjectId
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import IdPath, Reader, RuntimeDep, Writer, rate_limited, rate_limited_by_ip, require
@@ -105,6 +106,7 @@ async def connect_account(
     network then redirects to ``/api/social-accounts/callback``. Bluesky: send
     ``identifier`` and ``appPassword``; the account is connected at once. 402 when the plan
     allows no more accounts; 409 when the network refuses; 503 when it does not answer."""
+    bind_to = ObjectId(body.account_id) if body.account_id else None
     if body.platform == "bluesky" or body.identifier or body.app_password:
         if not (body.identifier and body.app_password):
             missing = "body.identifier" if not body.identifier else "body.appPassword"
@@ -116,11 +118,17 @@ async def connect_account(
             body.platform,
             body.identifier,
             body.app_password,
+            account_id=bind_to,
         )
         return ConnectOut.connected(body.platform, accounts)
     redirect_uri = runtime.public_base_url + CALLBACK_PATH
     started = await connect.start(
-        runtime, principal.org_id, principal.user_id, body.platform, redirect_uri
+        runtime,
+        principal.org_id,
+        principal.user_id,
+        body.platform,
+        redirect_uri,
+        account_id=bind_to,
     )
     return ConnectOut.started(started)
 

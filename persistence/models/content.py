@@ -107,6 +107,8 @@ class OAuthState(Document):
     state_hash: str
     redirect_uri: str
     code_verifier: str | None = None
+    # Reconnecting one stored account: the consent's account is stored into this one.
+    account_id: PyObjectId | None = None
     expires_at: UTCDateTime
     used_at: UTCDateTime | None = None
 
