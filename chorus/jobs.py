@@ -18,9 +18,11 @@ JOBS: dict[str, Job] = {
     "recover_runs": jobs.recover_runs,
     "publish_due": jobs.publish_due,
     "send_notification_emails": jobs.send_notification_emails,
+    "sync_competitors": jobs.sync_competitors,
     # Named in services.gdpr.export.JOB, which queues it.
     "gdpr_export": jobs.build_data_export,
     "sync_social_accounts": jobs.sync_social_accounts,
+    "deliver_webhooks": jobs.deliver_webhooks,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).
@@ -31,6 +33,8 @@ CRONS: dict[str, dict[str, Any]] = {
     # Every two seconds: a killed worker's runs resume soon after its heartbeat expires. Each
     # tick has one job id, so one worker sweeps per tick (arq keeps no cron results).
     "recover_runs": {"second": set(range(0, 60, 2))},
+    # Every five seconds: webhook retries go out close to their backoff.
+    "deliver_webhooks": {"second": set(range(0, 60, 5)), "timeout": 600},
     # Every second: a post is published within about a second of its time. A process runs
     # one pass at a time (a tick during a pass returns at once) and a pass stops claiming
     # after publishing_pass_seconds, well inside the timeout.
@@ -40,4 +44,6 @@ CRONS: dict[str, dict[str, Any]] = {
     # Every five minutes: each account is synced once its own next sync (hourly, or after a
     # network's Retry-After) has come; claimed per account, so several workers share it.
     "sync_social_accounts": {"minute": set(range(0, 60, 5)), "second": 30, "timeout": 600},
+    # Hourly; each competitor is read again only when its last reading is 6 hours old.
+    "sync_competitors": {"minute": {41}, "timeout": 1800},
 }
