@@ -19,6 +19,7 @@ from support import make_settings, opened_runtime
 from chorus.jobs import CRONS, JOBS
 from chorus.runtime import Runtime
 from persistence.admin import OrganizationAdmin
+from persistence.analytics_versions import analytics_version
 from persistence.errors import Conflict, NotFound, RateLimited
 from persistence.ids import utcnow
 from persistence.models import Analytics, AudienceInsights, Post, SocialAccount
@@ -114,7 +115,8 @@ async def test_a_sync_brings_post_metrics_into_analytics_and_account_numbers_int
     await sync.sync_account(world.rt, world.org, world.account.id)
     docs = await TenantRepository(world.rt.db, Analytics).find(world.org, {"postId": post.id})
     assert [d.metrics.likes for d in docs] == [8]
-    assert await TenantRepository(world.rt.db, AudienceInsights).count(world.org) == 1
+    assert await TenantRepository(world.rt.db, AudienceInsights).count(world.org) == 2
+    assert await analytics_version(world.rt.db, world.org) >= 2, "cached analytics go stale"
 
 
 async def test_a_rate_limit_moves_the_next_sync_past_retry_after(world: World) -> None:

@@ -328,7 +328,7 @@ class AccountNumbersOut(ApiModel):
 
 
 class InsightDayOut(AccountNumbersOut):
-    date: datetime = Field(description="The UTC day (midnight) the numbers were read.")
+    date: datetime = Field(description="When the numbers were read (one entry per sync).")
 
 
 class InsightsOut(ApiModel):

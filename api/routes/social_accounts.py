@@ -226,8 +226,8 @@ Days = Annotated[int, Query(ge=1, le=365, description="How many days back.")]
 async def account_insights(
     account_id: IdPath, principal: Reader, runtime: RuntimeDep, days: Days = 30
 ) -> InsightsOut:
-    """The account's followers, following, posts, impressions and reach, one entry per day
-    synced, with the latest values and the change over the period."""
+    """The account's followers, following, posts, impressions and reach, one entry per sync,
+    with the latest values and the change over the period."""
     found = await insights.account_insights(runtime, principal.org_id, account_id, days)
     return InsightsOut.of(found)
 
