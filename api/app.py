@@ -18,11 +18,13 @@ from api.audit import AuditMiddleware
 from api.body_limits import BodyLimits, BodyRules
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
+from api.maintenance import MaintenanceMode
 from api.ports import AppRuntime
 from api.realtime_hub import Hub
 from api.routes import (
     account,
     account_pages,
+    admin,
     ai,
     ai_agents,
     ai_tasks,
@@ -102,6 +104,8 @@ def build_app(
     # included) goes into the audit log.
     app.add_middleware(UsageMiddleware)
     app.add_middleware(AuditMiddleware)
+    # Outside the audit log: a write refused for maintenance changed nothing.
+    app.add_middleware(MaintenanceMode)
     app.add_middleware(BodyLimits, rules=body_rules or BodyRules())
     if cors_origins:
         app.add_middleware(
@@ -132,6 +136,7 @@ def build_app(
     app.include_router(realtime.router)
     app.include_router(gdpr.router)
     app.include_router(integrations.router)
+    app.include_router(admin.router)
     app.include_router(billing.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(network_webhooks.router)

@@ -24,6 +24,7 @@ JOBS: dict[str, Job] = {
     "sync_social_accounts": jobs.sync_social_accounts,
     "listen_social_accounts": jobs.listen_social_accounts,
     "deliver_webhooks": jobs.deliver_webhooks,
+    "apply_retention": jobs.apply_retention,
 }
 
 # Jobs arq runs on a schedule: name -> cron fields (arq.cron keyword arguments).
@@ -31,6 +32,8 @@ CRONS: dict[str, dict[str, Any]] = {
     # Every minute (at second 0); scheduled workflows run inside the tick, hence the timeout.
     "schedule_tick": {"second": 0, "timeout": 3600},
     "purge_expired_sessions": {"minute": {17}},
+    # Daily, at a quiet hour (UTC): each organization's dataRetentionDays.
+    "apply_retention": {"hour": {3}, "minute": {41}, "second": 0, "timeout": 3600},
     # Every two seconds: a killed worker's runs resume soon after its heartbeat expires. Each
     # tick has one job id, so one worker sweeps per tick (arq keeps no cron results).
     "recover_runs": {"second": set(range(0, 60, 2))},

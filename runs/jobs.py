@@ -19,6 +19,7 @@ from runs.recovery import sweep
 from runs.schedules import tick
 from services.analytics import competitors
 from services.gdpr import export as gdpr_export
+from services.gdpr import retention
 from services.gdpr.ports import GdprServices
 from services.integrations.delivery import WebhookDispatcher
 from services.notifications import emails
@@ -124,6 +125,11 @@ class _WithWebhooks(Protocol):
 
     @property
     def webhooks(self) -> WebhookDispatcher: ...
+
+
+async def apply_retention(ctx: JobContext) -> dict[str, int]:
+    """Delete every organization's activity past its ``dataRetentionDays`` (daily)."""
+    return await retention.apply_all(cast(GdprServices, engine_of(ctx).services))
 
 
 async def listen_social_accounts(ctx: JobContext) -> dict[str, int]:
