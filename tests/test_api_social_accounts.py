@@ -392,7 +392,11 @@ async def test_bad_input_names_the_field(api: Api) -> None:
     ):
         bad = await client.post("/api/social-accounts/connect", json=body, headers=auth)
         assert field in [f["field"] for f in assert_error_shape(bad, 422)["fields"]]
-    assert_error_shape(await client.get("/api/social-accounts/not-an-id", headers=auth), 422)
+    assert_error_shape(await client.get("/api/social-accounts/not-an-id", headers=auth), 404)
+    # A literal path asked with a method it does not have is a 405, not the id route's 422.
+    for method, path in (("PUT", "callback"), ("DELETE", "platforms"), ("PUT", "connect")):
+        wrong = await client.request(method, f"/api/social-accounts/{path}", headers=auth)
+        assert_error_shape(wrong, 405)
     missing = await client.get("/api/social-accounts/callback")
     assert assert_error_shape(missing, 422)["fields"][0]["field"] == "query.state"
 

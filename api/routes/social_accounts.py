@@ -134,7 +134,7 @@ async def connect_account(
 
 
 @router.get(
-    "/{account_id}",
+    "/{account_id:objectid}",
     response_model=SocialAccountOut,
     dependencies=_MEMBERS,
     responses=errors(401, 404, 422, 429),
@@ -146,7 +146,7 @@ async def get_account(
 
 
 @router.put(
-    "/{account_id}",
+    "/{account_id:objectid}",
     response_model=SocialAccountOut,
     dependencies=_MEMBERS,
     responses=errors(401, 403, 404, 422, 429),
@@ -169,7 +169,7 @@ async def update_account(
 
 
 @router.delete(
-    "/{account_id}",
+    "/{account_id:objectid}",
     status_code=204,
     dependencies=_MEMBERS,
     responses=errors(401, 403, 404, 422, 429, 503),
@@ -184,7 +184,7 @@ async def disconnect_account(
 
 
 @router.post(
-    "/{account_id}/refresh",
+    "/{account_id:objectid}/refresh",
     response_model=SocialAccountOut,
     dependencies=_MEMBERS,
     responses=errors(401, 403, 404, 409, 422, 429, 503),
@@ -200,7 +200,7 @@ async def refresh_account(
 
 
 @router.post(
-    "/{account_id}/sync",
+    "/{account_id:objectid}/sync",
     response_model=SyncOut,
     dependencies=_MEMBERS,
     responses=errors(401, 403, 404, 409, 422, 429, 503),
@@ -218,7 +218,7 @@ Days = Annotated[int, Query(ge=1, le=365, description="How many days back.")]
 
 
 @router.get(
-    "/{account_id}/insights",
+    "/{account_id:objectid}/insights",
     response_model=InsightsOut,
     dependencies=_MEMBERS,
     responses=errors(401, 404, 422, 429),
@@ -233,7 +233,7 @@ async def account_insights(
 
 
 @router.get(
-    "/{account_id}/metrics",
+    "/{account_id:objectid}/metrics",
     response_model=AccountMetricsListOut,
     dependencies=_MEMBERS,
     responses=errors(401, 404, 422, 429),

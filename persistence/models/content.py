@@ -116,7 +116,8 @@ class OAuthState(Document):
     platform: Platform
     state_hash: str
     redirect_uri: str
-    code_verifier: str | None = None
+    # The PKCE verifier, encrypted; named as a secret so that exports withhold it.
+    verifier_secret: str | None = None
     # Reconnecting one stored account: the consent's account is stored into this one.
     account_id: PyObjectId | None = None
     expires_at: UTCDateTime

@@ -75,18 +75,21 @@ async def start(
             f"{platform} connects with a handle and an app password: send identifier and "
             "appPassword instead",
         )
+    states = TenantRepository(rt.db, OAuthState)
+    # Consents never finished are of no use once expired; they go as new ones start.
+    await states.collection.delete_many(tenant_filter(org_id, {"expiresAt": {"$lt": utcnow()}}))
     state = f"{org_id}.{secrets.token_urlsafe(32)}"
     pkce = new_pkce()
     auth = provider.authorization_url(state, redirect_uri, pkce.challenge)
     expires = utcnow() + STATE_TTL
-    await TenantRepository(rt.db, OAuthState).insert(
+    await states.insert(
         OAuthState(
             organization_id=org_id,
             user_id=user_id,
             platform=provider.network,  # type: ignore[arg-type]
             state_hash=_hash(state),
             redirect_uri=redirect_uri,
-            code_verifier=rt.cipher.encrypt(pkce.verifier) if auth.uses_pkce else None,
+            verifier_secret=rt.cipher.encrypt(pkce.verifier) if auth.uses_pkce else None,
             account_id=account_id,
             expires_at=expires,
         )
@@ -112,7 +115,7 @@ async def complete(
     if not code:
         raise InvalidInput.field("query.code", "the network's redirect carried no code")
     provider = rt.platforms.provider(pending.platform)
-    verifier = rt.cipher.decrypt(pending.code_verifier) if pending.code_verifier else None
+    verifier = rt.cipher.decrypt(pending.verifier_secret) if pending.verifier_secret else None
     try:
         with network_call():
             connection = await provider.exchange_code(code, pending.redirect_uri, verifier)
