@@ -42,6 +42,9 @@ async def test_the_demo_accounts_are_connected_in_place_and_synced(
             assert account.platform == before[account.id].platform
             opened = await StoredAccountAccess(runtime).open(org, account.id)
             assert opened.tokens.account_id == account.account_info.platform_id
+        # A brand's page, not the person who consented, where the network offers both.
+        [linkedin] = [a for a in after.values() if a.platform == "linkedin"]
+        assert linkedin.account_info.platform_id.startswith("urn:li:organization:")
         insights = await TenantRepository(runtime.db, AudienceInsights).count(org)
         assert insights == len(after)
         # The seeded history still belongs to the same accounts.
