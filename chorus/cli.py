@@ -116,7 +116,11 @@ def serve(
         _print_json(summary)
     host, port = host or settings.host, port or settings.port
     uvicorn.run(
-        create_app(settings, serve_url=server_file.local_url(host, port)),
+        create_app(
+            settings,
+            serve_url=server_file.local_url(host, port),
+            connect_demo=seed_demo_data,
+        ),
         host=host,
         port=port,
         **uvicorn_options(settings),
