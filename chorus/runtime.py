@@ -43,6 +43,7 @@ from services.billing.gateway import Billing, LocalBilling
 from services.events import EventBus
 from services.notifications.notifier import Notifier
 from services.publishing import PublishConfig, Publisher, Ticker
+from services.social_accounts.access import StoredAccountAccess
 from services.social_accounts.access_port import AccountAccess
 
 log = logging.getLogger(__name__)
@@ -111,8 +112,8 @@ class Runtime:
     engine: RunEngine = field(init=False, repr=False)
     # Domain events: the outbox, the organizations' pub/sub channels, this process's handlers.
     events: EventBus = field(init=False, repr=False)
-    # The publishing tick of this process (the ``publish_due`` job); None until an account
-    # access is given (``enable_publishing``): publishing acts for connected accounts.
+    # The publishing tick of this process (the ``publish_due`` job), acting for the stored
+    # accounts (``enable_publishing`` at open; tests may give another account access).
     publishing: Ticker | None = field(default=None, repr=False)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
@@ -247,6 +248,8 @@ class Runtime:
         runtime.events = EventBus(db, pubsub)
         # Whoever emits (an API process, a worker) tells the people concerned.
         runtime.events.subscribe("*", Notifier(db, pubsub).handle)
+        # Due posts go out on this process's publishing ticks, for the stored accounts.
+        runtime.enable_publishing(StoredAccountAccess(runtime))
         if redis_url:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")
