@@ -8,7 +8,8 @@ interrupt here decides the post. The approval step pauses the run with ``interru
 carrying the draft and the proposed slots. Resume with ``{"action": "approve"}``,
 ``{"action": "revise", "feedback": "..."}`` (back to the draft with the feedback) or
 ``{"action": "reject"}``. On approval the post is scheduled at the first slot and the draft
-enters the tenant's content_history memory; on rejection it goes back to draft, rejected.
+enters the tenant's content_history memory; a rejection here removes the waiting post (a
+rejected run stores nothing), while one in the inbox keeps it as a draft with the reason.
 Every step with an effect is idempotent, so a resumed or retried run never stores twice.
 """
 
@@ -188,8 +189,7 @@ def after_approval(state: ContentCreationState) -> str:
 
 async def discard(state: ContentCreationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     run = runtime.context
-    reason = (state.get("decision") or {}).get("feedback") or "rejected in the workflow"
-    await posts.reject_generated(run.services.db, run.org_id, run.thread_key, reason)
+    await posts.discard_pending(run.services.db, run.org_id, run.thread_key)
     return {}
 
 

@@ -15,7 +15,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from persistence.ids import utcnow
-from persistence.models import Post, SocialAccount
+from persistence.models import Post, PostComment, SocialAccount
 from persistence.models.content import (
     AiGeneration,
     Moderation,
@@ -147,24 +147,24 @@ async def store_generated(db: Any, org_id: ObjectId, draft: GeneratedPost) -> Po
     return await posts.insert_once(org_id, key, post)
 
 
-async def reject_generated(db: Any, org_id: ObjectId, thread_key: str, reason: str) -> None:
-    """The workflow's reviewer said no: the waiting post goes back to draft, rejected (one
-    already decided in the inbox stays as it is)."""
-    await TenantRepository(db, Post).collection.update_one(
-        tenant_filter(
-            org_id, {"aiGeneration.threadId": thread_key, "scheduling.status": "pending_approval"}
-        ),
-        {
-            "$set": {
-                "scheduling.status": "draft",
-                "moderation.status": "rejected",
-                "moderation.moderatedAt": utcnow(),
-                "moderation.rejectionReason": reason,
-                "updatedAt": utcnow(),
-            },
-            "$inc": {"version": 1},
-        },
+async def discard_pending(db: Any, org_id: ObjectId, thread_key: str) -> bool:
+    """The workflow's reviewer said no (or the revisions ran out): the post waiting for
+    approval is removed, with its comments, so a rejected run stores nothing, as before it
+    waited in the inbox. A post already decided in the inbox stays as the approver left it
+    (a rejection there keeps the draft and its reason for people to rework)."""
+    posts = TenantRepository(db, Post)
+    waiting = await posts.find_one(
+        org_id, {"aiGeneration.threadId": thread_key, "scheduling.status": "pending_approval"}
     )
+    if waiting is None:
+        return False
+    result = await posts.collection.delete_one(
+        tenant_filter(org_id, {"_id": waiting.id, "scheduling.status": "pending_approval"})
+    )
+    await TenantRepository(db, PostComment).collection.delete_many(
+        tenant_filter(org_id, {"postId": waiting.id})
+    )
+    return result.deleted_count == 1
 
 
 async def count_scheduled(db: Any, org_id: ObjectId) -> int:

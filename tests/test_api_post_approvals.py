@@ -234,3 +234,9 @@ async def test_the_workflows_approval_and_the_inbox_are_one_queue(tmp_path: Path
         assert (await client.get("/api/posts?status=pending_approval", headers=auth)).json()[
             "items"
         ] == []
+
+        # Rejected in the workflow: the waiting post is removed (a rejected run stores nothing).
+        thread4, fourth = await _workflow_waiting(app, client, auth, org)
+        ctx = engine.context(ObjectId(org), graph="content_creation", thread_id=thread4)
+        await engine.run(ctx, resume={"action": "reject"})
+        assert_error_shape(await client.get(f"/api/posts/{fourth['id']}", headers=auth), 404)
