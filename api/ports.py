@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from persistence.cache import Cache
 from persistence.crypto import CredentialCipher
 from persistence.keyspace import Keyspace
 from persistence.mailer import Mailer
@@ -15,6 +16,8 @@ from runs.engine import RunEngine
 from runs.ports import RunServices
 from services.billing.gateway import Billing
 from services.events import EventBus
+from services.integrations.delivery import WebhookDispatcher
+from services.network_webhooks.verify import Secrets as WebhookSecrets
 from services.social_accounts.ports import Platforms
 
 
@@ -67,6 +70,13 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def events(self) -> EventBus: ...
+
+    @property
+    def webhooks(self) -> WebhookDispatcher: ...
+
+    @property
+    def network_webhook_secrets(self) -> WebhookSecrets: ...
+    def cache(self) -> Cache: ...
 
     @property
     def platforms(self) -> Platforms: ...
