@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, *, serve_url: str | None = None
             runtime.announce(serve_url)
         return runtime
 
-    return build_app(
+    app = build_app(
         open_runtime,
         rate_limits=settings.rate_limits,
         body_rules=BodyRules(
@@ -33,3 +33,6 @@ def create_app(settings: Settings | None = None, *, serve_url: str | None = None
         ),
         cors_origins=settings.cors_origins,
     )
+    # How often sockets are pinged and their credentials checked again (api.routes.realtime).
+    app.state.ws_heartbeat_seconds = settings.ws_heartbeat_seconds
+    return app
