@@ -29,6 +29,7 @@ from api.routes import (
     analytics,
     analytics_competitors,
     analytics_import,
+    analytics_reports,
     api_keys,
     auth,
     billing,
@@ -129,6 +130,7 @@ def build_app(
     app.include_router(analytics_import.router)
     app.include_router(analytics.router)
     app.include_router(analytics_competitors.router)
+    app.include_router(analytics_reports.router)
     app.include_router(workflows.router)
     app.include_router(social_accounts.router)
     # The content workspace: posts, calendar and approvals.

@@ -3,6 +3,7 @@
 from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
 from persistence.models.analytics import (
     Analytics,
+    AnalyticsReport,
     AnalyticsVersion,
     AudienceInsights,
     CompetitorAnalysis,
@@ -35,6 +36,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     AudienceInsights,
     CompetitorAnalysis,
     AnalyticsVersion,
+    AnalyticsReport,
     AiAgent,
     AiTask,
     Workflow,
@@ -60,6 +62,7 @@ __all__ = [
     "AiAgent",
     "AiTask",
     "Analytics",
+    "AnalyticsReport",
     "AnalyticsVersion",
     "ApiKey",
     "AudienceInsights",
