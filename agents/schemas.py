@@ -49,6 +49,11 @@ class ContentRequest(Schema):
     previous_draft: str | None = Field(default=None, max_length=70000)
 
 
+#: Who wrote a draft's words: the model at the first try, the model asked again with the
+#: quality gate's reasons, or code (composed from the brief, the brand's voice and past posts).
+DraftSource = Literal["model", "regenerated", "composed"]
+
+
 class Draft(Schema):
     text: str
     hashtags: list[str]
@@ -57,6 +62,16 @@ class Draft(Schema):
     title: str | None = None
     repaired: bool = Field(default=False, description="True when the deterministic fallback ran.")
     attempts: int = Field(default=1, description="Model attempts before the draft was valid.")
+    source: DraftSource = Field(
+        default="model",
+        description="model: the model's first draft; regenerated: its second, after the "
+        "quality gate rejected the first; composed: written by code after the gate rejected "
+        "the model's drafts.",
+    )
+    quality_notes: list[str] = Field(
+        default_factory=list,
+        description="Why the quality gate rejected the model's draft, one note per check.",
+    )
 
 
 # --- trend_analyzer ---------------------------------------------------------------------------

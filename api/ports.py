@@ -16,6 +16,8 @@ from runs.engine import RunEngine
 from runs.ports import RunServices
 from services.billing.gateway import Billing
 from services.events import EventBus
+from services.integrations.delivery import WebhookDispatcher
+from services.network_webhooks.verify import Secrets as WebhookSecrets
 from services.social_accounts.ports import Platforms
 
 
@@ -70,6 +72,10 @@ class AppRuntime(RunServices, Protocol):
     def events(self) -> EventBus: ...
 
     @property
+    def webhooks(self) -> WebhookDispatcher: ...
+
+    @property
+    def network_webhook_secrets(self) -> WebhookSecrets: ...
     def cache(self) -> Cache: ...
 
     @property

@@ -122,11 +122,16 @@ async def schedule(
 
 async def approval(state: ContentCreationState) -> dict[str, Any]:
     # Nothing happens before interrupt(): the node re-runs from the top on resume.
+    drafted = state["draft"]
     answer = interrupt(
         {
             "kind": "approval",
             "question": "Publish this post at the first proposed slot?",
-            "draft": state["optimized"] | {"callToAction": state["draft"].get("callToAction")},
+            "draft": state["optimized"] | {"callToAction": drafted.get("callToAction")},
+            # Who wrote the words, and why the model's draft was not used (the quality gate):
+            # a reviewer should know whether they are judging the model or a composed draft.
+            "draftSource": drafted.get("source", "model"),
+            "qualityNotes": drafted.get("qualityNotes", []),
             "slots": state["slots"],
             "actions": ["approve", "revise", "reject"],
         }

@@ -294,6 +294,15 @@ class TenantMemory:
         self._client.heartbeat()
         return self._client.count_collections()
 
+    async def similarity(self, first: str, second: str) -> float:
+        """Cosine similarity of two texts under the memory's embedding model, in [-1, 1]. No
+        tenant data is read or written: it is the model, lent to the agents' quality checks
+        (is a draft about its brief?) so they use the same embeddings as memory search."""
+        a, b = await asyncio.to_thread(self._embeddings.embed_documents, [first, second])
+        dot = sum(x * y for x, y in zip(a, b, strict=True))
+        norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+        return dot / norm if norm else 0.0
+
     # --- operations ----------------------------------------------------------------------
 
     async def add(

@@ -19,9 +19,12 @@ from runs.recovery import sweep
 from runs.schedules import tick
 from services.analytics import competitors
 from services.gdpr import export as gdpr_export
+from services.gdpr import retention
 from services.gdpr.ports import GdprServices
+from services.integrations.delivery import WebhookDispatcher
 from services.notifications import emails
 from services.publishing import Ticker
+from services.social_accounts import sync
 from services.social_accounts.access import StoredAccountAccess
 from services.social_accounts.ports import AccountsRuntime
 
@@ -108,3 +111,27 @@ async def build_data_export(ctx: JobContext, org_id: str, export_id: str) -> str
     services = cast(GdprServices, engine_of(ctx).services)
     done = await gdpr_export.build(services, ObjectId(org_id), ObjectId(export_id))
     return done.processing.status
+
+
+async def sync_social_accounts(ctx: JobContext) -> dict[str, int]:
+    """Pull metrics of the connected accounts whose next sync has come."""
+    # The worker's services are the process runtime, which carries the providers too.
+    return await sync.sync_due(cast(AccountsRuntime, engine_of(ctx).services))
+
+
+async def deliver_webhooks(ctx: JobContext) -> int:
+    """Attempt the outgoing webhook deliveries whose backoff has run out."""
+    services = cast(_WithWebhooks, engine_of(ctx).services)
+    return await services.webhooks.deliver_due()
+
+
+class _WithWebhooks(Protocol):
+    """The runtime the worker runs on has the process's webhook dispatcher."""
+
+    @property
+    def webhooks(self) -> WebhookDispatcher: ...
+
+
+async def apply_retention(ctx: JobContext) -> dict[str, int]:
+    """Delete every organization's activity past its ``dataRetentionDays`` (daily)."""
+    return await retention.apply_all(cast(GdprServices, engine_of(ctx).services))

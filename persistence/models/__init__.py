@@ -1,5 +1,6 @@
 """Typed documents for every collection of the data model. Each carries ``organizationId``."""
 
+from persistence.models.activity import NetworkActivity
 from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
 from persistence.models.analytics import (
     Analytics,
@@ -12,12 +13,14 @@ from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
 from persistence.models.content import ContentTemplate, OAuthState, Post, SocialAccount
 from persistence.models.crons import LgCron
+from persistence.models.deliveries import IntegrationLog, WebhookDelivery
 from persistence.models.events import DomainEvent
 from persistence.models.integrations import Integration, Notification, WebhookEvent
 from persistence.models.members import AccountToken, Invitation, Membership
 from persistence.models.notifications import NotificationEmail, NotificationPreferences
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
-from persistence.models.runs import LgRun, LgThread
+from persistence.models.runs import LgAssistant, LgRun, LgThread
+from persistence.models.usage import ApiUsage
 from persistence.models.workspace import MediaAsset, PostComment
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
@@ -42,6 +45,9 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Workflow,
     WorkflowRun,
     Integration,
+    NetworkActivity,
+    WebhookDelivery,
+    IntegrationLog,
     WebhookEvent,
     Notification,
     NotificationPreferences,
@@ -50,10 +56,12 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     DataExport,
     LgThread,
     LgRun,
+    LgAssistant,
     LgCron,
     DomainEvent,
     PostComment,
     MediaAsset,
+    ApiUsage,
 )
 
 __all__ = [
@@ -65,6 +73,7 @@ __all__ = [
     "AnalyticsReport",
     "AnalyticsVersion",
     "ApiKey",
+    "ApiUsage",
     "AudienceInsights",
     "AuditLog",
     "CompetitorAnalysis",
@@ -73,13 +82,16 @@ __all__ = [
     "Document",
     "DomainEvent",
     "Integration",
+    "IntegrationLog",
     "Invitation",
+    "LgAssistant",
     "LgCron",
     "LgRun",
     "LgThread",
     "MediaAsset",
     "Membership",
     "Model",
+    "NetworkActivity",
     "Notification",
     "NotificationEmail",
     "NotificationPreferences",
@@ -90,6 +102,7 @@ __all__ = [
     "SocialAccount",
     "User",
     "UserSession",
+    "WebhookDelivery",
     "WebhookEvent",
     "Workflow",
     "WorkflowRun",
