@@ -27,6 +27,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ReturnDocument, UpdateOne
 
+from persistence.analytics_versions import bump_analytics_version
 from persistence.errors import RateLimited as TooSoon
 from persistence.ids import utcnow
 from persistence.models import Analytics, AudienceInsights, Post, SocialAccount
@@ -96,6 +97,8 @@ async def sync_account(
         raise translated(exc) from exc
     await _write_posts(rt, org_id, account_id, account.platform, posts, post_numbers, now)
     await _write_account(rt, org_id, account, account_numbers, now, interval)
+    # New numbers: the organization's cached analytics answers are stale from now on.
+    await bump_analytics_version(rt.db, org_id)
     return SyncResult(account_id, len(post_numbers), account_numbers.followers, now)
 
 
