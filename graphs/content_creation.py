@@ -1,4 +1,10 @@
-"""content_creation: trends -> draft -> optimize -> schedule -> human approval -> store.
+"""content_creation: trends -> draft -> schedule -> optimize -> human approval -> store.
+
+The optimizer runs after the scheduler so that the approval card's numbers agree: the
+draft's predicted engagement is its prediction at the first proposed slot, and each slot's
+expected engagement is the same model's prediction for this draft at that slot (the slot's
+timing and the draft's features together), with the rationale naming those slots. A revision
+goes back to the draft and then straight to the optimizer: the slots stand.
 
 The approval step pauses the run with ``interrupt()`` carrying the draft and the proposed slots.
 Resume with ``{"action": "approve"}``, ``{"action": "revise", "feedback": "..."}`` (back to the
@@ -100,12 +106,25 @@ async def optimize(
     state: ContentCreationState, runtime: Runtime[RunContext], config: RunnableConfig
 ) -> dict[str, Any]:
     current = state["draft"]
+    slots = state.get("slots") or []
     result = await engagement_optimizer.call(
-        {"text": current["text"], "platform": state["platform"], "hashtags": current["hashtags"]},
+        {
+            "text": current["text"],
+            "platform": state["platform"],
+            "hashtags": current["hashtags"],
+            "slots": [s["at"] for s in slots],
+        },
         runtime.context,
         config,
     )
-    return {"optimized": dump(result)}
+    optimized = dump(result)
+    # One figure per slot on the card: the draft's prediction at that slot replaces the
+    # scheduler's timing-only figure (its reason, why the slot was picked, stays).
+    by_slot = optimized.pop("slotPredictions", [])
+    combined = [
+        slot | {"expectedEngagement": p["rate"]} for slot, p in zip(slots, by_slot, strict=True)
+    ]
+    return {"optimized": optimized, "slots": combined or slots}
 
 
 async def schedule(
@@ -150,6 +169,11 @@ async def approval(state: ContentCreationState) -> dict[str, Any]:
     elif decision.action == "reject":
         update["status"] = "rejected"
     return update
+
+
+def after_draft(state: ContentCreationState) -> str:
+    """A first draft is scheduled; a revision keeps the slots the reviewer already saw."""
+    return "optimize" if state.get("slots") else "schedule"
 
 
 def after_approval(state: ContentCreationState) -> str:
@@ -207,9 +231,9 @@ def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
     graph.add_node("store", store)
     graph.add_edge(START, "trends")
     graph.add_edge("trends", "draft")
-    graph.add_edge("draft", "optimize")
-    graph.add_edge("optimize", "schedule")
-    graph.add_edge("schedule", "approval")
+    graph.add_conditional_edges("draft", after_draft, ["schedule", "optimize"])
+    graph.add_edge("schedule", "optimize")
+    graph.add_edge("optimize", "approval")
     graph.add_conditional_edges("approval", after_approval, ["draft", "store", END])
     graph.add_edge("store", END)
     return graph.compile(checkpointer=checkpointer, name="content_creation")
