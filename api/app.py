@@ -18,20 +18,29 @@ from api.audit import AuditMiddleware
 from api.body_limits import BodyLimits, BodyRules
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
+from api.maintenance import MaintenanceMode
 from api.ports import AppRuntime
 from api.realtime_hub import Hub
 from api.routes import (
     account,
     account_pages,
+    admin,
     ai,
     ai_agents,
     ai_tasks,
+    analytics,
+    analytics_competitors,
     analytics_import,
     api_keys,
+    api_usage,
     auth,
     billing,
     console,
     docs,
+    gdpr,
+    integrations,
+    media,
+    network_webhooks,
     notifications,
     operator,
     organizations,
@@ -47,7 +56,9 @@ from api.routes import (
     workflows,
 )
 from api.security_headers import SecurityHeaders
+from api.usage import UsageMiddleware
 from persistence.checkpointer import TenantScopedSaver
+from services.api_usage import UsageCounter
 
 RuntimeOpener = Callable[[], Awaitable[AppRuntime]]
 
@@ -70,9 +81,13 @@ def build_app(
         graph_saver.bind(runtime.checkpointer.inner)
         # The sockets' fan-out: one subscription per organization channel in this process.
         app.state.realtime = Hub(runtime.pubsub)
+        # Requests per credential and route, counted in memory, written every few seconds.
+        app.state.usage = UsageCounter(runtime.db)
+        app.state.usage.start()
         try:
             yield
         finally:
+            await app.state.usage.close()
             await app.state.realtime.close()
             await runtime.close()
 
@@ -87,7 +102,10 @@ def build_app(
     # Outermost last: headers go on every answer, bodies are checked before anything else;
     # innermost, every write that got through (on every route, those mounted below
     # included) goes into the audit log.
+    app.add_middleware(UsageMiddleware)
     app.add_middleware(AuditMiddleware)
+    # Outside the audit log: a write refused for maintenance changed nothing.
+    app.add_middleware(MaintenanceMode)
     app.add_middleware(BodyLimits, rules=body_rules or BodyRules())
     if cors_origins:
         app.add_middleware(
@@ -116,18 +134,26 @@ def build_app(
     app.include_router(organizations.router)
     app.include_router(notifications.router)
     app.include_router(realtime.router)
+    app.include_router(gdpr.router)
+    app.include_router(integrations.router)
+    app.include_router(admin.router)
     app.include_router(billing.router)
     app.include_router(stripe_webhooks.router)
+    app.include_router(network_webhooks.router)
     app.include_router(api_keys.router)
+    app.include_router(api_usage.router)
     app.include_router(ai.router)
     app.include_router(ai_tasks.router)
     app.include_router(ai_agents.router)
     app.include_router(analytics_import.router)
+    app.include_router(analytics.router)
+    app.include_router(analytics_competitors.router)
     app.include_router(workflows.router)
     app.include_router(social_accounts.router)
     # The content workspace: posts, calendar and approvals.
     app.include_router(posts.router)
     app.include_router(templates.router)
+    app.include_router(media.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     app.include_router(runs_crons.router)

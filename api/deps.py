@@ -82,6 +82,7 @@ async def _from_token(runtime: AppRuntime, token: str) -> Principal:
         email=user.email,
         via="token",
         session_id=claims.session_id,
+        operator=user.platform_role == "operator",
     )
 
 
@@ -225,6 +226,17 @@ async def signed_in(principal: CurrentPrincipal) -> Principal:
 
 
 SignedIn = Annotated[Principal, Depends(signed_in)]
+
+
+async def operator(principal: SignedIn) -> Principal:
+    """A platform operator: a role above every organization, distinct from (and not given
+    by) any organization's admin role."""
+    if not principal.operator:
+        raise ApiError(403, "only a platform operator may do this", code="operator_required")
+    return principal
+
+
+Operator = Annotated[Principal, Depends(operator)]
 
 
 # --- rate limits -------------------------------------------------------------------------

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from persistence.cache import Cache
 from persistence.crypto import CredentialCipher
+from persistence.keyspace import Keyspace
 from persistence.mailer import Mailer
 from persistence.media import MediaStore
 from persistence.ratelimit import RateLimiter
@@ -14,6 +16,8 @@ from runs.engine import RunEngine
 from runs.ports import RunServices
 from services.billing.gateway import Billing
 from services.events import EventBus
+from services.integrations.delivery import WebhookDispatcher
+from services.network_webhooks.verify import Secrets as WebhookSecrets
 from services.social_accounts.ports import Platforms
 
 
@@ -68,12 +72,22 @@ class AppRuntime(RunServices, Protocol):
     def events(self) -> EventBus: ...
 
     @property
+    def webhooks(self) -> WebhookDispatcher: ...
+
+    @property
+    def network_webhook_secrets(self) -> WebhookSecrets: ...
+    def cache(self) -> Cache: ...
+
+    @property
     def platforms(self) -> Platforms: ...
 
     @property
     def operator_token(self) -> str | None:
         """The secret of operator routes, when ``chorus serve`` started this process."""
         ...
+
+    @property
+    def keyspace(self) -> Keyspace: ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False

@@ -31,6 +31,10 @@ app = typer.Typer(
 )
 orgs_app = typer.Typer(help="Operator commands for organizations.", no_args_is_help=True)
 app.add_typer(orgs_app, name="orgs")
+operators_app = typer.Typer(
+    help="Platform operators: the accounts that may use /api/admin.", no_args_is_help=True
+)
+app.add_typer(operators_app, name="operators")
 
 # Human-readable progress goes to stderr so stdout stays machine-readable.
 console = Console(stderr=True)
@@ -210,6 +214,32 @@ def orgs_list() -> None:
     for org in orgs:
         console.print(f"{org['_id']}  {org['slug']:30}  {org['name']}")
     _print_json(orgs)
+
+
+def _set_operator(email: str, operator: bool) -> None:
+    from persistence.platform import Platform
+
+    async def work(runtime: Runtime) -> Any:
+        return await Platform(runtime.db).set_operator(email, operator)
+
+    user = _with_runtime(work, command="operators")
+    if user is None:
+        console.print(f"[red]no account with the email {email!r}[/red]")
+        raise typer.Exit(2)
+    _print_json({"id": str(user.id), "email": user.email, "operator": operator})
+
+
+@operators_app.command("grant")
+def operators_grant(email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
+    """Make an existing account a platform operator (signed in with its password, it may
+    use /api/admin; no organization role gives that)."""
+    _set_operator(email, True)
+
+
+@operators_app.command("revoke")
+def operators_revoke(email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
+    """Withdraw the operator role (from the account's next request on)."""
+    _set_operator(email, False)
 
 
 @orgs_app.command("set-plan")

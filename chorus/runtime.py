@@ -32,6 +32,7 @@ from persistence.checkpointer import build_checkpointer
 from persistence.crypto import CredentialCipher, load_or_create_key, load_or_create_secret
 from persistence.eventlog import EventLog, InProcessEventLog, RedisEventLog
 from persistence.indexes import ensure_indexes
+from persistence.keyspace import InProcessKeyspace, Keyspace, RedisKeyspace
 from persistence.mailer import Mailer, OutboxMailer, SesMailer
 from persistence.media import LocalMediaStore, MediaStore, S3MediaStore
 from persistence.pubsub import InProcessPubSub, PubSub, RedisPubSub
@@ -40,6 +41,8 @@ from persistence.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLi
 from runs.engine import RunEngine
 from services.billing.gateway import Billing, LocalBilling
 from services.events import EventBus
+from services.integrations.delivery import WebhookDispatcher
+from services.network_webhooks.verify import Secrets as WebhookSecrets
 from services.notifications.notifier import Notifier
 from services.publishing import PublishConfig, Publisher, Ticker
 from services.social_accounts.access_port import AccountAccess
@@ -101,6 +104,8 @@ class Runtime:
     billing: Billing
     # The social networks' providers (production or the sandbox), built on first use.
     platforms: PlatformRegistry
+    # Every Redis key (or in-process equivalent) at once, searched by id (GDPR erasure).
+    keyspace: Keyspace
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
     # Set by ``announce`` in a serving process: the secret operator routes ask for.
     operator_token: str | None = field(default=None, repr=False)
@@ -108,6 +113,10 @@ class Runtime:
     engine: RunEngine = field(init=False, repr=False)
     # Domain events: the outbox, the organizations' pub/sub channels, this process's handlers.
     events: EventBus = field(init=False, repr=False)
+    # Outgoing webhooks: the integrations' deliveries, started from this process's events.
+    webhooks: WebhookDispatcher = field(init=False, repr=False)
+    # What the networks sign their webhooks with (from settings).
+    network_webhook_secrets: WebhookSecrets = field(init=False, repr=False)
     # The publishing tick of this process (the ``publish_due`` job); None until an account
     # access is given (``enable_publishing``): publishing acts for connected accounts.
     publishing: Ticker | None = field(default=None, repr=False)
@@ -138,10 +147,17 @@ class Runtime:
             pubsub: PubSub = RedisPubSub(redis)
             event_log: EventLog = RedisEventLog(redis)
             cache: Cache = RedisCache(redis)
+            keyspace: Keyspace = RedisKeyspace(redis)
             forms["redis"] = ("production", "Redis " + _redacted(redis_url))
         else:
-            rate_limiter, pubsub = InProcessRateLimiter(), InProcessPubSub()
-            event_log, cache = InProcessEventLog(), InProcessCache()
+            pubsub = InProcessPubSub()
+            local_events, local_cache, local_limits = (
+                InProcessEventLog(),
+                InProcessCache(),
+                InProcessRateLimiter(),
+            )
+            rate_limiter, event_log, cache = local_limits, local_events, local_cache
+            keyspace = InProcessKeyspace([local_cache, local_limits, local_events])
             forms["redis"] = ("embedded", "in-process rate limiter, pub/sub, event log, cache")
 
         if settings.chroma_url:
@@ -229,6 +245,7 @@ class Runtime:
             signing_secret=signing,
             billing=billing,
             platforms=platforms,
+            keyspace=keyspace,
             forms=forms,
             _closers=closers,
         )
@@ -236,6 +253,19 @@ class Runtime:
         runtime.events = EventBus(db, pubsub)
         # Whoever emits (an API process, a worker) tells the people concerned.
         runtime.events.subscribe("*", Notifier(db, pubsub).handle)
+        runtime.webhooks = WebhookDispatcher(
+            db, runtime.cipher, allow_private=settings.webhooks_allow_private
+        )
+        runtime.events.subscribe("*", runtime.webhooks.handle)
+        runtime.network_webhook_secrets = WebhookSecrets(
+            meta_app_secret=secret(settings.meta_app_secret),
+            meta_verify_token=secret(settings.meta_verify_token),
+            x_consumer_secret=secret(settings.x_consumer_secret),
+            linkedin_client_secret=secret(settings.linkedin_client_secret),
+            tiktok_client_secret=secret(settings.tiktok_client_secret),
+            youtube_hub_secret=secret(settings.youtube_websub_secret),
+        )
+        closers.insert(0, runtime.webhooks.drain)
         if redis_url:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")

@@ -204,6 +204,30 @@ class Settings(BaseSettings):
         default=14, ge=0, le=730, description="Trial days of an organization's first paid plan."
     )
 
+    # --- the networks' webhooks (/api/webhooks/<network>) -----------------------------------
+    meta_verify_token: SecretStr | None = Field(
+        default=None,
+        description="The verify token entered in the Meta app's webhook settings (Facebook, "
+        "Instagram); their POSTs are checked with meta_app_secret.",
+    )
+    x_consumer_secret: SecretStr | None = Field(
+        default=None,
+        description="X app's consumer (API) secret: answers the Account Activity CRC and "
+        "checks x-twitter-webhooks-signature.",
+    )
+    youtube_websub_secret: SecretStr | None = Field(
+        default=None,
+        description="The hub.secret YouTube WebSub subscriptions are made with (X-Hub-Signature).",
+    )
+
+    # --- outgoing webhooks ------------------------------------------------------------------
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let outgoing webhooks (integrations) reach private, loopback and "
+        "link-local addresses. Off: a URL that resolves to one is refused (SSRF); turn on only "
+        "for a receiver on your own network.",
+    )
+
     # --- serving -------------------------------------------------------------------------
     rate_limits: dict[str, tuple[int, float]] = Field(
         default_factory=dict,

@@ -458,6 +458,44 @@ class TenantMemory:
 
         return await asyncio.to_thread(run)
 
+    def _tenant_collections(self, org: str) -> list[str]:
+        # By name prefix, not by MemoryKind: a kind added later (or dropped from the enum
+        # with collections still stored) is the tenant's all the same.
+        prefix = f"t_{org}_"
+        listed = self._client.list_collections()
+        names = [c if isinstance(c, str) else c.name for c in listed]
+        return sorted(n for n in names if n.startswith(prefix))
+
+    async def tenant_collections(self, org_id: object) -> list[str]:
+        """The names of every Chroma collection of the organization."""
+        return await asyncio.to_thread(self._tenant_collections, validate_org_id(org_id))
+
+    async def export_tenant(self, org_id: object) -> dict[str, list[dict[str, Any]]]:
+        """Every memory of the organization, by collection suffix (the kind): id, text and
+        metadata, without vectors (GDPR export)."""
+        org = validate_org_id(org_id)
+
+        def run() -> dict[str, list[dict[str, Any]]]:
+            out: dict[str, list[dict[str, Any]]] = {}
+            for name in self._tenant_collections(org):
+                try:
+                    collection = self._client.get_collection(name=name, embedding_function=None)
+                    found = collection.get(include=["documents", "metadatas"])
+                except NotFoundError:
+                    continue  # deleted meanwhile
+                out[name.removeprefix(f"t_{org}_")] = [
+                    {"id": i, "text": text or "", "metadata": dict(meta or {})}
+                    for i, text, meta in zip(
+                        found["ids"],
+                        found["documents"] or [],
+                        found["metadatas"] or [],
+                        strict=False,
+                    )
+                ]
+            return out
+
+        return await asyncio.to_thread(run)
+
     async def delete_tenant(self, org_id: object) -> int:
         """Erase every memory of the organization (GDPR); returns how many were removed.
 
@@ -468,15 +506,14 @@ class TenantMemory:
 
         def run() -> int:
             removed = 0
-            for kind in MemoryKind:
-                name = f"t_{org}_{kind.value}"
+            for name in self._tenant_collections(org):
                 self._evict(name)
                 try:
                     collection = self._client.get_collection(name=name, embedding_function=None)
                     n = collection.count()
                     self._client.delete_collection(name=name)
                 except NotFoundError:
-                    continue  # never written, or deleted concurrently
+                    continue  # deleted concurrently
                 removed += n
                 self._evict(name)  # in case another thread reopened it meanwhile
             return removed

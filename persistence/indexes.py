@@ -69,6 +69,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("lg_threads", [("organizationId", ASC), ("threadId", ASC)], {"unique": True}),
     IndexSpec("lg_runs", [("organizationId", ASC), ("runId", ASC)], {"unique": True}),
     IndexSpec("lg_crons", [("organizationId", ASC), ("cronId", ASC)], {"unique": True}),
+    IndexSpec("lg_assistants", [("organizationId", ASC), ("assistantId", ASC)], {"unique": True}),
     # The schedule tick's cross-tenant "what is due" reads.
     IndexSpec("lg_crons", [("nextRunDate", ASC)]),
     IndexSpec("workflows", [("execution.nextRun", ASC)]),
@@ -88,6 +89,52 @@ INDEXES: tuple[IndexSpec, ...] = (
     # The audit log, read newest first per organization and per person, after a cursor.
     IndexSpec("audit_logs", [("organizationId", ASC), ("_id", DESC)]),
     IndexSpec("audit_logs", [("organizationId", ASC), ("userId", ASC), ("_id", DESC)]),
+    # Notifications: a person's inbox newest first after a cursor, one per event and person
+    # (a redelivered event is not stored twice); their settings; emails waiting to go out.
+    IndexSpec("notifications", [("organizationId", ASC), ("userId", ASC), ("_id", DESC)]),
+    IndexSpec(
+        "notifications",
+        [("organizationId", ASC), ("userId", ASC), ("data.eventId", ASC)],
+        {"unique": True, "partialFilterExpression": {"data.eventId": {"$exists": True}}},
+    ),
+    IndexSpec(
+        "notification_settings", [("organizationId", ASC), ("userId", ASC)], {"unique": True}
+    ),
+    IndexSpec("notification_emails", [("status", ASC), ("dueAt", ASC)]),
+    # Outgoing webhooks: one delivery per integration and event; what is due, across
+    # tenants; an integration's attempts newest first.
+    IndexSpec(
+        "webhook_deliveries",
+        [("organizationId", ASC), ("integrationId", ASC), ("eventId", ASC)],
+        {"unique": True},
+    ),
+    IndexSpec("webhook_deliveries", [("status", ASC), ("nextAttemptAt", ASC)]),
+    # Network webhooks: accounts by the network's id across tenants; activity per account.
+    IndexSpec("social_accounts", [("platform", ASC), ("accountInfo.platformId", ASC)]),
+    IndexSpec(
+        "network_activity",
+        [("organizationId", ASC), ("socialAccountId", ASC), ("occurredAt", DESC)],
+    ),
+    # API usage: one row per organization, credential, method, route and hour.
+    IndexSpec(
+        "api_usage",
+        [
+            ("organizationId", ASC),
+            ("hour", DESC),
+            ("apiKeyId", ASC),
+            ("method", ASC),
+            ("route", ASC),
+        ],
+        {"unique": True},
+    ),
+    IndexSpec("integration_logs", [("organizationId", ASC), ("integrationId", ASC), ("_id", DESC)]),
+    # Analytics: one version counter per organization (persistence.analytics_versions), the
+    # audience readings per account over time.
+    IndexSpec("analytics_versions", [("organizationId", ASC)], {"unique": True}),
+    IndexSpec(
+        "audience_insights",
+        [("organizationId", ASC), ("socialAccountId", ASC), ("analysisDate", ASC)],
+    ),
     # The content workspace: the post list newest first and by time (calendar, queue), by
     # account and by tag; comments per post; the media library newest first.
     IndexSpec("posts", [("organizationId", ASC), ("_id", DESC)]),
@@ -104,18 +151,6 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("post_comments", [("organizationId", ASC), ("postId", ASC), ("_id", ASC)]),
     IndexSpec("media_assets", [("organizationId", ASC), ("_id", DESC)]),
     IndexSpec("content_templates", [("organizationId", ASC), ("_id", DESC)]),
-    # Notifications: a person's inbox newest first after a cursor, one per event and person
-    # (a redelivered event is not stored twice); their settings; emails waiting to go out.
-    IndexSpec("notifications", [("organizationId", ASC), ("userId", ASC), ("_id", DESC)]),
-    IndexSpec(
-        "notifications",
-        [("organizationId", ASC), ("userId", ASC), ("data.eventId", ASC)],
-        {"unique": True, "partialFilterExpression": {"data.eventId": {"$exists": True}}},
-    ),
-    IndexSpec(
-        "notification_settings", [("organizationId", ASC), ("userId", ASC)], {"unique": True}
-    ),
-    IndexSpec("notification_emails", [("status", ASC), ("dueAt", ASC)]),
 )
 
 

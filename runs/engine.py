@@ -113,6 +113,7 @@ class RunEngine:
         user_id: ObjectId | str | None = None,
         model: str | None = None,
         now: datetime | None = None,
+        system_prompt: str | None = None,
     ) -> RunContext:
         """A run's context: the tenant from the caller's principal, never from input."""
         return RunContext(
@@ -123,6 +124,7 @@ class RunEngine:
             user_id=str(user_id) if user_id is not None else None,
             model=model,
             now=now,
+            system_prompt=system_prompt,
         )
 
     def config(

@@ -250,3 +250,38 @@ async def test_a_refused_email_is_retried_later(runtime: Runtime, tmp_path: Path
     assert item.error
     assert item.due_at > later
     assert await emails.send_due(runtime.db, runtime.mailer, "https://x", item.due_at) == 1
+
+
+async def test_publishing_outcomes_read_as_sentences_and_a_revoked_account_asks_to_reconnect(
+    runtime: Runtime,
+) -> None:
+    org, people = await team(runtime.db, "acme")
+    author = people["user"].id
+    published = {
+        "postId": "p1",
+        "status": "published",
+        "targets": [
+            {"platform": "x", "status": "published", "url": "https://x.example/s/1"},
+            {"platform": "linkedin", "status": "published", "url": None},
+        ],
+    }
+    revoked = {
+        "postId": "p2",
+        "status": "failed",
+        "targets": [
+            {
+                "platform": "instagram",
+                "status": "failed",
+                "error": "reconnect your instagram account: the token was revoked",
+            }
+        ],
+    }
+    await runtime.events.emit(org, ev.POST_PUBLISHED, published, user_id=author)
+    await runtime.events.emit(org, ev.POST_FAILED, revoked, user_id=author)
+    live, reconnect = await _inbox(runtime, org, author)
+    assert live.title == "Post published on x, linkedin"
+    assert live.message == "The post is live: https://x.example/s/1"
+    assert reconnect.category == "account_reconnect"
+    assert reconnect.title == "Reconnect your instagram account"
+    assert "the token was revoked" in reconnect.message
+    assert await _inbox(runtime, org, people["admin"].id) == []  # the author's own post

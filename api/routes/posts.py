@@ -148,13 +148,19 @@ async def list_posts(
     q: SearchQ = None,
     start: FromQ = None,
     end: ToQ = None,
+    ai_generated: Annotated[
+        bool | None,
+        Query(alias="aiGenerated", description="Only posts the agents made (true) or people."),
+    ] = None,
     sort: Annotated[listing.Sort, Query()] = "-createdAt",
     cursor: CursorQ = None,
     limit: LimitQ = 50,
 ) -> PostPageOut:
     """The organization's posts, newest first (or by time with ``sort``); one page.
-    ``?status=pending_approval`` is the approval inbox."""
+    ``?status=pending_approval`` is the approval inbox; posts the content_creation workflow
+    stored are here too, with their ``aiGeneration`` metadata."""
     flt = _filter(status, account_id, platform, tag, q, start, end)
+    flt.ai_generated = ai_generated
     page = await listing.find(
         runtime.db, principal.org_id, flt, sort=sort, cursor=cursor, limit=limit
     )
@@ -531,7 +537,7 @@ async def list_comments(
 ) -> list[CommentOut]:
     """The post's internal notes and approval decisions, oldest first."""
     found = await approvals.comments(runtime.db, principal.org_id, post_id)
-    return [CommentOut.of(c) for c in found]
+    return [CommentOut.of(c, email) for c, email in found]
 
 
 @router.post(
@@ -547,4 +553,4 @@ async def add_comment(
     comment = await approvals.add_comment(
         runtime.db, principal.org_id, post_id, _person(principal), body.text
     )
-    return CommentOut.of(comment)
+    return CommentOut.of(comment, principal.email)

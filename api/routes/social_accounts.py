@@ -17,17 +17,20 @@ from api.deps import IdPath, Reader, RuntimeDep, Writer, rate_limited, rate_limi
 from api.principal import Principal
 from api.responses import errors
 from api.routes.social_account_schemas import (
+    AccountMetricsListOut,
     ConnectIn,
     ConnectOut,
+    InsightsOut,
     PlatformOut,
     PlatformsOut,
     SettingsIn,
     SocialAccountOut,
     SocialAccountsOut,
+    SyncOut,
 )
 from persistence.errors import InvalidInput
 from persistence.models.content import Platform
-from services.social_accounts import connect, manage
+from services.social_accounts import connect, insights, manage, sync
 from services.social_accounts.access import StoredAccountAccess
 from services.social_accounts.errors import network_call
 
@@ -186,3 +189,55 @@ async def refresh_account(
     with network_call():
         opened = await StoredAccountAccess(runtime).refresh(principal.org_id, account_id)
     return SocialAccountOut.of(opened.account)
+
+
+@router.post(
+    "/{account_id}/sync",
+    response_model=SyncOut,
+    dependencies=_MEMBERS,
+    responses=errors(401, 403, 404, 409, 422, 429, 503),
+)
+async def sync_account(account_id: IdPath, principal: Writer, runtime: RuntimeDep) -> SyncOut:
+    """Read the account's numbers and its published posts' metrics from the network now
+    (the schedule does it hourly). 429 while the network's rate limit lasts (Retry-After);
+    409 ``needs_reconnect``."""
+    result = await sync.sync_account(runtime, principal.org_id, account_id)
+    account = await manage.get(runtime, principal.org_id, account_id)
+    return SyncOut.of(result, account)
+
+
+Days = Annotated[int, Query(ge=1, le=365, description="How many days back.")]
+
+
+@router.get(
+    "/{account_id}/insights",
+    response_model=InsightsOut,
+    dependencies=_MEMBERS,
+    responses=errors(401, 404, 422, 429),
+)
+async def account_insights(
+    account_id: IdPath, principal: Reader, runtime: RuntimeDep, days: Days = 30
+) -> InsightsOut:
+    """The account's followers, following, posts, impressions and reach, one entry per day
+    synced, with the latest values and the change over the period."""
+    found = await insights.account_insights(runtime, principal.org_id, account_id, days)
+    return InsightsOut.of(found)
+
+
+@router.get(
+    "/{account_id}/metrics",
+    response_model=AccountMetricsListOut,
+    dependencies=_MEMBERS,
+    responses=errors(401, 404, 422, 429),
+)
+async def account_metrics(
+    account_id: IdPath,
+    principal: Reader,
+    runtime: RuntimeDep,
+    days: Days = 30,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AccountMetricsListOut:
+    """Each post published from the account in the period (newest first) with its metrics,
+    and their totals: synced from the network or imported."""
+    found = await insights.post_metrics(runtime, principal.org_id, account_id, days, limit)
+    return AccountMetricsListOut.of(found)

@@ -1,17 +1,25 @@
 """Typed documents for every collection of the data model. Each carries ``organizationId``."""
 
+from persistence.models.activity import NetworkActivity
 from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
-from persistence.models.analytics import Analytics, AudienceInsights, CompetitorAnalysis
+from persistence.models.analytics import (
+    Analytics,
+    AnalyticsVersion,
+    AudienceInsights,
+    CompetitorAnalysis,
+)
 from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
 from persistence.models.content import ContentTemplate, OAuthState, Post, SocialAccount
 from persistence.models.crons import LgCron
+from persistence.models.deliveries import IntegrationLog, WebhookDelivery
 from persistence.models.events import DomainEvent
 from persistence.models.integrations import Integration, Notification, WebhookEvent
 from persistence.models.members import AccountToken, Invitation, Membership
 from persistence.models.notifications import NotificationEmail, NotificationPreferences
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
-from persistence.models.runs import LgRun, LgThread
+from persistence.models.runs import LgAssistant, LgRun, LgThread
+from persistence.models.usage import ApiUsage
 from persistence.models.workspace import MediaAsset, PostComment
 
 ALL_DOCUMENTS: tuple[type[Document], ...] = (
@@ -29,11 +37,15 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Analytics,
     AudienceInsights,
     CompetitorAnalysis,
+    AnalyticsVersion,
     AiAgent,
     AiTask,
     Workflow,
     WorkflowRun,
     Integration,
+    NetworkActivity,
+    WebhookDelivery,
+    IntegrationLog,
     WebhookEvent,
     Notification,
     NotificationPreferences,
@@ -42,10 +54,12 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     DataExport,
     LgThread,
     LgRun,
+    LgAssistant,
     LgCron,
     DomainEvent,
     PostComment,
     MediaAsset,
+    ApiUsage,
 )
 
 __all__ = [
@@ -54,7 +68,9 @@ __all__ = [
     "AiAgent",
     "AiTask",
     "Analytics",
+    "AnalyticsVersion",
     "ApiKey",
+    "ApiUsage",
     "AudienceInsights",
     "AuditLog",
     "CompetitorAnalysis",
@@ -63,13 +79,16 @@ __all__ = [
     "Document",
     "DomainEvent",
     "Integration",
+    "IntegrationLog",
     "Invitation",
+    "LgAssistant",
     "LgCron",
     "LgRun",
     "LgThread",
     "MediaAsset",
     "Membership",
     "Model",
+    "NetworkActivity",
     "Notification",
     "NotificationEmail",
     "NotificationPreferences",
@@ -80,6 +99,7 @@ __all__ = [
     "SocialAccount",
     "User",
     "UserSession",
+    "WebhookDelivery",
     "WebhookEvent",
     "Workflow",
     "WorkflowRun",

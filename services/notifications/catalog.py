@@ -39,9 +39,49 @@ def _s(data: dict[str, Any], key: str, default: str) -> str:
     return str(value) if value not in (None, "") else default
 
 
+def _targets(data: dict[str, Any]) -> list[dict[str, Any]]:
+    # Publishing reports each network's outcome as a target (platform, status, url, error).
+    targets = data.get("targets")
+    return [t for t in targets if isinstance(t, dict)] if isinstance(targets, list) else []
+
+
 def _platforms(data: dict[str, Any]) -> str:
     platforms = data.get("platforms") or ([data["platform"]] if data.get("platform") else [])
+    if not platforms:
+        platforms = [t["platform"] for t in _targets(data) if t.get("platform")]
     return ", ".join(str(p) for p in platforms) if platforms else "its networks"
+
+
+def _url(data: dict[str, Any]) -> str | None:
+    urls = [data.get("url")] + [t.get("url") for t in _targets(data)]
+    return next((str(u) for u in urls if u), None)
+
+
+def _reason(data: dict[str, Any]) -> str:
+    if data.get("reason") or data.get("error"):
+        return str(data.get("reason") or data.get("error"))
+    errors = [f"{t.get('platform')}: {t['error']}" for t in _targets(data) if t.get("error")]
+    return "; ".join(errors) or "the network refused it"
+
+
+def _reconnect_target(data: dict[str, Any]) -> dict[str, Any] | None:
+    return next(
+        (t for t in _targets(data) if str(t.get("error") or "").startswith("reconnect your")),
+        None,
+    )
+
+
+def _reconnect_message(data: dict[str, Any]) -> str:
+    name = f" {data['accountName']}" if data.get("accountName") else ""
+    known = data.get("reason") or data.get("error") or _targets(data)
+    why = _reason(data) if known else "its access was revoked or expired"
+    platform = _reconnect_platform(data)
+    return f"Posts cannot go out until the {platform} account{name} is reconnected: {why}."
+
+
+def _reconnect_platform(data: dict[str, Any]) -> str:
+    target = _reconnect_target(data) or {}
+    return _s(data, "platform", str(target.get("platform") or "social"))
 
 
 def _excerpt(data: dict[str, Any]) -> str:
@@ -78,7 +118,7 @@ CATEGORIES: dict[str, Category] = {
             "in_app",
             WRITERS,
             lambda d: f"Post published on {_platforms(d)}",
-            lambda d: f"The post{_excerpt(d)} is live" + (f": {d['url']}" if d.get("url") else "."),
+            lambda d: f"The post{_excerpt(d)} is live" + (f": {_url(d)}" if _url(d) else "."),
         ),
         Category(
             "post_failed",
@@ -88,7 +128,7 @@ CATEGORIES: dict[str, Category] = {
             "email",
             WRITERS,
             lambda d: f"A post could not be published on {_platforms(d)}",
-            lambda d: f"The post{_excerpt(d)} failed: {_s(d, 'reason', 'the network refused it')}.",
+            lambda d: f"The post{_excerpt(d)} failed: {_reason(d)}.",
         ),
         Category(
             "account_reconnect",
@@ -97,12 +137,8 @@ CATEGORIES: dict[str, Category] = {
             "high",
             "email",
             frozenset({"admin", "manager"}),
-            lambda d: f"Reconnect your {_s(d, 'platform', 'social')} account",
-            lambda d: (
-                f"A post failed because the {_s(d, 'platform', 'social')} account "
-                f"{_s(d, 'accountName', '')} needs to be reconnected: "
-                f"{_s(d, 'reason', 'its access was revoked or expired')}."
-            ),
+            lambda d: f"Reconnect your {_reconnect_platform(d)} account",
+            _reconnect_message,
         ),
         Category(
             "crisis_detected",
@@ -160,6 +196,6 @@ def category_of(event_type: str, data: dict[str, Any]) -> Category | None:
     """The category an event is told as, or None (not a notification). A post that failed
     because its account must be reconnected is told as a reconnect, which says what to do."""
     name = EVENT_CATEGORIES.get(event_type)
-    if name == "post_failed" and data.get("reconnect"):
+    if name == "post_failed" and (data.get("reconnect") or _reconnect_target(data)):
         name = "account_reconnect"
     return CATEGORIES[name] if name else None

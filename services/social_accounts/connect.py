@@ -171,6 +171,8 @@ async def store(
             "status.isActive": True,
             "status.connection": "connected",
             "status.reconnectReason": None,
+            # Synced at the schedule's next round (a reconnected account catches up too).
+            "status.nextSyncAt": utcnow(),
         }
         doc = SocialAccount(
             organization_id=org_id,
@@ -251,7 +253,7 @@ def _on_insert(doc: SocialAccount) -> dict[str, object]:
     raw["accountInfo.platformId"] = info["platformId"]
     raw["accountInfo.isVerified"] = info.get("isVerified", False)
     for key, value in status.items():
-        if key not in ("isActive", "connection", "reconnectReason"):
+        if key not in ("isActive", "connection", "reconnectReason", "nextSyncAt"):
             raw[f"status.{key}"] = value
     raw.pop("platform", None)  # set by the filter on insert
     return raw
