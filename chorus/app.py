@@ -40,7 +40,7 @@ def create_app(
             runtime.announce(serve_url)
         return runtime
 
-    return build_app(
+    app = build_app(
         open_runtime,
         rate_limits=settings.rate_limits,
         body_rules=BodyRules(
@@ -50,6 +50,9 @@ def create_app(
         ),
         cors_origins=settings.cors_origins,
     )
+    # How often sockets are pinged and their credentials checked again (api.routes.realtime).
+    app.state.ws_heartbeat_seconds = settings.ws_heartbeat_seconds
+    return app
 
 
 async def _connect_demo(runtime: Runtime) -> None:

@@ -19,6 +19,8 @@ JOBS: dict[str, Job] = {
     "publish_due": jobs.publish_due,
     "send_notification_emails": jobs.send_notification_emails,
     "sync_competitors": jobs.sync_competitors,
+    # Named in runs.reports.JOB, which queues it.
+    "build_report": jobs.build_report,
     # Named in services.gdpr.export.JOB, which queues it.
     "gdpr_export": jobs.build_data_export,
     "sync_social_accounts": jobs.sync_social_accounts,

@@ -135,6 +135,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     # Analytics: one version counter per organization (persistence.analytics_versions), the
     # audience readings per account over time.
     IndexSpec("analytics_versions", [("organizationId", ASC)], {"unique": True}),
+    IndexSpec("analytics_reports", [("organizationId", ASC), ("_id", DESC)]),
     IndexSpec(
         "audience_insights",
         [("organizationId", ASC), ("socialAccountId", ASC), ("analysisDate", ASC)],

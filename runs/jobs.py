@@ -12,6 +12,7 @@ from typing import Any, Protocol, cast
 from bson import ObjectId
 
 from persistence.admin import OrganizationAdmin
+from runs import reports
 from runs.background import run_in_background
 from runs.engine import RunEngine
 from runs.listening import listen_due
@@ -87,6 +88,11 @@ async def sync_competitors(ctx: JobContext) -> int:
     for org in await OrganizationAdmin(services.db).list():
         done += await competitors.sync_due(services.db, access, org.id)
     return done
+
+
+async def build_report(ctx: JobContext, org_id: str, report_id: str) -> str:
+    """Assemble an analytics report once its graphs are done (``runs.reports``)."""
+    return await reports.build(engine_of(ctx), ObjectId(org_id), ObjectId(report_id))
 
 
 async def purge_expired_sessions(ctx: JobContext) -> int:

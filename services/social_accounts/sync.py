@@ -102,6 +102,8 @@ async def sync_account(
         raise translated(exc) from exc
     await _write_posts(rt, org_id, account_id, account.platform, posts, post_numbers, now)
     await _write_account(rt, org_id, account, account_numbers, now, interval)
+    # New numbers: the organization's cached analytics answers are stale from now on.
+    await bump_analytics_version(rt.db, org_id)
     return SyncResult(account_id, len(post_numbers), account_numbers.followers, now)
 
 
