@@ -11,7 +11,6 @@ from api.app import build_app
 from api.body_limits import BodyRules
 from chorus.runtime import Runtime
 from chorus.settings import Settings
-from services.social_accounts.access import StoredAccountAccess
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +29,6 @@ def create_app(
 
     async def open_runtime() -> Runtime:
         runtime = await Runtime.open(settings)
-        # Due posts are published here (the publish_due job) for the stored accounts.
-        runtime.enable_publishing(StoredAccountAccess(runtime))
         if connect_demo:
             await _connect_demo(runtime)
         # Scheduled workflows and crons run in this process when no arq worker runs them.

@@ -30,7 +30,6 @@ from persistence.run_locks import (
     new_worker_id,
     stop_heartbeat,
 )
-from services.social_accounts.access import StoredAccountAccess
 
 Hook = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -148,7 +147,6 @@ def build_worker(
 
     async def open_runtime(ctx: dict[str, Any]) -> None:
         runtime = await Runtime.open(settings)
-        runtime.enable_publishing(StoredAccountAccess(runtime))
         ctx["runtime"], ctx["engine"] = runtime, runtime.engine
 
     async def close_runtime(ctx: dict[str, Any]) -> None:
