@@ -339,6 +339,11 @@ class Runtime:
         await self.close()
 
     @property
+    def metrics_token(self) -> str | None:
+        """The token a scraper off this host presents for /api/system/metrics."""
+        return secret(self.settings.metrics_token)
+
+    @property
     def public_base_url(self) -> str:
         """The address mailed links start with (no trailing slash)."""
         return self.settings.public_base_url.rstrip("/")

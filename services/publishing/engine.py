@@ -36,6 +36,7 @@ from typing import Any, Literal, Protocol
 
 from bson import ObjectId
 
+from persistence import metrics
 from persistence.errors import NotFound
 from persistence.ids import utcnow
 from persistence.media import MediaStore
@@ -442,6 +443,8 @@ class Publisher:
         return status
 
     async def _emit(self, post: Post, status: Settled) -> None:
+        for target in post.platforms:
+            metrics.PUBLISH_OUTCOMES.labels(target.platform, target.status).inc()
         targets = [
             {
                 "platform": t.platform,
