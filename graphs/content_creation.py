@@ -1,5 +1,11 @@
-"""content_creation: trends -> draft -> optimize -> schedule -> submit -> human approval ->
+"""content_creation: trends -> draft -> schedule -> optimize -> submit -> human approval ->
 store (or discard).
+
+The optimizer runs after the scheduler so that the approval card's numbers agree: the
+draft's predicted engagement is its prediction at the first proposed slot, and each slot's
+expected engagement is the same model's prediction for this draft at that slot (the slot's
+timing and the draft's features together), with the rationale naming those slots. A revision
+goes back to the draft and then straight to the optimizer: the slots stand.
 
 ``submit`` puts the draft in the approval inbox as a ``pending_approval`` post (the same one
 again after a revision), so the workspace's inbox and this interrupt are one queue: approving
@@ -107,12 +113,25 @@ async def optimize(
     state: ContentCreationState, runtime: Runtime[RunContext], config: RunnableConfig
 ) -> dict[str, Any]:
     current = state["draft"]
+    slots = state.get("slots") or []
     result = await engagement_optimizer.call(
-        {"text": current["text"], "platform": state["platform"], "hashtags": current["hashtags"]},
+        {
+            "text": current["text"],
+            "platform": state["platform"],
+            "hashtags": current["hashtags"],
+            "slots": [s["at"] for s in slots],
+        },
         runtime.context,
         config,
     )
-    return {"optimized": dump(result)}
+    optimized = dump(result)
+    # One figure per slot on the card: the draft's prediction at that slot replaces the
+    # scheduler's timing-only figure (its reason, why the slot was picked, stays).
+    by_slot = optimized.pop("slotPredictions", [])
+    combined = [
+        slot | {"expectedEngagement": p["rate"]} for slot, p in zip(slots, by_slot, strict=True)
+    ]
+    return {"optimized": optimized, "slots": combined or slots}
 
 
 async def schedule(
@@ -185,6 +204,11 @@ async def approval(state: ContentCreationState) -> dict[str, Any]:
     return update
 
 
+def after_draft(state: ContentCreationState) -> str:
+    """A first draft is scheduled; a revision keeps the slots the reviewer already saw."""
+    return "optimize" if state.get("slots") else "schedule"
+
+
 def after_approval(state: ContentCreationState) -> str:
     action = state["decision"]["action"]
     if action == "revise" and state.get("revisions", 0) <= MAX_REVISIONS:
@@ -232,9 +256,9 @@ def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
     graph.add_node("discard", discard)
     graph.add_edge(START, "trends")
     graph.add_edge("trends", "draft")
-    graph.add_edge("draft", "optimize")
-    graph.add_edge("optimize", "schedule")
-    graph.add_edge("schedule", "submit")
+    graph.add_conditional_edges("draft", after_draft, ["schedule", "optimize"])
+    graph.add_edge("schedule", "optimize")
+    graph.add_edge("optimize", "submit")
     graph.add_edge("submit", "approval")
     graph.add_conditional_edges("approval", after_approval, ["draft", "store", "discard"])
     graph.add_edge("store", END)
