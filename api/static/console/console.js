@@ -540,6 +540,8 @@ function selectMode(graph, { keepThread = false } = {}) {
   $("mode-description").textContent = info?.description || "";
   const formId = FORMS[graph] || "json-form";
   for (const id of ["chat-form", "content-form", "json-form"]) $(id).hidden = id !== formId;
+  // The sign-in cookie (openPlaygroundSession) lets the playground open in a new tab.
+  $("playground-link").href = `/graphs/${encodeURIComponent(graph)}/playground/`;
   if (!keepThread) newThread();
 }
 
@@ -581,6 +583,16 @@ function setTokens(accessToken, refreshToken) {
   state.accessToken = accessToken;
   if (refreshToken) state.refreshToken = refreshToken;
   sessionStorage.setItem(TOKEN_KEY, accessToken);
+  openPlaygroundSession(accessToken);
+}
+
+/** The playground cookie (HttpOnly, sent only to /graphs, renewed with each token): lets the
+ * LangServe playground (/graphs/NAME/playground/) open in this browser. */
+function openPlaygroundSession(accessToken) {
+  fetch("/api/auth/playground-session", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${accessToken}` },
+  }).catch(() => {});
 }
 
 function signOut(message) {
