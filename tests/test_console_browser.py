@@ -237,6 +237,8 @@ def test_a_signed_in_console_opens_the_langserve_playground(server: str, page: A
     page.get_by_label("Run", exact=True).select_option("scheduler")
     link = page.locator("#playground-link")
     expect(link).to_have_attribute("href", "/graphs/scheduler/playground/")
+    # The JSON box holds the graph's own valid example, not an empty object.
+    expect(page.locator("#json-input")).to_have_value(re.compile(r'"platform": "instagram"'))
     opened = page.goto(playground)
     assert opened is not None
     assert opened.status == 200, opened.text()

@@ -542,7 +542,21 @@ function selectMode(graph, { keepThread = false } = {}) {
   for (const id of ["chat-form", "content-form", "json-form"]) $(id).hidden = id !== formId;
   // The sign-in cookie (openPlaygroundSession) lets the playground open in a new tab.
   $("playground-link").href = `/graphs/${encodeURIComponent(graph)}/playground/`;
+  if (formId === "json-form") prefillExample(graph);
   if (!keepThread) newThread();
+}
+
+/** A valid input for the graph (the example its schemas publish), ready to edit and run. */
+async function prefillExample(graph) {
+  try {
+    const schemas = await api(`/lg/assistants/${encodeURIComponent(graph)}/schemas`);
+    const example = schemas?.input_schema?.examples?.[0];
+    if (example && state.graph === graph) {
+      $("json-input").value = JSON.stringify(example, null, 2);
+    }
+  } catch {
+    /* keep what the box holds: the run explains a bad input itself */
+  }
 }
 
 function newThread() {
