@@ -213,6 +213,8 @@ class Agent(ABC, Generic[In, Out]):
     async def _accounted(self, request: In, run: RunContext, config: RunnableConfig) -> Out:
         services = agent_services(run)
         settings = await load_configuration(services.db, run.org_id, self.name)
+        if run.system_prompt:
+            settings = settings.model_copy(update={"system_prompt": run.system_prompt})
         spec = model_spec_for(run, settings, services.chat_models.default)
         await admit_model_work(run)
         async with TaskRecorder(

@@ -28,14 +28,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import regex
 
 from agents.base import Agent, AgentContext
 from agents.prompts import content_creator as prompts
+from agents.quality import (
+    DraftFacts,
+    PastPost,
+    Problem,
+    brief_similarity,
+    composed_draft,
+    is_local,
+    review,
+)
+from agents.quality.compose import first_sentence
+from agents.quality.compose import template_post as template_post  # re-exported for callers
 from agents.revision import revision_template, same_post
-from agents.schemas import ContentRequest, Draft
+from agents.schemas import ContentRequest, Draft, DraftSource
 from agents.toolkit import (
     SENTENCE,
     clean_prose,
@@ -90,25 +101,6 @@ PLATFORM_CTAS = {
     "bluesky": "Tell us what you think.",
     "sandbox": "Learn more.",
 }
-# Turning an instruction into an opening: "Announce our ..." -> "Announcing our ...".
-_OPENINGS = {
-    "announce": "Announcing",
-    "introduce": "Introducing",
-    "launch": "Launching",
-    "promote": "Introducing",
-    "share": "Sharing",
-    "celebrate": "Celebrating",
-    "showcase": "Showcasing",
-    "highlight": "Spotlight on",
-    "invite": "You're invited:",
-    "remind": "A reminder:",
-    "thank": "Thank you",
-}
-_INSTRUCTION = re.compile(
-    r"^(?:please\s+)?(?:write|create|draft|compose|make|craft)\s+(?:(?:a|an|one|short|quick|"
-    r"new|\w+)\s+){0,3}?(?:post|tweet|caption|update|message)s?\s*(?:about|on|for|that|to)?\s*",
-    re.I,
-)
 _TAG = r"#[\p{L}\p{M}\p{N}_]+"
 _TAG_LINE = regex.compile(rf"^\s*(?:hashtags?\s*:)?\s*(?:{_TAG}[\s,.]*)+$", regex.I)
 _TRAILING_TAGS = regex.compile(rf"(?:(?<=\s)|^)((?:{_TAG}[\s,]*)+)[\s.]*$")
@@ -193,7 +185,8 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
         budget = text_budget(platform, tags, cta)
         max_chars = max(40, min(budget, TARGET_CHARS.get(platform, 400)))
 
-        remembered_voice, past_posts = await self._memories(request, ctx)
+        remembered_voice, remembered_posts = await self._memories(request, ctx)
+        past_posts = [p.text for p in remembered_posts]
         # The organization's own guidelines come first; remembered notes follow.
         brand_voice = [*settings.brand_voice, *remembered_voice]
         system = prompts.system_prompt(platform, banned, ctx.settings.system_prompt)
@@ -231,6 +224,35 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
                 ],
             )
         )
+        previous = request.previous_draft if request.feedback else None
+        facts = DraftFacts(
+            brief=request.brief,
+            # The facts a post may state: the brief, the profile and voice, the reviewer's
+            # words. Past posts stay out: their offers and events may have expired.
+            sources="\n".join(
+                filter(
+                    None,
+                    [
+                        request.brief,
+                        request.audience,
+                        request.tone,
+                        request.industry,
+                        settings.industry,
+                        request.feedback,
+                        cta,
+                        *brand_voice,
+                    ],
+                )
+            ),
+            feedback=request.feedback,
+            previous_draft=previous,
+        )
+
+        def composed() -> str:
+            body = composed_draft(request.brief, remembered_posts, brand_voice, banned, max_chars)
+            if request.feedback:  # a revision: the composed draft answers the feedback too
+                body = revision_template(body, request.feedback, previous or "", cta)
+            return body
 
         def check(body: str, tags: list[str], cta: str | None) -> tuple[list[Violation], Claims]:
             # A requested call to action is present by construction, whatever its words; any
@@ -245,13 +267,11 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
         attempts = 1
         body, model_tags = parse_post(await ctx.chat(system, user, max_tokens=max_tokens))
         deterministic = not reads_as_prose(body, echo_labels=prompts.ECHO_LABELS)
-        previous = request.previous_draft if request.feedback else None
+        source: DraftSource = "model"
+        notes: list[str] = []
         if deterministic:
-            body, model_tags = template_post(request.brief), []
-            if request.feedback:  # a revision: the template answers the feedback too
-                body = revision_template(
-                    template_post(request.brief), request.feedback, previous or "", cta
-                )
+            body, model_tags, source = composed(), [], "composed"
+            notes = ["The model wrote no usable post."]
         if previous and same_post(body, previous, cta):
             # The revision repeats the draft the reviewer turned down: ask once more, plainly;
             # if that repeats it too (or is no post), code writes the revision.
@@ -271,12 +291,40 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
             if reads_as_prose(fixed, echo_labels=prompts.ECHO_LABELS) and not same_post(
                 fixed, previous, cta
             ):
-                body, model_tags, deterministic = fixed, fixed_tags, False
+                body, model_tags, deterministic, source = fixed, fixed_tags, False, "model"
             else:
-                body = revision_template(
-                    template_post(request.brief), request.feedback or "", previous, cta
+                body, model_tags, deterministic, source = composed(), [], True, "composed"
+                notes = ["The model repeated the draft the reviewer turned down."]
+        if not deterministic:
+            # The quality gate: a draft a manager would reject is written again once, with
+            # the reasons; then code composes one. The local 135M model rarely passes, so
+            # there the composed draft is the main path and the model is not asked twice
+            # (each of its answers costs seconds and rarely helps).
+            found = await _gate(ctx, body, facts)
+            if found and not is_local(ctx) and attempts < MAX_MODEL_ATTEMPTS:
+                attempts += 1
+                reply = await ctx.chat(
+                    system,
+                    prompts.regenerate_prompt(
+                        brief=request.brief,
+                        rejected=body,
+                        problems=[p.reason for p in found],
+                        max_chars=max_chars,
+                        call_to_action=cta,
+                        feedback=request.feedback,
+                    ),
+                    max_tokens=max_tokens,
                 )
-                model_tags, deterministic = [], True
+                fixed, fixed_tags = parse_post(reply)
+                if reads_as_prose(fixed, echo_labels=prompts.ECHO_LABELS):
+                    retried = await _gate(ctx, fixed, facts)
+                    if not retried:
+                        body, model_tags, source = fixed, fixed_tags, "regenerated"
+                    found = found + retried
+            if found:
+                notes = _notes(found)
+            if found and source != "regenerated":
+                body, model_tags, deterministic, source = composed(), [], True, "composed"
         tags = pick_tags(body, model_tags)
         body_cta = own_cta(body, cta, requested_cta)
         violations, invented = check(body, tags, body_cta)
@@ -289,7 +337,10 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
                 max_tokens=max_tokens,
             )
             fixed, fixed_tags = parse_post(reply)
-            if reads_as_prose(fixed, echo_labels=prompts.ECHO_LABELS):
+            # The repair is the model's text too: it passes the gate or is not taken.
+            if reads_as_prose(fixed, echo_labels=prompts.ECHO_LABELS) and not await _gate(
+                ctx, fixed, facts
+            ):
                 body, model_tags = fixed, fixed_tags
                 tags = pick_tags(body, model_tags)
                 body_cta = own_cta(body, cta, requested_cta)
@@ -298,8 +349,12 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
         if invented:
             # Claims nobody gave cannot be shortened into truth: their sentences go.
             body = drop_sentences_with(body, invented.numbers, invented.blanks)
-            if not reads_as_prose(body, echo_labels=prompts.ECHO_LABELS):
-                body, model_tags = template_post(request.brief), []
+            if not reads_as_prose(body, echo_labels=prompts.ECHO_LABELS) or (
+                source != "composed" and await _gate(ctx, body, facts)
+            ):
+                # What is left is no post, or no longer one a manager would take.
+                body, model_tags, source = composed(), [], "composed"
+                notes = notes or ["The model's draft stated facts nobody gave it."]
             tags = pick_tags(body, model_tags)
             body_cta = own_cta(body, cta, requested_cta)
             violations, _ = check(body, tags, body_cta)
@@ -346,19 +401,55 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
             title=title,
             repaired=repaired,
             attempts=attempts,
+            source=source,
+            quality_notes=notes,
         )
 
     async def _memories(
         self, request: ContentRequest, ctx: AgentContext
-    ) -> tuple[list[str], list[str]]:
-        """Brand voice notes and past posts of this tenant that are close to the brief."""
+    ) -> tuple[list[str], list[PastPost]]:
+        """Brand voice notes and past posts of this tenant that are close to the brief (with
+        their engagement, which the composed draft ranks them by)."""
         if not ctx.settings.memory.enabled:
             return [], []
-        found = []
-        for kind in (MemoryKind.BRAND_VOICE, MemoryKind.CONTENT_HISTORY):
-            hits = await ctx.services.memory.search(ctx.org_id, kind, request.brief, k=MEMORY_HITS)
-            found.append([" ".join(h.text.split())[:MEMORY_SNIPPET_CHARS] for h in hits])
-        return found[0], found[1]
+        memory = ctx.services.memory
+        voice = await memory.search(
+            ctx.org_id, MemoryKind.BRAND_VOICE, request.brief, k=MEMORY_HITS
+        )
+        posts = await memory.search(
+            ctx.org_id, MemoryKind.CONTENT_HISTORY, request.brief, k=MEMORY_HITS
+        )
+        return [_snippet(h.text) for h in voice], [
+            PastPost(_snippet(h.text), _engagement(h.metadata.get("engagement_score")))
+            for h in posts
+        ]
+
+
+def _snippet(text: str) -> str:
+    return " ".join(text.split())[:MEMORY_SNIPPET_CHARS]
+
+
+def _engagement(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+async def _gate(ctx: AgentContext, body: str, facts: DraftFacts) -> list[Problem]:
+    """The quality gate's verdict on a model draft: every problem found, empty if it may go
+    to a person. The embedding similarity is only computed for a draft that passes the
+    cheap checks (it is the one that costs a model call)."""
+    problems = review(body, facts)
+    if problems:
+        return problems
+    similarity = await brief_similarity(ctx, facts.brief, body)
+    return review(body, replace(facts, similarity=similarity))
+
+
+def _notes(problems: Sequence[Problem]) -> list[str]:
+    """What the approval card says about a replaced or rewritten draft, one note a check."""
+    seen: dict[str, str] = {}
+    for p in problems:
+        seen.setdefault(p.check, p.reason)
+    return list(seen.values())
 
 
 # --- pieces ------------------------------------------------------------------------------
@@ -452,24 +543,6 @@ def fit_text(text: str, fits: Callable[[str], bool]) -> str:
         else:
             hi = mid - 1
     return best
-
-
-def template_post(brief: str) -> str:
-    """A plain post made from the brief, for when the model wrote nothing usable."""
-    text = " ".join(brief.split())
-    text = _INSTRUCTION.sub("", text, count=1)
-    text = first_sentence(text) or text
-    words = text.split(" ", 1)
-    opening = _OPENINGS.get(words[0].casefold().rstrip(",:"))
-    if opening:
-        text = f"{opening} {words[1]}" if len(words) > 1 else opening
-    text = text[:1].upper() + text[1:]
-    return text if re.search(r"[.!?…]$", text) else f"{text.rstrip(',;:')}."
-
-
-def first_sentence(text: str) -> str:
-    sentences = [s.strip() for s in SENTENCE.findall(text.split("\n")[0]) if s.strip()]
-    return sentences[0] if sentences else text.strip()
 
 
 content_creator = ContentCreatorAgent()

@@ -31,7 +31,10 @@ Over the mentions (:func:`risk_score`), six components, each in 0..1:
   whatever their share: twenty complaints are a wave even among praise;
 * ``P`` peak: max(e * a), one angry voice with a very large audience;
 * ``R`` risk terms: 1 - exp(-sum(w * r) / :data:`RISK_SCALE`);
-* ``A`` volume anomaly (below): 1 or 0;
+* ``A`` attention on trouble: the share of mentions with ``e`` >= 0.05 when the mention
+  volume is anomalous (below) or the tenant's analytics show a comment spike, else 0. More
+  attention only matters when what it brings is negative or risky: a launch that drew a
+  spike of happy comments, or a surge of praise, adds nothing;
 
 combined as score = 1 - (1 - 0.45 N)(1 - 0.25 V)(1 - 0.3 C)(1 - 0.3 P)(1 - 0.6 R)(1 - 0.25 A)
 (:data:`WEIGHTS`), then raised to a floor set by the worst risk term (:data:`RISK_FLOORS`: an
@@ -53,15 +56,16 @@ about eight complaints or one angry post with a very large audience in medium; a
 twenty complaints with real reach, a boycott call or a safety claim from a big account in
 high; a wave of recall, injury and lawsuit posts with real reach in critical.
 
-Volume anomaly (:func:`volume_check`): true when either
-
-* the mentions of the most recent 24 hours (counted back from the newest dated mention;
-  undated mentions count as recent) number at least :data:`SPIKE_MIN_MENTIONS` and at least
-  :data:`SPIKE_FACTOR` times the tenant's baseline, the mean daily comments on its posts over
-  the last 30 complete local days (``daily_series`` in the tenant's timezone). With no
-  analytics, the baseline is the mean daily count of the dated mentions of the seven days
-  before; with neither there is no baseline and this arm is false; or
-* the tenant's own analytics flag a comment spike (count or rate) on today or yesterday.
+Volume anomaly (:func:`volume_check`) means mention volume above the baseline, nothing
+else: the mentions of the most recent 24 hours (counted back from the newest dated mention;
+undated mentions count as recent) number at least :data:`SPIKE_MIN_MENTIONS` and at least
+:data:`SPIKE_FACTOR` times the tenant's baseline, the mean daily comments on its posts over
+the last 30 complete local days (``daily_series`` in the tenant's timezone). With no
+analytics, the baseline is the mean daily count of the dated mentions of the seven days
+before; with neither there is no baseline and there is no anomaly. A comment spike (count or
+rate) that the tenant's own analytics flag on today or yesterday is not a volume anomaly of
+the mentions: it feeds ``A`` (so only through negative or risky mentions) and is named as a
+driver only when the mentions are negative or risky.
 
 The response plan is rules by level; ``escalate`` at high and critical; a holding statement
 at medium and above, written by the model and used only if it names the brand, fits X (280
@@ -271,15 +275,18 @@ class Components:
     volume: float
 
 
-def components(signals: Sequence[MentionSignal], volume_anomaly: bool) -> Components:
-    volume = 1.0 if volume_anomaly else 0.0
+def components(signals: Sequence[MentionSignal], attention: bool) -> Components:
+    """``attention``: the mention volume is anomalous or the analytics show a comment spike."""
     if not signals:
-        return Components(0.0, 0.0, 0.0, 0.0, 0.0, volume)
+        return Components(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     n = len(signals)
     # Half the share of troubled mentions, half their mean intensity: two complaints among
     # six mentions matter even when each is mild. Shrunk for small sets: one angry post out
     # of one is not "100% negative" in any sense that matters.
     troubled = sum(1 for s in signals if s.effective >= TROUBLED) / n
+    # Attention weighs only as much as it is attention on trouble: a spike of happy comments
+    # after a launch is not a crisis (issue 18), a spike of complaints is.
+    volume = troubled if attention else 0.0
     share = (0.5 * troubled + 0.5 * sum(s.effective for s in signals) / n) * n / (n + SHRINK)
     exposure = 1 - math.exp(-sum(s.weight * s.effective for s in signals) / EXPOSURE_SCALE)
     voices = 1 - math.exp(-sum(s.effective for s in signals) / VOICES_SCALE)
@@ -300,9 +307,10 @@ def risk_ceiling(signals: Sequence[MentionSignal]) -> float:
     return 1.0 if worst >= CRITICAL_RISK else BELOW_CRITICAL
 
 
-def risk_score(signals: Sequence[MentionSignal], volume_anomaly: bool = False) -> float:
-    """The crisis score in [0, 1): monotone in each mention's negativity, risk and reach."""
-    c = components(signals, volume_anomaly)
+def risk_score(signals: Sequence[MentionSignal], attention: bool = False) -> float:
+    """The crisis score in [0, 1): monotone in each mention's negativity, risk and reach.
+    ``attention``: mention volume above the baseline, or a comment spike in the analytics."""
+    c = components(signals, attention)
     calm = (
         (1 - WEIGHTS["share"] * c.share)
         * (1 - WEIGHTS["exposure"] * c.exposure)
@@ -327,7 +335,7 @@ def risk_level(score: float) -> RiskLevel:
 
 @dataclass(frozen=True)
 class Volume:
-    anomaly: bool
+    anomaly: bool  # mention volume above the baseline
     recent: int
     baseline: float | None  # mentions or comments per day
     baseline_source: str  # "analytics", "mentions" or "none"
@@ -385,7 +393,7 @@ def volume_check(mentions: Sequence[Mention], series: DailySeries | None, now: d
         and recent >= SPIKE_MIN_MENTIONS
         and recent >= SPIKE_FACTOR * max(baseline, 1e-9)
     )
-    return Volume(bool(surge or spike), recent, baseline, source, spike)
+    return Volume(bool(surge), recent, baseline, source, spike)
 
 
 # --- the assessment --------------------------------------------------------------------------
@@ -405,7 +413,7 @@ def assess(mentions: Sequence[Mention], series: DailySeries | None, now: datetim
     sentiments = score_batch([m.text for m in mentions])
     signals = [signal(m, s) for m, s in zip(mentions, sentiments, strict=True)]
     volume = volume_check(mentions, series, now)
-    score = risk_score(signals, volume.anomaly)
+    score = risk_score(signals, volume.anomaly or volume.spike is not None)
     summary = summarize(sentiments)
     categories = {
         c: sum(1 for s in signals if c in s.categories)
@@ -462,7 +470,9 @@ def _drivers(
             f"{volume.recent} mentions in the latest 24 hours against a baseline of "
             f"{volume.baseline:.1f} {what}{times}"
         )
-    if volume.spike:
+    # The analytics' spike is evidence of trouble only next to troubled mentions; beside calm
+    # ones it is a launch or a viral post, and naming it would read as an alarm.
+    if volume.spike and troubled:
         out.append(f"your analytics show it too: {volume.spike}")
     sarcastic = sum(1 for s in sentiments if s.sarcasm)
     if sarcastic:

@@ -72,6 +72,38 @@ def _as_sentence(words: str) -> str:
     return _join_clauses([words]) if words else ""
 
 
+_PARTS = re.compile(r"(?<=[.!?;])\s+|;\s*|,\s+(?=(?:and\s+)?(?:add|mention|say|drop|remove)\b)")
+
+
+_AND_REQUEST = re.compile(
+    r"\s+and\s+(?=(?:add|mention|say|include|note|drop|remove|delete|cut|skip)\b)", re.I
+)
+
+
+def _requests(feedback: str) -> list[str]:
+    # "Drop the discount and mention the notes" is two requests.
+    return [p for part in _PARTS.split(feedback) for p in _AND_REQUEST.split(part)]
+
+
+def feedback_requests(feedback: str) -> tuple[list[str], list[str]]:
+    """What a reviewer asked to add and to drop: ("mention the price" -> add "the price";
+    "drop the discount" -> drop "the discount"). Style wishes are neither."""
+    adds: list[str] = []
+    drops: list[str] = []
+    for part in _requests(feedback):
+        part = part.strip(" ,.;!")
+        if not part:
+            continue
+        removal = _REMOVE.match(part)
+        if removal:
+            drops.append(removal.group("rest").strip(" .!"))
+            continue
+        addition = _ADD.match(part)
+        if addition:
+            adds.append(addition.group("rest").strip(" .!"))
+    return adds, drops
+
+
 def revision_template(base: str, feedback: str, previous: str, cta: str | None = None) -> str:
     """A revision written by code: ``base`` (the brief's template), without what the feedback
     asks to drop, with what it asks to add as sentences of its own. Style wishes ("warmer",
@@ -79,9 +111,7 @@ def revision_template(base: str, feedback: str, previous: str, cta: str | None =
     clause) or, as a last resort, a neutral closing sentence keeps it from being the draft the
     reviewer already turned down."""
     additions: list[str] = []
-    for part in re.split(
-        r"(?<=[.!?;])\s+|;\s*|,\s+(?=(?:and\s+)?(?:add|mention|say|drop|remove)\b)", feedback
-    ):
+    for part in _requests(feedback):
         part = part.strip(" ,.;!")
         if not part:
             continue

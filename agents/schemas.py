@@ -49,6 +49,11 @@ class ContentRequest(Schema):
     previous_draft: str | None = Field(default=None, max_length=70000)
 
 
+#: Who wrote a draft's words: the model at the first try, the model asked again with the
+#: quality gate's reasons, or code (composed from the brief, the brand's voice and past posts).
+DraftSource = Literal["model", "regenerated", "composed"]
+
+
 class Draft(Schema):
     text: str
     hashtags: list[str]
@@ -57,6 +62,16 @@ class Draft(Schema):
     title: str | None = None
     repaired: bool = Field(default=False, description="True when the deterministic fallback ran.")
     attempts: int = Field(default=1, description="Model attempts before the draft was valid.")
+    source: DraftSource = Field(
+        default="model",
+        description="model: the model's first draft; regenerated: its second, after the "
+        "quality gate rejected the first; composed: written by code after the gate rejected "
+        "the model's drafts.",
+    )
+    quality_notes: list[str] = Field(
+        default_factory=list,
+        description="Why the quality gate rejected the model's draft, one note per check.",
+    )
 
 
 # --- trend_analyzer ---------------------------------------------------------------------------
@@ -90,6 +105,12 @@ class OptimizeRequest(Schema):
     hashtags: Hashtags = Field(default_factory=list)
     content_type: ContentType = "text"
     at: IsoDateTime | None = Field(default=None, description="Planned publish time, if known.")
+    slots: list[IsoDateTime] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Proposed publish times: the post is predicted at each, the first is the "
+        "planned time (unless ``at`` is given).",
+    )
 
 
 class Prediction(Schema):
@@ -99,11 +120,24 @@ class Prediction(Schema):
     source: Literal["model", "prior"]
 
 
+class SlotPrediction(Schema):
+    """The chosen post's predicted engagement if published at one proposed slot: the draft's
+    features and the slot's weekday and hour, in one model call."""
+
+    at: datetime
+    rate: float
+    low: float
+    high: float
+
+
 class Optimized(Schema):
     text: str
     hashtags: list[str]
     predicted_engagement: Prediction
     rationale: str
+    slot_predictions: list[SlotPrediction] = Field(
+        default_factory=list, description="One prediction per proposed slot, in their order."
+    )
 
 
 # --- scheduler --------------------------------------------------------------------------------

@@ -18,24 +18,34 @@ from api.audit import AuditMiddleware
 from api.body_limits import BodyLimits, BodyRules
 from api.errors import install_error_handlers
 from api.graph_routes import mount_graphs
+from api.maintenance import MaintenanceMode
 from api.ports import AppRuntime
 from api.realtime_hub import Hub
+from api.request_context import RequestContext
 from api.routes import (
     account,
     account_pages,
+    admin,
     ai,
     ai_agents,
     ai_tasks,
+    analytics,
+    analytics_competitors,
+    analytics_export,
     analytics_import,
+    analytics_reports,
     api_keys,
     api_usage,
     auth,
     billing,
     console,
     docs,
+    gdpr,
     integrations,
+    media,
     network_webhooks,
     notifications,
+    observability,
     operator,
     organizations,
     posts,
@@ -52,6 +62,7 @@ from api.routes import (
 from api.security_headers import SecurityHeaders
 from api.usage import UsageMiddleware
 from persistence.checkpointer import TenantScopedSaver
+from persistence.logs import stamp_records
 from services.api_usage import UsageCounter
 
 RuntimeOpener = Callable[[], Awaitable[AppRuntime]]
@@ -98,6 +109,8 @@ def build_app(
     # included) goes into the audit log.
     app.add_middleware(UsageMiddleware)
     app.add_middleware(AuditMiddleware)
+    # Outside the audit log: a write refused for maintenance changed nothing.
+    app.add_middleware(MaintenanceMode)
     app.add_middleware(BodyLimits, rules=body_rules or BodyRules())
     if cors_origins:
         app.add_middleware(
@@ -115,10 +128,14 @@ def build_app(
             expose_headers=["ETag"],
         )
     app.add_middleware(SecurityHeaders)
+    # Outermost: every answer, refusals by the layers inside included, is timed and tagged.
+    app.add_middleware(RequestContext)
+    stamp_records()
     # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
     app.state.rate_limits = dict(rate_limits or {})
     install_error_handlers(app)
     app.include_router(system.router)
+    app.include_router(observability.router)
     app.include_router(auth.router)
     app.include_router(account.router)
     app.include_router(account.two_factor_router)
@@ -126,7 +143,9 @@ def build_app(
     app.include_router(organizations.router)
     app.include_router(notifications.router)
     app.include_router(realtime.router)
+    app.include_router(gdpr.router)
     app.include_router(integrations.router)
+    app.include_router(admin.router)
     app.include_router(billing.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(network_webhooks.router)
@@ -136,11 +155,16 @@ def build_app(
     app.include_router(ai_tasks.router)
     app.include_router(ai_agents.router)
     app.include_router(analytics_import.router)
+    app.include_router(analytics.router)
+    app.include_router(analytics_competitors.router)
+    app.include_router(analytics_reports.router)
+    app.include_router(analytics_export.router)
     app.include_router(workflows.router)
     app.include_router(social_accounts.router)
     # The content workspace: posts, calendar and approvals.
     app.include_router(posts.router)
     app.include_router(templates.router)
+    app.include_router(media.router)
     # The LangGraph SDK-compatible runs API.
     app.include_router(runs.router)
     app.include_router(runs_crons.router)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from persistence.cache import Cache
 from persistence.crypto import CredentialCipher
+from persistence.keyspace import Keyspace
 from persistence.mailer import Mailer
 from persistence.media import MediaStore
 from persistence.ratelimit import RateLimiter
@@ -74,6 +76,7 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def network_webhook_secrets(self) -> WebhookSecrets: ...
+    def cache(self) -> Cache: ...
 
     @property
     def platforms(self) -> Platforms: ...
@@ -82,6 +85,12 @@ class AppRuntime(RunServices, Protocol):
     def operator_token(self) -> str | None:
         """The secret of operator routes, when ``chorus serve`` started this process."""
         ...
+
+    @property
+    def keyspace(self) -> Keyspace: ...
+
+    @property
+    def metrics_token(self) -> str | None: ...
 
     async def check(
         self, *, deep: bool = True, public: bool = False

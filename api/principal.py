@@ -49,6 +49,9 @@ class Principal(BaseModel):
     via: Literal["token", "api_key"]
     session_id: str | None = None
     api_key_id: ObjectId | None = None
+    # A platform operator (``User.platform_role``), signed in with a password: may use
+    # /api/admin. Never through an API key, whatever the key's owner is.
+    operator: bool = False
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS[self.role]

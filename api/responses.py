@@ -18,6 +18,8 @@ _MEANING = {
     404: "No such resource in the caller's organization.",
     409: "The request clashes with the current state (code says which rule).",
     412: "If-Match names a version that is no longer current; reload and edit again.",
+    413: "The file or body is over its size limit; nothing was stored.",
+    415: "The file's content is not of a type this route takes; nothing was stored.",
     422: "Invalid input; fields name what to fix.",
     423: "The account is locked for a while (Retry-After).",
     428: "The edit must say which version it was made on (If-Match or a version field).",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,6 +30,10 @@ app = typer.Typer(
 )
 orgs_app = typer.Typer(help="Operator commands for organizations.", no_args_is_help=True)
 app.add_typer(orgs_app, name="orgs")
+operators_app = typer.Typer(
+    help="Platform operators: the accounts that may use /api/admin.", no_args_is_help=True
+)
+app.add_typer(operators_app, name="operators")
 
 # Human-readable progress goes to stderr so stdout stays machine-readable.
 console = Console(stderr=True)
@@ -111,10 +114,19 @@ def serve(
         console.print(f"demo organization {summary['slug']}: sign in as {summary['admin_email']}")
         _print_json(summary)
     host, port = host or settings.host, port or settings.port
+    from persistence.logs import configure_json_logging
+
+    # JSON lines with the request id; log_config=None keeps uvicorn's loggers on them too.
+    configure_json_logging()
     uvicorn.run(
-        create_app(settings, serve_url=server_file.local_url(host, port)),
+        create_app(
+            settings,
+            serve_url=server_file.local_url(host, port),
+            connect_demo=seed_demo_data,
+        ),
         host=host,
         port=port,
+        log_config=None,
         **uvicorn_options(settings),
     )
 
@@ -138,8 +150,9 @@ def worker(
 ) -> None:
     """Run background jobs and crons from Redis (needs CHORUS_REDIS_URL)."""
     from chorus.worker import WorkerNeedsRedis, build_worker
+    from persistence.logs import configure_json_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_json_logging()
     try:
         build_worker(Settings(), burst=burst).run()
     except WorkerNeedsRedis as exc:
@@ -210,6 +223,32 @@ def orgs_list() -> None:
     for org in orgs:
         console.print(f"{org['_id']}  {org['slug']:30}  {org['name']}")
     _print_json(orgs)
+
+
+def _set_operator(email: str, operator: bool) -> None:
+    from persistence.platform import Platform
+
+    async def work(runtime: Runtime) -> Any:
+        return await Platform(runtime.db).set_operator(email, operator)
+
+    user = _with_runtime(work, command="operators")
+    if user is None:
+        console.print(f"[red]no account with the email {email!r}[/red]")
+        raise typer.Exit(2)
+    _print_json({"id": str(user.id), "email": user.email, "operator": operator})
+
+
+@operators_app.command("grant")
+def operators_grant(email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
+    """Make an existing account a platform operator (signed in with its password, it may
+    use /api/admin; no organization role gives that)."""
+    _set_operator(email, True)
+
+
+@operators_app.command("revoke")
+def operators_revoke(email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
+    """Withdraw the operator role (from the account's next request on)."""
+    _set_operator(email, False)
 
 
 @orgs_app.command("set-plan")

@@ -32,6 +32,7 @@ from persistence.checkpointer import build_checkpointer
 from persistence.crypto import CredentialCipher, load_or_create_key, load_or_create_secret
 from persistence.eventlog import EventLog, InProcessEventLog, RedisEventLog
 from persistence.indexes import ensure_indexes
+from persistence.keyspace import InProcessKeyspace, Keyspace, RedisKeyspace
 from persistence.mailer import Mailer, OutboxMailer, SesMailer
 from persistence.media import LocalMediaStore, MediaStore, S3MediaStore
 from persistence.pubsub import InProcessPubSub, PubSub, RedisPubSub
@@ -44,6 +45,7 @@ from services.integrations.delivery import WebhookDispatcher
 from services.network_webhooks.verify import Secrets as WebhookSecrets
 from services.notifications.notifier import Notifier
 from services.publishing import PublishConfig, Publisher, Ticker
+from services.social_accounts.access import StoredAccountAccess
 from services.social_accounts.access_port import AccountAccess
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,8 @@ class Runtime:
     billing: Billing
     # The social networks' providers (production or the sandbox), built on first use.
     platforms: PlatformRegistry
+    # Every Redis key (or in-process equivalent) at once, searched by id (GDPR erasure).
+    keyspace: Keyspace
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
     # Set by ``announce`` in a serving process: the secret operator routes ask for.
     operator_token: str | None = field(default=None, repr=False)
@@ -114,8 +118,8 @@ class Runtime:
     webhooks: WebhookDispatcher = field(init=False, repr=False)
     # What the networks sign their webhooks with (from settings).
     network_webhook_secrets: WebhookSecrets = field(init=False, repr=False)
-    # The publishing tick of this process (the ``publish_due`` job); None until an account
-    # access is given (``enable_publishing``): publishing acts for connected accounts.
+    # The publishing tick of this process (the ``publish_due`` job), acting for the stored
+    # accounts (``enable_publishing`` at open; tests may give another account access).
     publishing: Ticker | None = field(default=None, repr=False)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
@@ -144,10 +148,17 @@ class Runtime:
             pubsub: PubSub = RedisPubSub(redis)
             event_log: EventLog = RedisEventLog(redis)
             cache: Cache = RedisCache(redis)
+            keyspace: Keyspace = RedisKeyspace(redis)
             forms["redis"] = ("production", "Redis " + _redacted(redis_url))
         else:
-            rate_limiter, pubsub = InProcessRateLimiter(), InProcessPubSub()
-            event_log, cache = InProcessEventLog(), InProcessCache()
+            pubsub = InProcessPubSub()
+            local_events, local_cache, local_limits = (
+                InProcessEventLog(),
+                InProcessCache(),
+                InProcessRateLimiter(),
+            )
+            rate_limiter, event_log, cache = local_limits, local_events, local_cache
+            keyspace = InProcessKeyspace([local_cache, local_limits, local_events])
             forms["redis"] = ("embedded", "in-process rate limiter, pub/sub, event log, cache")
 
         if settings.chroma_url:
@@ -235,6 +246,7 @@ class Runtime:
             signing_secret=signing,
             billing=billing,
             platforms=platforms,
+            keyspace=keyspace,
             forms=forms,
             _closers=closers,
         )
@@ -255,6 +267,8 @@ class Runtime:
             youtube_hub_secret=secret(settings.youtube_websub_secret),
         )
         closers.insert(0, runtime.webhooks.drain)
+        # Due posts go out on this process's publishing ticks, for the stored accounts.
+        runtime.enable_publishing(StoredAccountAccess(runtime))
         if redis_url:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")
@@ -323,6 +337,11 @@ class Runtime:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    @property
+    def metrics_token(self) -> str | None:
+        """The token a scraper off this host presents for /api/system/metrics."""
+        return secret(self.settings.metrics_token)
 
     @property
     def public_base_url(self) -> str:

@@ -190,6 +190,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CHORUS_STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"),
         description="The signing secret (whsec_...) of the endpoint /api/webhooks/stripe.",
     )
+    # /api/system/metrics and the status routes answer loopback clients and operators; a
+    # scraper elsewhere sends this as "Authorization: Bearer <token>".
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Token for /api/system/metrics and the status routes."
+    )
     stripe_api_base: str | None = Field(
         default=None,
         pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",

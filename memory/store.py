@@ -294,6 +294,15 @@ class TenantMemory:
         self._client.heartbeat()
         return self._client.count_collections()
 
+    async def similarity(self, first: str, second: str) -> float:
+        """Cosine similarity of two texts under the memory's embedding model, in [-1, 1]. No
+        tenant data is read or written: it is the model, lent to the agents' quality checks
+        (is a draft about its brief?) so they use the same embeddings as memory search."""
+        a, b = await asyncio.to_thread(self._embeddings.embed_documents, [first, second])
+        dot = sum(x * y for x, y in zip(a, b, strict=True))
+        norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+        return dot / norm if norm else 0.0
+
     # --- operations ----------------------------------------------------------------------
 
     async def add(
@@ -375,6 +384,35 @@ class TenantMemory:
             self._with_store, name, False, lambda s: self._get_sync(s, kind, memory_id), None
         )
 
+    async def page(
+        self,
+        org_id: object,
+        kind: MemoryKind | str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        where: Mapping[str, Any] | None = None,
+    ) -> list[MemoryHit]:
+        """Memories of ``kind`` without ranking (Chroma's storage order), ``where`` narrowing
+        them as in :meth:`search`; for paging through a tenant's memory."""
+        org, kind, name = self._target(org_id, kind)
+        if not isinstance(limit, int) or not isinstance(offset, int) or limit < 1 or offset < 0:
+            raise ValueError("limit must be positive and offset not negative")
+        flt = _tenant_filter(org, where)
+
+        def op(store: Chroma) -> list[MemoryHit]:
+            found = store.get(
+                where=flt, limit=limit, offset=offset, include=["documents", "metadatas"]
+            )
+            return [
+                MemoryHit(id=i, kind=kind, text=doc or "", metadata=dict(meta or {}))
+                for i, doc, meta in zip(
+                    found["ids"], found["documents"], found["metadatas"], strict=True
+                )
+            ]
+
+        return await asyncio.to_thread(self._with_store, name, False, op, [])
+
     async def update(
         self,
         org_id: object,
@@ -449,6 +487,44 @@ class TenantMemory:
 
         return await asyncio.to_thread(run)
 
+    def _tenant_collections(self, org: str) -> list[str]:
+        # By name prefix, not by MemoryKind: a kind added later (or dropped from the enum
+        # with collections still stored) is the tenant's all the same.
+        prefix = f"t_{org}_"
+        listed = self._client.list_collections()
+        names = [c if isinstance(c, str) else c.name for c in listed]
+        return sorted(n for n in names if n.startswith(prefix))
+
+    async def tenant_collections(self, org_id: object) -> list[str]:
+        """The names of every Chroma collection of the organization."""
+        return await asyncio.to_thread(self._tenant_collections, validate_org_id(org_id))
+
+    async def export_tenant(self, org_id: object) -> dict[str, list[dict[str, Any]]]:
+        """Every memory of the organization, by collection suffix (the kind): id, text and
+        metadata, without vectors (GDPR export)."""
+        org = validate_org_id(org_id)
+
+        def run() -> dict[str, list[dict[str, Any]]]:
+            out: dict[str, list[dict[str, Any]]] = {}
+            for name in self._tenant_collections(org):
+                try:
+                    collection = self._client.get_collection(name=name, embedding_function=None)
+                    found = collection.get(include=["documents", "metadatas"])
+                except NotFoundError:
+                    continue  # deleted meanwhile
+                out[name.removeprefix(f"t_{org}_")] = [
+                    {"id": i, "text": text or "", "metadata": dict(meta or {})}
+                    for i, text, meta in zip(
+                        found["ids"],
+                        found["documents"] or [],
+                        found["metadatas"] or [],
+                        strict=False,
+                    )
+                ]
+            return out
+
+        return await asyncio.to_thread(run)
+
     async def delete_tenant(self, org_id: object) -> int:
         """Erase every memory of the organization (GDPR); returns how many were removed.
 
@@ -459,15 +535,14 @@ class TenantMemory:
 
         def run() -> int:
             removed = 0
-            for kind in MemoryKind:
-                name = f"t_{org}_{kind.value}"
+            for name in self._tenant_collections(org):
                 self._evict(name)
                 try:
                     collection = self._client.get_collection(name=name, embedding_function=None)
                     n = collection.count()
                     self._client.delete_collection(name=name)
                 except NotFoundError:
-                    continue  # never written, or deleted concurrently
+                    continue  # deleted concurrently
                 removed += n
                 self._evict(name)  # in case another thread reopened it meanwhile
             return removed

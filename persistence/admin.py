@@ -100,6 +100,23 @@ class OrganizationAdmin:
         cursor = db[Membership.collection].find(query).sort([("joinedAt", 1), ("_id", 1)])
         return [Membership.from_mongo(raw) for raw in await cursor.to_list(None)]
 
+    async def users_stored_under(self, org_id: ObjectId) -> list[User]:
+        """The users whose document is stored under ``org_id`` (created there)."""
+        cursor = self.users.find({"organizationId": org_id})
+        return [User.from_mongo(raw) for raw in await cursor.to_list(None)]
+
+    async def move_user(self, user_id: ObjectId, org_id: ObjectId, role: str) -> None:
+        """Store the user under another organization they belong to (with their role there):
+        when the organization they were created in is erased, the person stays."""
+        await self.users.update_one(
+            {"_id": user_id}, {"$set": {"organizationId": org_id, "role": role}}
+        )
+
+    async def delete_user(self, user_id: ObjectId) -> bool:
+        """Delete the person's account document (GDPR erasure)."""
+        result = await self.users.delete_one({"_id": user_id})
+        return result.deleted_count == 1
+
     async def purge_expired_sessions(self, now: datetime | None = None) -> int:
         """Delete sign-in sessions past their expiry, across tenants (a maintenance job)."""
         sessions = self.organizations.database[UserSession.collection]

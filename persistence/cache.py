@@ -68,6 +68,15 @@ class InProcessCache:
     def __len__(self) -> int:
         return len(self._data)
 
+    def stored_keys(self) -> list[str]:
+        """The keys held now (``persistence.keyspace`` searches them)."""
+        with self._lock:
+            return list(self._data)
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._drop(key)
+
     def _live(self, key: str) -> bytes | None:
         item = self._data.get(key)
         if item is None:

@@ -11,6 +11,8 @@ configs LangGraph rebuilds from the thread id alone (subgraph state).
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -231,6 +233,36 @@ class TenantScopedSaver(BaseCheckpointSaver):
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         return self.inner.get_delta_channel_history(config=self._scope(config), channels=channels)
+
+    # -- a whole tenant (GDPR) ------------------------------------------------------------
+    def _stored_collections(self) -> list[Any]:
+        # The MongoDB saver's two collections; a saver without them stores nothing here.
+        names = ("checkpoint_collection", "writes_collection")
+        return [getattr(self.inner, n) for n in names if hasattr(self.inner, n)]
+
+    def tenant_threads(self, organization_id: str) -> list[str]:
+        """Every thread id (plain, as the tenant knows it) with checkpoints or writes stored
+        for the tenant, sorted."""
+        prefix = f"{_check_org(organization_id)}{SEPARATOR}"
+        # Anchored and escaped: a prefix match that an index on thread_id can serve.
+        query = {"thread_id": {"$regex": "^" + re.escape(prefix)}}
+        stored: set[str] = set()
+        for collection in self._stored_collections():
+            stored.update(collection.distinct("thread_id", query))
+        return sorted(t[len(prefix) :] for t in stored if t.startswith(prefix))
+
+    def delete_tenant(self, organization_id: str) -> int:
+        """Delete every checkpoint and write of the tenant's threads; how many threads."""
+        threads = self.tenant_threads(organization_id)
+        for thread in threads:
+            self.delete_thread(thread, organization_id=organization_id)
+        return len(threads)
+
+    async def atenant_threads(self, organization_id: str) -> list[str]:
+        return await asyncio.to_thread(self.tenant_threads, organization_id)
+
+    async def adelete_tenant(self, organization_id: str) -> int:
+        return await asyncio.to_thread(self.delete_tenant, organization_id)
 
     def get_next_version(self, current: Any, channel: None) -> Any:
         return self.inner.get_next_version(current, channel)

@@ -100,6 +100,16 @@ class InProcessEventLog:
     def __len__(self) -> int:
         return len(self._streams)
 
+    def stored_keys(self) -> list[str]:
+        """The streams held now (``persistence.keyspace`` searches them)."""
+        return list(self._streams)
+
+    def discard(self, key: str) -> None:
+        stream = self._streams.pop(key, None)
+        for waiter in stream.waiters if stream is not None else ():
+            if not waiter.done():
+                waiter.set_result(None)
+
     def _live(self, name: str) -> _Stream | None:
         stream = self._streams.get(name)
         expires_at = stream.expires_at if stream is not None else None

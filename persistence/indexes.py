@@ -69,6 +69,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("lg_threads", [("organizationId", ASC), ("threadId", ASC)], {"unique": True}),
     IndexSpec("lg_runs", [("organizationId", ASC), ("runId", ASC)], {"unique": True}),
     IndexSpec("lg_crons", [("organizationId", ASC), ("cronId", ASC)], {"unique": True}),
+    IndexSpec("lg_assistants", [("organizationId", ASC), ("assistantId", ASC)], {"unique": True}),
     # The schedule tick's cross-tenant "what is due" reads.
     IndexSpec("lg_crons", [("nextRunDate", ASC)]),
     IndexSpec("workflows", [("execution.nextRun", ASC)]),
@@ -114,6 +115,10 @@ INDEXES: tuple[IndexSpec, ...] = (
         "network_activity",
         [("organizationId", ASC), ("socialAccountId", ASC), ("occurredAt", DESC)],
     ),
+    # Listening (webhooks and polling alike) stores a network item once per organization.
+    IndexSpec(
+        "network_activity", [("organizationId", ASC), ("platform", ASC), ("externalId", ASC)]
+    ),
     # API usage: one row per organization, credential, method, route and hour.
     IndexSpec(
         "api_usage",
@@ -127,6 +132,14 @@ INDEXES: tuple[IndexSpec, ...] = (
         {"unique": True},
     ),
     IndexSpec("integration_logs", [("organizationId", ASC), ("integrationId", ASC), ("_id", DESC)]),
+    # Analytics: one version counter per organization (persistence.analytics_versions), the
+    # audience readings per account over time.
+    IndexSpec("analytics_versions", [("organizationId", ASC)], {"unique": True}),
+    IndexSpec("analytics_reports", [("organizationId", ASC), ("_id", DESC)]),
+    IndexSpec(
+        "audience_insights",
+        [("organizationId", ASC), ("socialAccountId", ASC), ("analysisDate", ASC)],
+    ),
     # The content workspace: the post list newest first and by time (calendar, queue), by
     # account and by tag; comments per post; the media library newest first.
     IndexSpec("posts", [("organizationId", ASC), ("_id", DESC)]),

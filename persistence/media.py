@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -63,6 +64,11 @@ class MediaStore(Protocol):
 
     async def list(self, org_id: str) -> list[StoredMedia]:
         """The tenant's media, sorted by key."""
+        ...
+
+    async def erase_tenant(self, org_id: str) -> int:
+        """Remove every object under the tenant's prefix, its own or not (GDPR erasure);
+        how many files were removed."""
         ...
 
     async def check(self) -> str:
@@ -164,6 +170,17 @@ class LocalMediaStore:
 
     async def list(self, org_id: str) -> list[StoredMedia]:
         return await asyncio.to_thread(self._list, _check_org(org_id))
+
+    async def erase_tenant(self, org_id: str) -> int:
+        return await asyncio.to_thread(self._erase, self._root / _check_org(org_id))
+
+    @staticmethod
+    def _erase(tenant: Path) -> int:
+        if not tenant.is_dir():
+            return 0
+        files = sum(1 for f in tenant.rglob("*") if f.is_file() and f.name != LocalMediaStore._META)
+        shutil.rmtree(tenant)
+        return files
 
     async def check(self) -> str:
         await asyncio.to_thread(_probe_directory, self._root)
@@ -281,6 +298,21 @@ class S3MediaStore:
 
     async def list(self, org_id: str) -> list[StoredMedia]:
         return await asyncio.to_thread(self._list, _check_org(org_id))
+
+    async def erase_tenant(self, org_id: str) -> int:
+        return await asyncio.to_thread(self._erase, f"{_check_org(org_id)}/")
+
+    def _erase(self, prefix: str) -> int:
+        erased = 0
+        pages = self._s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=prefix
+        )
+        for page in pages:
+            keys = [{"Key": obj["Key"]} for obj in page.get("Contents", ())]
+            if keys:  # at most 1000 a page, as many as one DeleteObjects takes
+                self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": keys})
+                erased += len(keys)
+        return erased
 
     async def check(self) -> str:
         await asyncio.to_thread(self._s3.head_bucket, Bucket=self._bucket)

@@ -13,11 +13,16 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from persistence.logs import current_request_id
 from persistence.run_locks import InProcessRunLocks, new_worker_id
 
 log = logging.getLogger(__name__)
 
 Job = Callable[..., Awaitable[Any]]
+
+
+# The job argument that carries the queuing request's id to an arq worker.
+REQUEST_ID_ARG = "chorus_request_id"
 
 
 class UnknownJob(LookupError):
@@ -27,6 +32,16 @@ class UnknownJob(LookupError):
 class JobQueue(Protocol):
     async def enqueue(self, name: str, /, *, job_id: str | None = None, **kwargs: Any) -> str:
         """Queue ``name(**kwargs)``; returns the job id. A duplicate ``job_id`` is not re-run."""
+        ...
+
+    async def depth(self) -> int:
+        """Jobs queued or running and not yet finished."""
+        ...
+
+    async def cancel_tenant(self, org_id: str) -> int:
+        """Drop the jobs queued for one organization (those whose ``org_id`` argument is
+        it), and their kept results; how many were dropped. For GDPR erasure: a job queued
+        before the erasure must not bring the tenant's data back."""
         ...
 
     async def close(self) -> None: ...
@@ -55,6 +70,7 @@ class InProcessJobQueue:
         self._slots = asyncio.Semaphore(max_jobs)
         self._keep_seconds = keep_seconds
         self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._tenants: dict[str, str] = {}  # job id -> its org_id argument, if any
 
     async def enqueue(self, name: str, /, *, job_id: str | None = None, **kwargs: Any) -> str:
         if name not in self._jobs:
@@ -64,6 +80,8 @@ class InProcessJobQueue:
             return job_id
         task = asyncio.create_task(self._run(name, job_id, kwargs), name=f"job:{name}:{job_id}")
         self._tasks[job_id] = task
+        if isinstance(kwargs.get("org_id"), str):
+            self._tenants[job_id] = kwargs["org_id"]
         task.add_done_callback(lambda _: self._forget_later(job_id, task))
         return job_id
 
@@ -72,6 +90,7 @@ class InProcessJobQueue:
         def forget() -> None:
             if self._tasks.get(job_id) is task:
                 del self._tasks[job_id]
+                self._tenants.pop(job_id, None)
 
         asyncio.get_running_loop().call_later(self._keep_seconds, forget)
 
@@ -88,6 +107,19 @@ class InProcessJobQueue:
     async def result(self, job_id: str) -> Any:
         """Wait for a job queued here and return what it returned."""
         return await self._tasks[job_id]
+
+    async def depth(self) -> int:
+        return sum(1 for task in self._tasks.values() if not task.done())
+
+    async def cancel_tenant(self, org_id: str) -> int:
+        dropped = 0
+        for job_id in [j for j, org in self._tenants.items() if org == org_id]:
+            task = self._tasks.pop(job_id, None)
+            self._tenants.pop(job_id, None)
+            if task is not None and not task.done():
+                task.cancel()
+                dropped += 1
+        return dropped
 
     async def close(self) -> None:
         pending = [t for t in self._tasks.values() if not t.done()]
@@ -119,9 +151,33 @@ class ArqJobQueue:
 
     async def enqueue(self, name: str, /, *, job_id: str | None = None, **kwargs: Any) -> str:
         pool = await self._connection()
+        # The worker logs the job under the id of the request that queued it (chorus.worker).
+        if (request_id := current_request_id()) is not None:
+            kwargs[REQUEST_ID_ARG] = request_id
         job = await pool.enqueue_job(name, _job_id=job_id, **kwargs)
         # arq answers None when a job with that id is already queued or running.
         return job.job_id if job is not None else str(job_id)
+
+    async def depth(self) -> int:
+        from arq.constants import default_queue_name
+
+        pool = await self._connection()
+        return int(await pool.zcard(default_queue_name))
+
+    async def cancel_tenant(self, org_id: str) -> int:
+        from arq.constants import default_queue_name, job_key_prefix, result_key_prefix
+
+        pool = await self._connection()
+        dropped = 0
+        for job in await pool.queued_jobs():
+            if job.kwargs.get("org_id") == org_id:
+                # Without its job key a worker that pops the id skips it (arq: "expired").
+                await pool.zrem(default_queue_name, job.job_id)
+                dropped += int(await pool.delete(job_key_prefix + job.job_id))
+        for result in await pool.all_job_results():
+            if result.kwargs.get("org_id") == org_id:
+                dropped += int(await pool.delete(result_key_prefix + result.job_id))
+        return dropped
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -83,6 +83,15 @@ class InProcessRateLimiter:
     def __len__(self) -> int:
         return len(self._logs)
 
+    def stored_keys(self) -> list[str]:
+        """The buckets held now (``persistence.keyspace`` searches them)."""
+        with self._lock:
+            return list(self._logs)
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._logs.pop(key, None)
+
     async def hit(self, key: str, limit: int, window_seconds: float) -> RateDecision:
         _check(limit, window_seconds)
         with self._lock:

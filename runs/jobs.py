@@ -9,14 +9,25 @@ from __future__ import annotations
 
 from typing import Any, Protocol, cast
 
+from bson import ObjectId
+
 from persistence.admin import OrganizationAdmin
+from runs import reports
 from runs.background import run_in_background
 from runs.engine import RunEngine
+from runs.listening import listen_due
 from runs.recovery import sweep
 from runs.schedules import tick
+from services.analytics import competitors
+from services.gdpr import export as gdpr_export
+from services.gdpr import retention
+from services.gdpr.ports import GdprServices
 from services.integrations.delivery import WebhookDispatcher
 from services.notifications import emails
 from services.publishing import Ticker
+from services.social_accounts import sync
+from services.social_accounts.access import StoredAccountAccess
+from services.social_accounts.ports import AccountsRuntime
 
 JobContext = dict[str, Any]
 
@@ -68,6 +79,22 @@ async def publish_due(ctx: JobContext) -> dict[str, int]:
     return await ticker.tick()
 
 
+async def sync_competitors(ctx: JobContext) -> int:
+    """Read the tracked competitors' public numbers again where the last reading is older
+    than ``services.analytics.competitors.SYNC_EVERY``; how many were read."""
+    services = cast(AccountsRuntime, engine_of(ctx).services)
+    access = StoredAccountAccess(services)
+    done = 0
+    for org in await OrganizationAdmin(services.db).list():
+        done += await competitors.sync_due(services.db, access, org.id)
+    return done
+
+
+async def build_report(ctx: JobContext, org_id: str, report_id: str) -> str:
+    """Assemble an analytics report once its graphs are done (``runs.reports``)."""
+    return await reports.build(engine_of(ctx), ObjectId(org_id), ObjectId(report_id))
+
+
 async def purge_expired_sessions(ctx: JobContext) -> int:
     """Delete sign-in sessions past their expiry (maintenance)."""
     return await OrganizationAdmin(engine_of(ctx).services.db).purge_expired_sessions()
@@ -77,6 +104,20 @@ async def send_notification_emails(ctx: JobContext) -> int:
     """Send the notification emails that are due (each burst as one message)."""
     services = cast(emails.MailServices, engine_of(ctx).services)
     return await emails.send_due(services.db, services.mailer, services.public_base_url)
+
+
+async def build_data_export(ctx: JobContext, org_id: str, export_id: str) -> str:
+    """Build a GDPR export archive (``services.gdpr.export``); its status."""
+    # The worker's runtime holds every store; the engine types it only as RunServices.
+    services = cast(GdprServices, engine_of(ctx).services)
+    done = await gdpr_export.build(services, ObjectId(org_id), ObjectId(export_id))
+    return done.processing.status
+
+
+async def sync_social_accounts(ctx: JobContext) -> dict[str, int]:
+    """Pull metrics of the connected accounts whose next sync has come."""
+    # The worker's services are the process runtime, which carries the providers too.
+    return await sync.sync_due(cast(AccountsRuntime, engine_of(ctx).services))
 
 
 async def deliver_webhooks(ctx: JobContext) -> int:
@@ -90,3 +131,13 @@ class _WithWebhooks(Protocol):
 
     @property
     def webhooks(self) -> WebhookDispatcher: ...
+
+
+async def apply_retention(ctx: JobContext) -> dict[str, int]:
+    """Delete every organization's activity past its ``dataRetentionDays`` (daily)."""
+    return await retention.apply_all(cast(GdprServices, engine_of(ctx).services))
+
+
+async def listen_social_accounts(ctx: JobContext) -> dict[str, int]:
+    """Pull new mentions of the connected accounts due for listening; assess each batch."""
+    return await listen_due(engine_of(ctx))

@@ -56,6 +56,7 @@ class RunRequest:
     stream_mode: list[str] = field(default_factory=lambda: ["values"])
     metadata: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
+    system_prompt: str | None = None  # an assistant variant's instructions
     multitask_strategy: Strategy = "reject"
     if_not_exists: Literal["create", "reject"] = "reject"
 
@@ -163,7 +164,12 @@ class SdkRuns:
                 "input": request.input,
                 "command": request.command,
                 "stream_mode": stream_modes(request.stream_mode),
-                "config": {"configurable": {"model": request.model}},
+                "config": {
+                    "configurable": {
+                        "model": request.model,
+                        "system_prompt": request.system_prompt,
+                    }
+                },
             },
         )
         await runs(self.db).insert(run)
@@ -256,9 +262,14 @@ class SdkRuns:
         modes = run.kwargs.get("stream_mode") or ["values"]
         lg_modes = list(dict.fromkeys(STREAM_MODES[m][0] for m in modes))
         command = run.kwargs.get("command") or {}
-        model = ((run.kwargs.get("config") or {}).get("configurable") or {}).get("model")
+        configurable = (run.kwargs.get("config") or {}).get("configurable") or {}
         ctx = self.engine.context(
-            org, graph=run.assistant_id, thread_id=run.thread_id, user_id=run.user_id, model=model
+            org,
+            graph=run.assistant_id,
+            thread_id=run.thread_id,
+            user_id=run.user_id,
+            model=configurable.get("model"),
+            system_prompt=configurable.get("system_prompt"),
         )
         sent = run.kwargs.get("input")
         payload: Any = (

@@ -230,6 +230,33 @@ async def users_me(request: Request) -> Response:
     return JSONResponse({"data": _user_json(state, user)})
 
 
+async def user_by_username(request: Request) -> Response:
+    """Any user's public profile; X answers 200 with ``errors`` for a name nobody has."""
+    state: XState = request.app.state.network
+    caller = _user_for(state, request)
+    if isinstance(caller, Response):
+        return caller
+    name = request.path_params["username"].lower()
+    user = next((u for u in state.users.values() if u.username.lower() == name), None)
+    if user is None:
+        detail = f"Could not find user with username: [{request.path_params['username']}]."
+        return JSONResponse(
+            {
+                "errors": [
+                    {
+                        "value": request.path_params["username"],
+                        "detail": detail,
+                        "title": "Not Found Error",
+                        "resource_type": "user",
+                        "parameter": "username",
+                        "type": "https://api.twitter.com/2/problems/resource-not-found",
+                    }
+                ]
+            }
+        )
+    return JSONResponse({"data": _user_json(state, user)})
+
+
 # --- media ---------------------------------------------------------------------------------------
 
 
@@ -673,6 +700,7 @@ def routes() -> list[Route]:
         Route("/2/oauth2/token", token, methods=["POST"]),
         Route("/2/oauth2/revoke", revoke, methods=["POST"]),
         Route("/2/users/me", users_me),
+        Route("/2/users/by/username/{username}", user_by_username),
         Route("/2/users/{user_id}/tweets", user_tweets),
         Route("/2/users/{user_id}/mentions", user_mentions),
         Route("/2/media/upload/initialize", media_initialize, methods=["POST"]),

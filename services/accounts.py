@@ -31,6 +31,7 @@ from persistence.models.organizations import Profile
 from persistence.passwords import hash_password, needs_rehash, verify_password
 from persistence.repository import TenantRepository, tenant_filter
 from services import account_links, audit, emails, members, two_factor
+from services.gdpr import consent
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,16 @@ async def register(
             fields=[{"field": "body.email", "message": "already registered"}],
         )
     password_hash = await asyncio.to_thread(hash_password, password)
-    org = await admin.create(organization_name)
+    # Registering accepts the terms the sign-up page shows: recorded with date and version.
+    now = utcnow()
+    org = await admin.create(organization_name, gdpr=consent.organization_consent(now))
     user = User(
         organization_id=org.id,
         email=email,
         password_hash=password_hash,
         profile=Profile(first_name=first_name, last_name=last_name),
         role="admin",
+        gdpr=consent.user_consent(now),
     )
     try:
         await TenantRepository(db, User).insert(user)

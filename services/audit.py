@@ -107,6 +107,17 @@ def current_request() -> RequestAudit | None:
     return _request.get()
 
 
+def discard_request() -> None:
+    """Forget the current request's caller and the entries recorded so far: after an erasure
+    there is no organization (or person) left to record them under, and recording the
+    erased person as the actor would keep what was just erased."""
+    scope = _request.get()
+    if scope is not None:
+        scope.org_id, scope.actor, scope.session_id = None, None, None
+        scope.ip, scope.user_agent = None, None
+        scope.pending.clear()
+
+
 # --- redaction -----------------------------------------------------------------------------
 
 

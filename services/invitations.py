@@ -33,6 +33,7 @@ from persistence.repository import TenantRepository
 from persistence.tokens import MalformedToken, hash_token, new_token, token_org
 from services import accounts, audit, emails, members, organizations
 from services.billing.limits import PLAN_SEATS
+from services.gdpr import consent
 from services.members import SeatPolicy
 
 KIND = "inv"
@@ -256,6 +257,8 @@ async def accept_with_password(
         role=invitation.role,
         # The link came to this mailbox: that is what verification proves.
         authentication=Authentication(email_verified=True, email_verified_at=utcnow()),
+        # Making the account accepts the terms, as registering does.
+        gdpr=consent.user_consent(utcnow()),
     )
     await _claim(db, invitation, user.id)
     try:

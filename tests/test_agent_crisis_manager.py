@@ -406,10 +406,52 @@ async def test_few_mentions_are_no_burst(world: World) -> None:
     assert not got.assessment.volume_anomaly
 
 
-async def test_a_comment_spike_in_the_analytics_counts(world: World) -> None:
-    got = await crisis(world, _burst(2), org=world.c)
-    assert got.assessment.volume_anomaly
-    assert any("your analytics show it too: comments spiked" in d for d in got.assessment.drivers)
+async def test_a_comment_spike_in_the_analytics_counts_with_negative_mentions(world: World) -> None:
+    spiked = await crisis(world, _burst(2), org=world.c)
+    calm_history = await crisis(world, _burst(2), org=world.b)
+    # Two mentions are no mention surge: the analytics' spike is not a volume anomaly...
+    assert not spiked.assessment.volume_anomaly
+    # ...but next to complaints it is evidence, named and weighed.
+    assert any(
+        "your analytics show it too: comments spiked" in d for d in spiked.assessment.drivers
+    )
+    assert spiked.assessment.score > calm_history.assessment.score
+
+
+def _praise_burst(n: int) -> list[dict]:
+    return [
+        {
+            "text": PRAISE[i % len(PRAISE)],
+            "reach": 400,
+            "createdAt": (DEMO_NOW - timedelta(minutes=20 * i)).isoformat(),
+        }
+        for i in range(n)
+    ]
+
+
+async def test_friendly_mentions_stay_calm_after_a_launch_spike(world: World) -> None:
+    """Issue 18: friendly mentions, at less than the usual volume, for a tenant whose own
+    analytics spiked after a successful launch, were rated medium with a volume anomaly."""
+    got = await crisis(world, _praise_burst(2), org=world.c)
+    assert got.assessment.risk_level == "none"
+    assert not got.assessment.volume_anomaly
+    assert not any("analytics" in d for d in got.assessment.drivers)
+    assert "far above normal" not in got.response_plan.summary
+    assert got.response_plan.holding_statement is None
+
+
+async def test_a_surge_of_praise_is_volume_but_no_crisis(world: World) -> None:
+    got = await crisis(world, _praise_burst(30), org=world.b)
+    assert got.assessment.volume_anomaly  # 30 mentions against ~2 a day: above the baseline
+    assert got.assessment.risk_level == "none"
+    assert not got.response_plan.escalate
+
+
+async def test_volume_anomaly_means_mention_volume_above_the_baseline(world: World) -> None:
+    # The same 30 complaints: anomalous for the quiet tenant, ordinary for the busy demo one,
+    # and neither answer depends on what the analytics flagged.
+    assert (await crisis(world, _burst(30), org=world.c)).assessment.volume_anomaly
+    assert not (await crisis(world, _burst(30), org=world.a)).assessment.volume_anomaly
 
 
 async def test_without_analytics_the_mentions_history_is_the_baseline(world: World) -> None:

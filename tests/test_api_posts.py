@@ -15,6 +15,7 @@ from workspace_support import connect, iso, post_body, set_raw, soon, stored_pos
 from persistence.models import Post
 from persistence.models.content import PlatformTarget, PostContent, Scheduling
 from persistence.repository import TenantRepository
+from services.posts import GeneratedPost, store_generated
 
 
 async def test_a_post_is_drafted_edited_duplicated_scheduled_published_and_deleted(
@@ -448,3 +449,53 @@ async def test_scheduling_past_the_plans_monthly_allowance_is_402(tmp_path: Path
         stored = await stored_post(app, str(org), draft["id"])
         assert stored is not None
         assert stored.scheduling.status == "draft"
+
+
+async def test_posts_the_agents_made_are_in_the_same_queue_with_their_ai_metadata(
+    tmp_path: Path,
+) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (app, client):
+        ana = await register(client)
+        auth = bearer(ana["accessToken"])
+        org = ana["organization"]["id"]
+        x = await connect(app, org, "twitter")
+        await client.post("/api/posts", json=post_body([x], text="By hand."), headers=auth)
+        stored = await store_generated(
+            app.state.runtime.db,
+            ObjectId(org),
+            GeneratedPost(
+                platform="twitter",
+                text="Cold brew season is here.",
+                hashtags=["coffee"],
+                title=None,
+                brief="Announce the cold brew",
+                scheduled_at=soon(5),
+                timezone="UTC",
+                model="scripted",
+                iterations=1,
+                feedback=None,
+                thread_key="thread-1",
+            ),
+        )
+        queue = (await client.get("/api/posts/scheduled", headers=auth)).json()["items"]
+        assert [p["id"] for p in queue] == [str(stored.id)]
+        made = (await client.get("/api/posts?aiGenerated=true", headers=auth)).json()["items"]
+        assert [p["id"] for p in made] == [str(stored.id)]
+        assert made[0]["aiGeneration"]["isAiGenerated"] is True
+        assert made[0]["aiGeneration"]["agentId"] == "content_creator"
+        assert made[0]["aiGeneration"]["threadId"] == "thread-1"
+        assert made[0]["platforms"][0]["socialAccountId"] == x
+        by_people = (await client.get("/api/posts?aiGenerated=false", headers=auth)).json()
+        assert [p["content"]["text"] for p in by_people["items"]] == ["By hand."]
+        # It is edited like any other post.
+        edited = await client.put(
+            f"/api/posts/{stored.id}",
+            json={
+                **post_body([x], text="Cold brew season starts today."),
+                "scheduling": {"scheduledAt": iso(soon(6))},
+                "version": 0,
+            },
+            headers=auth,
+        )
+        assert edited.status_code == 200, edited.text
+        assert edited.json()["aiGeneration"]["isAiGenerated"] is True

@@ -5,6 +5,7 @@ limits, plan limits, tenancy, roles and bad input."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,14 +18,15 @@ from fastapi import FastAPI
 from sandbox_support import sandbox_fixture, sandbox_url  # noqa: F401 - fixture
 from support import make_settings
 
-from persistence.models import SocialAccount
-from persistence.models.content import AccountInfo
+from persistence.ids import utcnow
+from persistence.models import Post, SocialAccount
+from persistence.models.content import AccountInfo, PlatformTarget, PostContent, Scheduling
 from persistence.repository import TenantRepository
 from sandbox.bluesky import APP_PASSWORD
 from sandbox.client import SandboxControl
 from services.social_accounts.access import StoredAccountAccess
 from services.social_accounts.tokens import unsealed
-from tools.platforms import NeedsReconnect
+from tools.platforms import NeedsReconnect, Publication
 
 Api = tuple[FastAPI, httpx.AsyncClient]
 
@@ -390,6 +392,117 @@ async def test_bad_input_names_the_field(api: Api) -> None:
     ):
         bad = await client.post("/api/social-accounts/connect", json=body, headers=auth)
         assert field in [f["field"] for f in assert_error_shape(bad, 422)["fields"]]
-    assert_error_shape(await client.get("/api/social-accounts/not-an-id", headers=auth), 422)
+    assert_error_shape(await client.get("/api/social-accounts/not-an-id", headers=auth), 404)
+    # A literal path asked with a method it does not have is a 405, not the id route's 422.
+    for method, path in (("PUT", "callback"), ("DELETE", "platforms"), ("PUT", "connect")):
+        wrong = await client.request(method, f"/api/social-accounts/{path}", headers=auth)
+        assert_error_shape(wrong, 405)
     missing = await client.get("/api/social-accounts/callback")
     assert assert_error_shape(missing, 422)["fields"][0]["field"] == "query.state"
+
+
+async def test_sync_then_read_the_insights_and_the_metrics_back(
+    api: Api, sandbox: SandboxControl
+) -> None:
+    app, client = api
+    ada = await register(client)
+    org = ObjectId(ada["organization"]["id"])
+    auth = bearer(ada["accessToken"])
+    account = (await connect(client, sandbox, auth)).json()["accounts"][0]
+    tokens = await stored_tokens(app, ada["organization"]["id"], account["id"])
+    provider = app.state.runtime.platforms.provider("twitter")
+    made = await provider.publish(tokens, Publication(text="Iced oat latte", key="p1"))
+    at = utcnow() - timedelta(hours=2)
+    await TenantRepository(app.state.runtime.db, Post).insert(
+        Post(
+            organization_id=org,
+            content=PostContent(text="Iced oat latte"),
+            scheduling=Scheduling(status="published", published_at=at),
+            platforms=[
+                PlatformTarget(
+                    social_account_id=ObjectId(account["id"]),
+                    platform="twitter",
+                    platform_post_id=made.platform_post_id,
+                    url=made.url,
+                    status="published",
+                    published_at=at,
+                )
+            ],
+        )
+    )
+    sandbox.bump("x", made.platform_post_id, like_count=4, impression_count=50)
+    url = f"/api/social-accounts/{account['id']}"
+
+    synced = await client.post(f"{url}/sync", headers=auth)
+
+    assert synced.status_code == 200, synced.text
+    assert synced.json()["postsSynced"] == 1
+    assert synced.json()["account"]["status"]["lastSync"] is not None
+    insights = await client.get(f"{url}/insights", headers=auth)
+    assert insights.status_code == 200, insights.text
+    assert len(insights.json()["days"]) == 1
+    assert insights.json()["latest"]["followers"] == synced.json()["followers"]
+    metrics = await client.get(f"{url}/metrics?days=7", headers=auth)
+    assert metrics.status_code == 200, metrics.text
+    [post] = metrics.json()["posts"]
+    assert post["platformPostId"] == made.platform_post_id
+    assert (post["metrics"]["likes"], post["metrics"]["impressions"]) == (4, 50)
+    assert metrics.json()["totals"]["likes"] == 4
+    assert tokens.access_token not in synced.text
+
+    bob = bearer((await register(client, "bob@example.com", "Bobco"))["accessToken"])
+    for method, path in (
+        ("POST", f"{url}/sync"),
+        ("GET", f"{url}/insights"),
+        ("GET", f"{url}/metrics"),
+    ):
+        assert_error_shape(await client.request(method, path, headers=bob), 404)
+    viewer = bearer(await add_member(app, client, str(org), "v@example.com", "viewer"))
+    assert_error_shape(await client.post(f"{url}/sync", headers=viewer), 403)
+    assert (await client.get(f"{url}/metrics", headers=viewer)).status_code == 200
+    bad = await client.get(f"{url}/metrics?days=0", headers=auth)
+    assert assert_error_shape(bad, 422)["fields"][0]["field"] == "query.days"
+
+    sandbox.fault("x", "rate_limit", path=".*", count=1, retry_after=90)
+    limited = await client.post(f"{url}/sync", headers=auth)
+    assert assert_error_shape(limited, 429)["code"] == "platform_rate_limited"
+    assert int(limited.headers["retry-after"]) >= 85
+    shown = await client.get(url, headers=auth)
+    assert shown.json()["status"]["syncStatus"] == "rate_limited"
+
+
+async def test_reconnecting_an_account_must_bring_back_the_same_identity(
+    api: Api, sandbox: SandboxControl
+) -> None:
+    _app, client = api
+    auth = bearer((await register(client))["accessToken"])
+    account = (await connect(client, sandbox, auth)).json()["accounts"][0]
+    other = sandbox.add_user("x", username="someoneelse", name="Someone Else")
+
+    async def reconnect(user: str | None) -> httpx.Response:
+        started = await client.post(
+            "/api/social-accounts/connect",
+            json={"platform": "twitter", "accountId": account["id"]},
+            headers=auth,
+        )
+        assert started.status_code == 200, started.text
+        back = urlsplit(sandbox.consent(started.json()["authorizationUrl"], user=user).location)
+        return await client.get(f"{back.path}?{back.query}")
+
+    wrong = await reconnect(other["id"])
+    assert assert_error_shape(wrong, 409)["code"] == "different_account"
+    shown = await client.get(f"/api/social-accounts/{account['id']}", headers=auth)
+    assert shown.json()["accountInfo"]["username"] == "chorusbrand"
+
+    right = await reconnect(None)
+    assert right.status_code == 200, right.text
+    assert [a["id"] for a in right.json()["accounts"]] == [account["id"]]
+    listed = await client.get("/api/social-accounts", headers=auth)
+    assert len(listed.json()["items"]) == 1
+
+    mismatch = await client.post(
+        "/api/social-accounts/connect",
+        json={"platform": "linkedin", "accountId": account["id"]},
+        headers=auth,
+    )
+    assert assert_error_shape(mismatch, 422)["fields"][0]["field"] == "body.accountId"

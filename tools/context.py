@@ -47,6 +47,9 @@ class RunContext:
     graph: str | None = None
     thread_id: str | None = None
     model: str | None = None
+    # An assistant variant's instructions: they replace the tenant's own per-agent prompt
+    # addition in every agent of this run.
+    system_prompt: str | None = None
     now: datetime | None = None
     # One run's answers to repeated questions (several agents of a workflow ask the same
     # analytics question, whose answer cannot change within the run).

@@ -36,6 +36,7 @@ from pydantic import (
 )
 from pymongo import UpdateOne
 
+from persistence.analytics_versions import bump_analytics_version
 from persistence.errors import InvalidInput
 from persistence.ids import utcnow
 from persistence.models import Analytics, Post, SocialAccount
@@ -293,6 +294,7 @@ class _Entry:
 
 class _Importer:
     def __init__(self, db: Any, org_id: ObjectId) -> None:
+        self.db = db
         self.org_id = org_id
         self.posts = TenantRepository(db, Post)
         self.analytics = TenantRepository(db, Analytics)
@@ -441,6 +443,9 @@ class _Importer:
             await self.posts.collection.bulk_write(post_ops, ordered=False)
         if doc_ops:
             await self.analytics.collection.bulk_write(doc_ops, ordered=False)
+        if new_posts or new_docs or post_ops or doc_ops:
+            # Cached analytics answers of this organization are stale from now on.
+            await bump_analytics_version(self.db, self.org_id)
 
 
 def _account_rank(account: SocialAccount) -> tuple[int, int]:

@@ -53,6 +53,8 @@ ECHO_LABELS = (
     "Previous draft:",
     "Rejected draft:",
     "Problems:",
+    "Why it was rejected:",
+    "Write a new post about the brief",
     "Length:",
     "Style:",
     "call to action:",
@@ -158,6 +160,32 @@ def revision_retry_prompt(
         "Write a new post with different wording that does exactly what the feedback asks.",
         f"Length: at most {max_chars} characters.",
     ]
+    if call_to_action:
+        lines.append(f"The post will end with this call to action: {call_to_action}")
+    lines.append("Reply with the new post text only.")
+    return "\n".join(lines)
+
+
+def regenerate_prompt(
+    *,
+    brief: str,
+    rejected: str,
+    problems: Sequence[str],
+    max_chars: int,
+    call_to_action: str | None = None,
+    feedback: str | None = None,
+) -> str:
+    """Asked once when a draft failed the quality gate: the reasons, then the brief again."""
+    listed = "\n".join(f"- {p}" for p in problems)
+    lines = [
+        f"Rejected draft: {rejected}",
+        f"Why it was rejected:\n{listed}",
+        f"Brief: {brief}",
+    ]
+    if feedback:
+        lines.append(f"Reviewer feedback: {feedback}")
+    lines.append("Write a new post about the brief, as the brand (we, our), in plain sentences.")
+    lines.append(f"Length: at most {max_chars} characters.")
     if call_to_action:
         lines.append(f"The post will end with this call to action: {call_to_action}")
     lines.append("Reply with the new post text only.")

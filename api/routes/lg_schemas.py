@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from persistence.models.crons import LgCron
-from persistence.models.runs import LgRun, LgThread, RunStatus, ThreadStatus
+from persistence.models.runs import LgAssistant, LgRun, LgThread, RunStatus, ThreadStatus
 from runs.crons import SortBy
 from runs.output import to_json
 from runs.sdk import StreamMode
@@ -149,6 +149,75 @@ class AssistantSearch(SdkBody):
     metadata: Metadata | None = None
     offset: Offset = 0
     limit: Limit = 10
+
+
+class AssistantConfigurableIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(
+        default=None, min_length=1, max_length=200, description="provider:model its runs use"
+    )
+    system_prompt: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4000,
+        description="Instructions every agent of its runs follows (in place of the "
+        "organization's own per-agent addition)",
+    )
+
+
+class AssistantConfigIn(BaseModel):
+    """What a variant configures; any other key is refused (422), not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    configurable: AssistantConfigurableIn = Field(default_factory=AssistantConfigurableIn)
+
+
+class AssistantCreate(SdkBody):
+    graph_id: str = Field(min_length=1, max_length=200, description="the graph it runs")
+    config: AssistantConfigIn | None = None
+    metadata: Metadata | None = None
+    assistant_id: str | None = Field(default=None, min_length=1, max_length=200)
+    if_exists: Literal["raise", "do_nothing"] | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class AssistantPatch(SdkBody):
+    graph_id: str | None = Field(default=None, min_length=1, max_length=200)
+    config: AssistantConfigIn | None = None
+    metadata: Metadata | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class GraphNode(BaseModel):
+    id: str | int
+    type: str | None = None
+    data: Any = None
+    metadata: JsonObject | None = None
+
+
+class GraphEdge(BaseModel):
+    source: str | int
+    target: str | int
+    data: Any = None
+    conditional: bool = False
+
+
+class AssistantGraph(BaseModel):
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+class AssistantSchemas(BaseModel):
+    graph_id: str
+    input_schema: JsonObject
+    output_schema: JsonObject
+    state_schema: JsonObject
+    config_schema: JsonObject
+    context_schema: JsonObject | None = None
 
 
 class CronCreate(SdkBody):
@@ -347,6 +416,20 @@ class AssistantOut(BaseModel):
     version: int = 1
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of(cls, doc: LgAssistant) -> AssistantOut:
+        return cls(
+            assistant_id=doc.assistant_id,
+            graph_id=doc.graph_id,
+            name=doc.name,
+            description=doc.description,
+            config=doc.config,
+            metadata=doc.metadata,
+            version=doc.version,
+            created_at=doc.created_at,
+            updated_at=doc.updated_at or doc.created_at,
+        )
 
 
 class CronOut(BaseModel):

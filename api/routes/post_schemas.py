@@ -277,5 +277,5 @@ class CommentOut(ApiModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, comment: PostComment) -> CommentOut:
-        return cls.model_validate(comment.model_dump(mode="json"))
+    def of(cls, comment: PostComment, author_email: str | None) -> CommentOut:
+        return cls.model_validate({**comment.model_dump(mode="json"), "author_email": author_email})

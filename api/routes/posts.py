@@ -43,6 +43,7 @@ from api.routes.post_schemas import (
 from persistence.ids import IsoDateTime
 from persistence.models import Post
 from persistence.models.content import Platform, PostStatus
+from runs import approvals as run_approvals
 from services.workspace import approvals, bulk, listing, preview
 from services.workspace import posts as service
 from services.workspace.posts import StaleVersion
@@ -148,13 +149,19 @@ async def list_posts(
     q: SearchQ = None,
     start: FromQ = None,
     end: ToQ = None,
+    ai_generated: Annotated[
+        bool | None,
+        Query(alias="aiGenerated", description="Only posts the agents made (true) or people."),
+    ] = None,
     sort: Annotated[listing.Sort, Query()] = "-createdAt",
     cursor: CursorQ = None,
     limit: LimitQ = 50,
 ) -> PostPageOut:
     """The organization's posts, newest first (or by time with ``sort``); one page.
-    ``?status=pending_approval`` is the approval inbox."""
+    ``?status=pending_approval`` is the approval inbox; posts the content_creation workflow
+    stored are here too, with their ``aiGeneration`` metadata."""
     flt = _filter(status, account_id, platform, tag, q, start, end)
+    flt.ai_generated = ai_generated
     page = await listing.find(
         runtime.db, principal.org_id, flt, sort=sort, cursor=cursor, limit=limit
     )
@@ -501,10 +508,11 @@ async def approve_post(
     body: ApproveIn | None = None,
 ) -> PostOut:
     """Approve a pending post: scheduled at ``scheduledAt`` or its proposed time (402 past
-    the plan's allowance), or an approved draft when it has no time."""
+    the plan's allowance), or an approved draft when it has no time. A post the
+    content_creation workflow submitted also resumes its thread with the approval."""
     body = body or ApproveIn()
-    post = await approvals.approve(
-        runtime.db,
+    post = await run_approvals.approve(
+        runtime.engine,
         principal.org_id,
         post_id,
         _person(principal),
@@ -518,9 +526,10 @@ async def approve_post(
 async def reject_post(
     post_id: IdPath, body: RejectIn, principal: Publisher, runtime: RuntimeDep, response: Response
 ) -> PostOut:
-    """Send a pending post back to its author as a draft, with the reason as a comment."""
-    post = await approvals.reject(
-        runtime.db, principal.org_id, post_id, _person(principal), body.comment
+    """Send a pending post back to its author as a draft, with the reason as a comment (a
+    workflow's post: its thread is answered with the rejection)."""
+    post = await run_approvals.reject(
+        runtime.engine, principal.org_id, post_id, _person(principal), body.comment
     )
     return _answer(post, response)
 
@@ -531,7 +540,7 @@ async def list_comments(
 ) -> list[CommentOut]:
     """The post's internal notes and approval decisions, oldest first."""
     found = await approvals.comments(runtime.db, principal.org_id, post_id)
-    return [CommentOut.of(c) for c in found]
+    return [CommentOut.of(c, email) for c, email in found]
 
 
 @router.post(
@@ -547,4 +556,4 @@ async def add_comment(
     comment = await approvals.add_comment(
         runtime.db, principal.org_id, post_id, _person(principal), body.text
     )
-    return CommentOut.of(comment)
+    return CommentOut.of(comment, principal.email)

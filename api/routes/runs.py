@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
+from bson import ObjectId
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sse_starlette import ServerSentEvent
 
 from api.deps import EngineDep, Reader, Writer, rate_limited
-from api.routes import runs_assistants, runs_threads
+from api.routes import runs_assistants, runs_store, runs_threads
 from api.routes.lg_schemas import RunCreate, RunOut, ThreadState
 from api.routes.runs_sse import SSE_EVENT, sse_event, sse_response
 from persistence.models.runs import TERMINAL, LgRun, RunStatus
-from runs.assistants import graph_for
+from runs import assistants
 from runs.background import event_stream
 from runs.engine import RunEngine
 from runs.sdk import (
@@ -45,15 +46,22 @@ def sdk_runs(engine: EngineDep) -> SdkRuns:
 Sdk = Annotated[SdkRuns, Depends(sdk_runs)]
 
 
-def run_request(body: RunCreate, default_modes: list[str] | None = None) -> RunRequest:
+async def run_request(
+    sdk: SdkRuns, org_id: ObjectId, body: RunCreate, default_modes: list[str] | None = None
+) -> RunRequest:
+    """The run a request asks for; an organization's assistant variant gives its graph and
+    its model (a model named in the request wins)."""
     modes = body.stream_mode if body.stream_mode is not None else default_modes
+    assistant = await assistants.resolve(sdk.db, org_id, body.assistant_id)
+    requested_model = body.config.configurable.model if body.config else None
     return RunRequest(
-        graph=graph_for(body.assistant_id),
+        graph=assistant.graph,
+        system_prompt=assistant.system_prompt,
         input=body.input,
         command=body.command.model_dump(exclude_none=True) if body.command else None,
         stream_mode=stream_modes(modes),
         metadata=body.metadata or {},
-        model=body.config.configurable.model if body.config else None,
+        model=requested_model or assistant.model,
         multitask_strategy=body.multitask_strategy or "reject",
         if_not_exists=body.if_not_exists or "reject",
     )
@@ -83,14 +91,21 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 async def stream_run(thread_id: str, body: RunCreate, sdk: Sdk, principal: Writer) -> Response:
     """SDK ``runs.stream``: run now and stream its events as SSE."""
-    run = await sdk.start(principal.org_id, principal.user_id, thread_id, run_request(body))
+    run = await sdk.start(
+        principal.org_id,
+        principal.user_id,
+        thread_id,
+        await run_request(sdk, principal.org_id, body),
+    )
     return sse_response(_events(sdk, run, False), _location(run))
 
 
 @runs_router.post("/runs/stream", response_class=Response, responses=STREAM_RESPONSES)
 async def stream_stateless(body: RunCreate, sdk: Sdk, principal: Writer) -> Response:
     """SDK ``runs.stream(None, ...)``: a run on a throwaway thread."""
-    run = await sdk.start(principal.org_id, principal.user_id, None, run_request(body))
+    run = await sdk.start(
+        principal.org_id, principal.user_id, None, await run_request(sdk, principal.org_id, body)
+    )
     return sse_response(_events(sdk, run, True))
 
 
@@ -121,7 +136,7 @@ async def wait_run(
     thread_id: str, body: RunCreate, sdk: Sdk, principal: Writer, response: Response
 ) -> Any:
     """SDK ``runs.wait``: run to the end (or an interrupt) and return the final values."""
-    request = run_request(body, ["values"])
+    request = await run_request(sdk, principal.org_id, body, ["values"])
     run = await sdk.start(principal.org_id, principal.user_id, thread_id, request)
     response.headers.update(_location(run))
     return await _wait(sdk, run, False)
@@ -129,7 +144,12 @@ async def wait_run(
 
 @runs_router.post("/runs/wait")
 async def wait_stateless(body: RunCreate, sdk: Sdk, principal: Writer) -> Any:
-    run = await sdk.start(principal.org_id, principal.user_id, None, run_request(body, ["values"]))
+    run = await sdk.start(
+        principal.org_id,
+        principal.user_id,
+        None,
+        await run_request(sdk, principal.org_id, body, ["values"]),
+    )
     return await _wait(sdk, run, True)
 
 
@@ -138,7 +158,7 @@ async def create_run(
     thread_id: str, body: RunCreate, sdk: Sdk, principal: Writer, response: Response
 ) -> RunOut:
     """SDK ``runs.create``: queue the run as a background job; answer the pending run."""
-    request = run_request(body, ["values", "updates"])
+    request = await run_request(sdk, principal.org_id, body, ["values", "updates"])
     run = await sdk.start_in_background(principal.org_id, principal.user_id, thread_id, request)
     response.headers.update(_location(run))
     return RunOut.of(run)
@@ -251,6 +271,7 @@ async def delete_run(thread_id: str, run_id: str, engine: EngineDep, principal: 
 router = APIRouter(prefix="/lg")
 router.include_router(runs_assistants.router)
 router.include_router(runs_threads.router)
+router.include_router(runs_store.router)
 router.include_router(runs_router)
 
 __all__ = ["router"]

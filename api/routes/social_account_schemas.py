@@ -11,7 +11,9 @@ from api.routes.schemas import ApiModel
 from persistence.models import SocialAccount
 from persistence.models.content import PLATFORMS, Platform
 from services.social_accounts.connect import ConnectStart
+from services.social_accounts.insights import AccountInsights, AccountPostMetrics
 from services.social_accounts.manage import DAYS, MAX_DEFAULT_HASHTAGS, PostingWindow
+from services.social_accounts.sync import SyncResult
 from tools.platforms.base import SocialProvider
 from tools.platforms.limits import Limits
 
@@ -125,6 +127,12 @@ class ConnectIn(StrictIn):
         max_length=200,
         description="Bluesky only: an app password (Settings > App passwords), never the "
         "account's own password.",
+    )
+    account_id: str | None = Field(
+        default=None,
+        pattern="^[0-9a-fA-F]{24}$",
+        description="Reconnect this stored account (it must get the same identity back, "
+        "unless it was never connected).",
     )
 
 
@@ -288,3 +296,98 @@ class PlatformOut(ApiModel):
 
 class PlatformsOut(ApiModel):
     platforms: list[PlatformOut]
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+
+class SyncOut(ApiModel):
+    account: SocialAccountOut
+    posts_synced: int = Field(description="Published posts whose metrics were read.")
+    followers: int | None
+    synced_at: datetime
+
+    @classmethod
+    def of(cls, result: SyncResult, account: SocialAccount) -> SyncOut:
+        return cls(
+            account=SocialAccountOut.of(account),
+            posts_synced=result.posts,
+            followers=result.followers,
+            synced_at=result.synced_at,
+        )
+
+
+class AccountNumbersOut(ApiModel):
+    """The account's own numbers; a number the network does not give is absent."""
+
+    followers: int | None = None
+    following: int | None = None
+    posts: int | None = None
+    impressions: int | None = None
+    reach: int | None = None
+
+
+class InsightDayOut(AccountNumbersOut):
+    date: datetime = Field(description="When the numbers were read (one entry per sync).")
+
+
+class InsightsOut(ApiModel):
+    days: list[InsightDayOut]
+    latest: AccountNumbersOut
+    change: AccountNumbersOut = Field(description="Latest minus the period's first day.")
+
+    @classmethod
+    def of(cls, found: AccountInsights) -> InsightsOut:
+        return cls(
+            days=[InsightDayOut(date=d.date, **d.values) for d in found.days],
+            latest=AccountNumbersOut(**found.latest),
+            change=AccountNumbersOut(**found.change),
+        )
+
+
+class PostMetricsValuesOut(ApiModel):
+    likes: int
+    comments: int
+    shares: int
+    saves: int
+    clicks: int
+    impressions: int
+    reach: int
+    engagement_rate: float
+
+
+class PostMetricsOut(ApiModel):
+    post_id: str
+    platform_post_id: str | None
+    url: str | None
+    published_at: datetime
+    text: str = Field(description="The post's text, cut at 280 characters.")
+    metrics: PostMetricsValuesOut
+
+
+class AccountMetricsListOut(ApiModel):
+    posts: list[PostMetricsOut]
+    totals: PostMetricsValuesOut
+
+    @classmethod
+    def of(cls, found: AccountPostMetrics) -> AccountMetricsListOut:
+        return cls(
+            posts=[
+                PostMetricsOut(
+                    post_id=str(p.post_id),
+                    platform_post_id=p.platform_post_id,
+                    url=p.url,
+                    published_at=p.published_at,
+                    text=p.text,
+                    metrics=PostMetricsValuesOut(
+                        **{k: getattr(p.metrics, k) for k in COUNTED},
+                        engagement_rate=p.metrics.engagement_rate,
+                    ),
+                )
+                for p in found.posts
+            ],
+            totals=PostMetricsValuesOut(**found.totals, engagement_rate=found.engagement_rate),
+        )
+
+
+COUNTED = ("likes", "comments", "shares", "saves", "clicks", "impressions", "reach")

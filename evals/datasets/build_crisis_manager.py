@@ -80,14 +80,18 @@ def case(
     brand: str = BRAND,
     fixture: str = "lumen",
     metamorphic: bool = False,
+    volume_anomaly: bool | None = None,
 ) -> dict[str, Any]:
+    expect: dict[str, Any] = {"risk_level": label}
+    if volume_anomaly is not None:
+        expect["volume_anomaly"] = volume_anomaly
     return {
         "id": id,
         "split": split,
         "fixture": fixture,
         "inputs": {"brand": brand, "mentions": mentions},
         "data": {"metamorphic": METAMORPHIC} if metamorphic else {},
-        "expect": {"risk_level": label},
+        "expect": expect,
         "tags": tags,
         "note": note,
     }
@@ -230,6 +234,90 @@ CASES: list[dict[str, Any]] = [
         + [m("Grabbing a Lumen cold brew before the meeting", 300)],
         ["neutral"],
         "Many neutral check-ins: volume without negativity is not a crisis.",
+    ),
+    # A quiet brand whose launch yesterday drew a spike of comments (fixture launch_spike,
+    # ~12 comments a day before it): friendly talk about the launch is no crisis, and fewer
+    # mentions than usual are no volume anomaly, whatever the analytics flagged (issue 18).
+    case(
+        "cm-launch-friendly",
+        "test",
+        "none",
+        [
+            m(t, 400 + 90 * i, created_at=ago(1 + 2 * i))
+            for i, t in enumerate(
+                [
+                    "Just tried the new Ethiopia cold brew from Launch Spike, so bright and fruity",
+                    "Finally got my hands on the Ethiopia cold brew, worth the hype",
+                    "The launch event yesterday was so much fun, thanks team!",
+                    "Ethiopia cold brew + sunny morning = perfect",
+                    "Bought two bottles of the new cold brew for the weekend",
+                    "Congrats on the launch, the cold brew is delicious",
+                    "My coworkers are obsessed with the new cold brew already",
+                    "Love the bottle design on the Ethiopia cold brew",
+                ]
+            )
+        ],
+        ["calm", "positive", "analytics-spike"],
+        "Eight happy mentions (about 0.7x the usual daily volume) the day after a successful "
+        "launch that spiked the brand's own comments: none, and no volume anomaly.",
+        brand="Launch Spike",
+        fixture="launch_spike",
+        volume_anomaly=False,
+    ),
+    case(
+        "cm-launch-friendly-dev",
+        "dev",
+        "none",
+        [
+            m(t, 250 + 60 * i, created_at=ago(2 + 3 * i))
+            for i, t in enumerate(
+                [
+                    "Launch Spike's new cold brew is smooth and not too sweet",
+                    "Saw the cold brew launch post, can't wait to try it",
+                    "Is the Ethiopia cold brew available in the downtown store?",
+                    "The new cold brew pairs so well with their croissants",
+                    "Tried it: fruity, clean, great. Nice launch!",
+                ]
+            )
+        ],
+        ["calm", "positive", "analytics-spike"],
+        "Friendly mentions and a product question after a launch spike: none.",
+        brand="Launch Spike",
+        fixture="launch_spike",
+        volume_anomaly=False,
+    ),
+    case(
+        "cm-praise-surge",
+        "test",
+        "none",
+        [
+            m(f"{t} (via a friend's story)", 300 + 40 * i, created_at=ago(0.5 + i))
+            for i, t in enumerate(
+                [
+                    "Brightside's sourdough won the city bake-off, so deserved",
+                    "Congrats Brightside Bakery on the award!",
+                    "Brightside Bakery's cinnamon rolls are the best in town",
+                    "Lined up for Brightside's award-winning sourdough this morning",
+                    "Brightside Bakery made the local news, love this place",
+                    "Finally tried Brightside, the hype is real",
+                    "Brightside's staff were so kind even with the huge line",
+                    "Best sourdough I've ever had, thank you Brightside",
+                    "Brightside Bakery deserves every bit of this attention",
+                    "So happy for the Brightside team",
+                    "Brightside's croissants are perfect",
+                    "Weekend plan: Brightside Bakery again",
+                ]
+            )
+        ]
+        + [
+            m("Brightside's sourdough is great", 150, created_at=ago(24 * d + 30)) for d in range(6)
+        ],
+        ["calm", "positive", "volume-spike", "thin-history"],
+        "Twelve happy mentions in a day against about one a day before: mention volume is "
+        "far above the baseline (a volume anomaly), but praise is no crisis.",
+        brand=NEW_BRAND,
+        fixture="empty",
+        volume_anomaly=True,
     ),
     # --- low -------------------------------------------------------------------------------
     case(

@@ -51,6 +51,25 @@ def severe_precision_recall(
     return precision, recall
 
 
+CALM = ("none", "low")
+
+
+def calm_kept_calm(predicted: str, label: str) -> float | None:
+    """For a batch labelled none or low: 1.0 if the agent also says none or low (a false
+    alarm pulls people off their work), else 0.0. None for batches labelled medium and up."""
+    if label not in CALM:
+        return None
+    return 1.0 if level_index(predicted) <= level_index(CALM[-1]) else 0.0
+
+
+def volume_flag_right(predicted: bool, expected: bool | None) -> float | None:
+    """1.0 if the volume anomaly flag is what the case states (mention volume above the
+    baseline, not an engagement spike); None when the case states nothing."""
+    if expected is None:
+        return None
+    return 1.0 if bool(predicted) == bool(expected) else 0.0
+
+
 def monotone_share(base: float, variants: Sequence[float], eps: float = 1e-9) -> float | None:
     """The share of variant scores that are not below the base score. Every variant is the
     base made worse (more negative mentions, more reach), so a lower score is a violation.

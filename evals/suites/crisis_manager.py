@@ -24,11 +24,13 @@ from agents.registry import AGENTS
 from evals.cases import Case
 from evals.env import EvalEnv
 from evals.evaluators.crisis import (
+    calm_kept_calm,
     level_exact,
     level_within_one,
     model_wrote_statement,
     monotone_share,
     severe_precision_recall,
+    volume_flag_right,
 )
 from evals.suite import CaseResult, Metric, mean_scores
 
@@ -47,6 +49,14 @@ METRICS: dict[str, Metric] = {
     "severe_recall": Metric(
         "Recall of 'high or worse' over the split (a missed crisis is the costly error)",
         tolerance=0.2,
+    ),
+    # Issue 18: a calm or positive batch rated medium sends a manager chasing nothing, and a
+    # volume anomaly means more mentions than usual, not a spike in the brand's engagement.
+    "calm_kept_calm": Metric(
+        "Share of batches labelled none/low that the agent keeps at none/low", tolerance=0.0
+    ),
+    "volume_flag": Metric(
+        "Share of cases stating it whose volume anomaly flag is right", tolerance=0.0
     ),
     # A property the scorer promises; one violation is a bug.
     "monotone": Metric(
@@ -105,6 +115,10 @@ def score(case: Case, output: dict[str, Any]) -> dict[str, float | None]:
     return {
         "level_exact": level_exact(predicted, label),
         "level_within_one": level_within_one(predicted, label),
+        "calm_kept_calm": calm_kept_calm(predicted, label),
+        "volume_flag": volume_flag_right(
+            assessment["volumeAnomaly"], case.expect.get("volume_anomaly")
+        ),
         "monotone": monotone_share(
             assessment["score"], [v["score"] for v in output.get("variants", [])]
         ),

@@ -2,7 +2,13 @@
 
 from persistence.models.activity import NetworkActivity
 from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
-from persistence.models.analytics import Analytics, AudienceInsights, CompetitorAnalysis
+from persistence.models.analytics import (
+    Analytics,
+    AnalyticsReport,
+    AnalyticsVersion,
+    AudienceInsights,
+    CompetitorAnalysis,
+)
 from persistence.models.audit import AuditLog, DataExport
 from persistence.models.base import Document, Model
 from persistence.models.content import ContentTemplate, OAuthState, Post, SocialAccount
@@ -13,7 +19,7 @@ from persistence.models.integrations import Integration, Notification, WebhookEv
 from persistence.models.members import AccountToken, Invitation, Membership
 from persistence.models.notifications import NotificationEmail, NotificationPreferences
 from persistence.models.organizations import ApiKey, Organization, User, UserSession
-from persistence.models.runs import LgRun, LgThread
+from persistence.models.runs import LgAssistant, LgRun, LgThread
 from persistence.models.usage import ApiUsage
 from persistence.models.workspace import MediaAsset, PostComment
 
@@ -32,6 +38,8 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     Analytics,
     AudienceInsights,
     CompetitorAnalysis,
+    AnalyticsVersion,
+    AnalyticsReport,
     AiAgent,
     AiTask,
     Workflow,
@@ -48,6 +56,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     DataExport,
     LgThread,
     LgRun,
+    LgAssistant,
     LgCron,
     DomainEvent,
     PostComment,
@@ -61,6 +70,8 @@ __all__ = [
     "AiAgent",
     "AiTask",
     "Analytics",
+    "AnalyticsReport",
+    "AnalyticsVersion",
     "ApiKey",
     "ApiUsage",
     "AudienceInsights",
@@ -73,6 +84,7 @@ __all__ = [
     "Integration",
     "IntegrationLog",
     "Invitation",
+    "LgAssistant",
     "LgCron",
     "LgRun",
     "LgThread",

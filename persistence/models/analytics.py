@@ -117,6 +117,17 @@ class Swot(Model):
     threats: list[str] = Field(default_factory=list)
 
 
+class CompetitorSync(Model):
+    """How the tracked competitor's public numbers were last read through its network."""
+
+    status: Literal["pending", "ok", "error", "unsupported"] = "pending"
+    message: str | None = None
+    synced_at: UTCDateTime | None = None
+    # The post count and time of the reading before, for the posting frequency.
+    previous_posts: int | None = None
+    previous_at: UTCDateTime | None = None
+
+
 class CompetitorAnalysis(Document):
     collection = "competitor_analysis"
 
@@ -125,3 +136,46 @@ class CompetitorAnalysis(Document):
     content: CompetitorContent = Field(default_factory=CompetitorContent)
     analysis: Swot = Field(default_factory=Swot)
     last_analyzed: UTCDateTime | None = None
+    # Set on competitors tracked through the API (synced from their network); None on
+    # analyses written by other means (imports, the agents' fixtures).
+    sync: CompetitorSync | None = None
+
+
+class AnalyticsVersion(Document):
+    """One per organization: bumped by every write of metrics, so cached analytics answers
+    (keyed by it) go stale the moment new numbers arrive, in every process."""
+
+    collection = "analytics_versions"
+
+    version: int = 0
+
+
+class ReportRun(Model):
+    """One analysis graph run in the background for a report."""
+
+    graph: str
+    thread_id: str
+    run_id: str
+    status: str = "pending"
+    error: str | None = None
+
+
+class AnalyticsReport(Document):
+    """A generated analytics report: the graphs' Markdown, the period's figures, and an HTML
+    rendering with charts."""
+
+    collection = "analytics_reports"
+
+    title: str
+    status: Literal["running", "completed", "failed"] = "running"
+    created_by: PyObjectId | None = None
+    date_from: str = Field(description="first local day, ISO")
+    date_to: str = Field(description="last local day, ISO")
+    timezone: str = "UTC"
+    platforms: list[str] | None = None
+    runs: list[ReportRun] = Field(default_factory=list)
+    markdown: str | None = None
+    html: str | None = None
+    figures: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    completed_at: UTCDateTime | None = None

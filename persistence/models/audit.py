@@ -82,6 +82,8 @@ class DateRange(Model):
 
 
 class ExportScope(Model):
+    # A person's data, or (an admin's request) the whole organization's.
+    subject: Literal["person", "organization"] = "person"
     data_types: list[str] = Field(default_factory=list)
     date_range: DateRange = Field(default_factory=DateRange)
     include_deleted: bool = False
@@ -100,6 +102,10 @@ class ExportOutput(Model):
     file_size: int | None = None
     format: Literal["json", "csv", "pdf"] = "json"
     expires_at: UTCDateTime | None = None
+    # Downloadable once: set when the archive is handed out (and then deleted).
+    downloaded_at: UTCDateTime | None = None
+    # The media store key of the archive while it waits to be downloaded.
+    archive_key: str | None = None
 
 
 class ExportCompliance(Model):

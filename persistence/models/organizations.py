@@ -77,6 +77,8 @@ class OrganizationSettings(Model):
 class OrganizationGdpr(Model):
     consent_required: bool = True
     consent_date: UTCDateTime | None = None
+    # The version of the terms accepted when the organization was registered.
+    terms_version: str | None = None
     data_processing_agreement: str | None = None
 
 
@@ -142,6 +144,8 @@ class Authentication(Model):
 class UserGdpr(Model):
     consent_granted: bool = False
     consent_date: UTCDateTime | None = None
+    # The version of the terms the person accepted (services.gdpr.consent).
+    terms_version: str | None = None
     data_export_requested: bool = False
     data_deletion_requested: bool = False
     processing_purposes: list[str] = Field(default_factory=list)
@@ -169,6 +173,9 @@ class User(Document):
     settings: UserSettings = Field(default_factory=UserSettings)
     authentication: Authentication = Field(default_factory=Authentication)
     gdpr: UserGdpr = Field(default_factory=UserGdpr)
+    # A platform operator runs the service (``/api/admin``), above every organization: not
+    # a role in any one of them. Granted only from the command line (``chorus operators``).
+    platform_role: Literal["operator"] | None = None
 
     @field_validator("email")
     @classmethod

@@ -45,3 +45,19 @@ class LgRun(Document):
     worker_id: str | None = None
     user_id: str | None = None
     attempts: int = 0
+
+
+class LgAssistant(Document):
+    """A configured variant of a graph, made by an organization (``assistants.create``): the
+    graph it runs and the configuration its runs get (a chat model) unless a run names its own.
+    The graphs' own assistants are not stored: every organization has one per graph."""
+
+    collection = "lg_assistants"
+
+    assistant_id: str
+    graph_id: str
+    name: str
+    description: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    version: int = 1

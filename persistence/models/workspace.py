@@ -21,8 +21,9 @@ class PostComment(Document):
     collection = "post_comments"
 
     post_id: PyObjectId
+    # The author by id only (their email is looked up when read), so erasing a person
+    # (services.gdpr unsets userId everywhere) leaves no trace of them here.
     user_id: PyObjectId | None = None
-    author_email: str | None = None
     kind: CommentKind = "note"
     text: str = Field(max_length=5000)
 

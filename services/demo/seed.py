@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from pymongo.errors import DuplicateKeyError
 
 from persistence.admin import OrganizationAdmin
+from persistence.analytics_versions import bump_analytics_version
 from persistence.ids import utcnow
 from persistence.models import Analytics, Document, Organization, Post, SocialAccount, User
 from persistence.models.organizations import (
@@ -117,6 +118,7 @@ async def seed_demo(
     await _insert(db, org.id, SocialAccount, accounts, progress)
     await _insert(db, org.id, Post, posts, progress)
     await _insert(db, org.id, Analytics, analytics, progress)
+    await bump_analytics_version(db, org.id)
 
     # Users last: the admin user's presence is what marks the seeding as finished.
     password = secrets.token_urlsafe(18)

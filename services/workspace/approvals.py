@@ -16,6 +16,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from persistence.admin import OrganizationAdmin
 from persistence.errors import Conflict, InvalidInput
 from persistence.ids import utcnow
 from persistence.models import Post, PostComment
@@ -54,7 +55,6 @@ async def add_comment(
         organization_id=org_id,
         post_id=post_id,
         user_id=author.user_id,
-        author_email=author.email,
         kind=kind,
         text=text,
     )
@@ -63,8 +63,9 @@ async def add_comment(
 
 async def comments(
     db: Any, org_id: ObjectId, post_id: ObjectId, *, limit: int = MAX_COMMENTS_PAGE
-) -> list[PostComment]:
-    """The post's comments, oldest first."""
+) -> list[tuple[PostComment, str | None]]:
+    """The post's comments, oldest first, each with its author's email (None once the
+    author's account is gone)."""
     await posts.get(db, org_id, post_id)
     raw = (
         await TenantRepository(db, PostComment)
@@ -73,7 +74,14 @@ async def comments(
         .limit(limit)
         .to_list(None)
     )
-    return [PostComment.from_mongo(r) for r in raw]
+    found = [PostComment.from_mongo(r) for r in raw]
+    admin = OrganizationAdmin(db)
+    emails: dict[ObjectId, str | None] = {}
+    for comment in found:
+        if comment.user_id is not None and comment.user_id not in emails:
+            user = await admin.get_user(comment.user_id)
+            emails[comment.user_id] = user.email if user else None
+    return [(c, emails.get(c.user_id) if c.user_id else None) for c in found]
 
 
 async def submit(

@@ -121,7 +121,7 @@ async def _targets(db: Any, org_id: ObjectId, targets: list[TargetInput]) -> lis
         account = await accounts.get(org_id, target.social_account_id)
         if account is None:
             raise InvalidInput.field(where, "no such social account in this organization")
-        if not account.status.is_active:
+        if not account.status.is_active or account.status.connection == "disconnected":
             raise InvalidInput.field(where, "this social account is disconnected; reconnect it")
         out.append(
             PlatformTarget(

@@ -68,6 +68,24 @@ def window(days: int, now: datetime | None, *, name: str = "days") -> Window:
     return Window(end - timedelta(days=days), end)
 
 
+def window_or(period: Window | None, days: int, now: datetime | None) -> Window:
+    """``period`` when one is given (the API asks for explicit dates), else the last ``days``
+    days before ``now`` (the agents ask for "the last N days")."""
+    if period is None:
+        return window(days, now)
+    start, end = as_utc(period.start), as_utc(period.end)
+    if not start < end:
+        raise InvalidQuery("the period must end after it starts")
+    if (end - start).days > MAX_DAYS:
+        raise InvalidQuery(f"the period must be at most {MAX_DAYS} days long")
+    return Window(start, end)
+
+
+def period_days(win: Window) -> int:
+    """Whole days of a window, at least 1 (the ``days`` the results report)."""
+    return max(1, round(win.days))
+
+
 def check_days(days: int, *, name: str = "days") -> int:
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise InvalidQuery(
@@ -131,14 +149,30 @@ HAS_REACH: dict[str, Any] = {"$gt": [REACH, 0]}
 RATE: dict[str, Any] = {"$cond": [HAS_REACH, {"$divide": [ENGAGEMENTS, REACH]}, None]}
 
 
+def check_accounts(accounts: Iterable[ObjectId] | None) -> list[ObjectId] | None:
+    """Social account ids to keep (None: every account); ids must be ObjectIds."""
+    if accounts is None:
+        return None
+    ids = list(accounts)
+    if not all(isinstance(a, ObjectId) for a in ids):
+        raise InvalidQuery("accounts must be social account ids")
+    return sorted(set(ids)) or None
+
+
 def base_match(
-    win: Window, platforms: list[str] | None = None, extra: Mapping[str, Any] | None = None
+    win: Window,
+    platforms: list[str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    accounts: list[ObjectId] | None = None,
 ) -> dict[str, Any]:
-    """``$match`` on analytics: the window, then the platforms (the tenant is prepended by
-    ``TenantRepository.aggregate``)."""
+    """``$match`` on analytics: the window, then the platforms and the social accounts (the
+    tenant is prepended by ``TenantRepository.aggregate``)."""
     query: dict[str, Any] = win.match()
     if platforms:
         query["platform"] = platforms[0] if len(platforms) == 1 else {"$in": platforms}
+    if accounts:
+        query["socialAccountId"] = accounts[0] if len(accounts) == 1 else {"$in": accounts}
     if extra:
         query.update(extra)
     return {"$match": query}

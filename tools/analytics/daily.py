@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -14,13 +15,16 @@ from tools.analytics._common import (
     ENGAGEMENTS,
     HAS_REACH,
     REACH,
+    InvalidQuery,
     Result,
     Window,
     aggregate_analytics,
     as_utc,
     base_match,
+    check_accounts,
     check_days,
     check_platform,
+    check_platforms,
     check_timezone,
     field,
     rate,
@@ -83,20 +87,34 @@ async def daily_series(
     timezone: str = "UTC",
     now: datetime | None = None,
     threshold: float = THRESHOLD,
+    dates: tuple[dt.date, dt.date] | None = None,
+    platforms: Iterable[str] | None = None,
+    accounts: Iterable[ObjectId] | None = None,
 ) -> DailySeries:
     """One point per local day for the last ``days`` local days (today, in progress, last),
-    with spikes and dips flagged by a robust z-score (median and MAD) per metric."""
+    or for the local days ``dates`` (first, last) inclusive, with spikes and dips flagged
+    by a robust z-score (median and MAD) per metric. ``platform`` or ``platforms`` and
+    ``accounts`` narrow the posts counted."""
     zone = check_timezone(timezone)
-    platform = check_platform(platform)
-    check_days(days)
-    end = as_utc(now)
-    today = end.astimezone(zone).date()
-    first = today - timedelta(days=days - 1)
+    names = [check_platform(platform)] if platform else check_platforms(platforms)
+    platform = names[0] if names and len(names) == 1 else None
+    account_ids = check_accounts(accounts)
+    clock = as_utc(now)
+    today = clock.astimezone(zone).date()
+    if dates is None:
+        check_days(days)
+        first, last, end = today - timedelta(days=days - 1), today, clock
+    else:
+        first, last = dates
+        if last < first:
+            raise InvalidQuery("the last day must not be before the first")
+        days = check_days((last - first).days + 1)
+        end = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
     start = datetime.combine(first, time(), tzinfo=zone).astimezone(UTC)
     at = "$timeData.recordedAt"
     local = {"date": at, "timezone": zone.key}
     pipeline = [
-        base_match(Window(start, end), [platform] if platform else None),
+        base_match(Window(start, end), names, accounts=account_ids),
         {
             "$group": {
                 "_id": {
@@ -119,7 +137,7 @@ async def daily_series(
     by_day = {dt.date(r["_id"]["y"], r["_id"]["m"], r["_id"]["d"]): r for r in rows}
 
     points = []
-    for offset in range(days):
+    for offset in range((last - first).days + 1):
         day = first + timedelta(days=offset)
         row = by_day.get(day) or {}
         reach = int(row.get("reach", 0))

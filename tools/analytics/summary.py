@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -16,10 +16,12 @@ from tools.analytics._common import (
     Window,
     aggregate_analytics,
     base_match,
+    check_accounts,
     check_platforms,
     field,
+    period_days,
     rate,
-    window,
+    window_or,
 )
 
 COUNTS = ("impressions", "reach", "likes", "comments", "shares", "saves", "clicks")
@@ -71,16 +73,22 @@ async def metric_summary(
     days: int = 30,
     platforms: Iterable[str] | None = None,
     now: datetime | None = None,
+    period: Window | None = None,
+    accounts: Iterable[ObjectId] | None = None,
 ) -> MetricSummary:
-    """Posts, reach, engagements and the rest over the last ``days`` days, per platform and
-    overall, each with the previous period of the same length and the change."""
+    """Posts, reach, engagements and the rest over the last ``days`` days (or ``period``),
+    per platform and overall, each with the previous period of the same length and the
+    change; only the given social ``accounts`` when some are given."""
     names = check_platforms(platforms)
-    current = window(days, now)
-    previous = Window(current.start - timedelta(days=days), current.start)
+    account_ids = check_accounts(accounts)
+    current = window_or(period, days, now)
+    if period is not None:
+        days = period_days(current)
+    previous = Window(current.start - (current.end - current.start), current.start)
     is_current = {"$gte": ["$timeData.recordedAt", current.start]}
     sums = {name: {"$sum": field(f"metrics.{name}")} for name in COUNTS}
     pipeline: list[dict[str, Any]] = [
-        base_match(Window(previous.start, current.end), names),
+        base_match(Window(previous.start, current.end), names, accounts=account_ids),
         {
             "$facet": {
                 "byPlatform": [

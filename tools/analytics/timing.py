@@ -16,12 +16,16 @@ from tools.analytics._common import (
     RATE_DIGITS,
     REACH,
     Result,
+    Window,
     aggregate_analytics,
     base_match,
+    check_accounts,
     check_platform,
+    check_platforms,
     check_timezone,
+    period_days,
     rate,
-    window,
+    window_or,
 )
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -78,15 +82,23 @@ async def engagement_by_weekday_hour(
     now: datetime | None = None,
     min_posts: int = 2,
     top: int = 10,
+    period: Window | None = None,
+    platforms: Iterable[str] | None = None,
+    accounts: Iterable[ObjectId] | None = None,
 ) -> WeekdayHourProfile:
     """A 7x24 grid of posts, mean engagement rate and reach by local publishing weekday and
-    hour, with the hour and weekday marginals and the best slots ranked."""
+    hour, with the hour and weekday marginals and the best slots ranked. The last ``days``
+    days, or ``period``; ``platform`` or ``platforms`` and ``accounts`` narrow the posts."""
     timezone = check_timezone(timezone).key
-    platform = check_platform(platform)
-    win = window(days, now)
+    names = [check_platform(platform)] if platform else check_platforms(platforms)
+    platform = names[0] if names and len(names) == 1 else None
+    account_ids = check_accounts(accounts)
+    win = window_or(period, days, now)
+    if period is not None:
+        days = period_days(win)
     at = "$timeData.recordedAt"
     pipeline = [
-        base_match(win, [platform] if platform else None),
+        base_match(win, names, accounts=account_ids),
         {
             "$group": {
                 "_id": {

@@ -51,6 +51,7 @@ __all__ = [
     "PlatformError",
     "PostMetrics",
     "Profile",
+    "PublicAccount",
     "Publication",
     "Published",
     "RateLimited",
@@ -393,6 +394,14 @@ class AccountMetrics:
 
 
 @dataclass(frozen=True, slots=True)
+class PublicAccount:
+    """Another account's public identity and numbers (a competitor), looked up by handle."""
+
+    profile: Profile
+    metrics: AccountMetrics
+
+
+@dataclass(frozen=True, slots=True)
 class Author:
     platform_id: str
     username: str | None = None
@@ -478,6 +487,12 @@ class SocialProvider(Protocol):
     ) -> dict[str, PostMetrics]: ...
 
     async def account_metrics(self, tokens: Tokens) -> AccountMetrics: ...
+
+    async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
+        """Any account's public profile and counts by its handle, read with the tokens of an
+        account of ours (:class:`Unsupported` where the network has no such lookup;
+        :class:`PermanentError` when no account has that handle)."""
+        ...
 
     async def mentions(self, tokens: Tokens, cursor: str | None = None) -> MentionsPage: ...
 

@@ -58,6 +58,7 @@ from tools.platforms.base import (
     PlatformError,
     PostMetrics,
     Profile,
+    PublicAccount,
     Publication,
     Published,
     RateLimited,
@@ -479,6 +480,27 @@ class BlueskyProvider(HttpProvider):
             followers=info.get("followersCount"),
             following=info.get("followsCount"),
             posts=info.get("postsCount"),
+        )
+
+    async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
+        """``app.bsky.actor.getProfile`` takes any actor, a handle or a DID."""
+        actor = handle.strip().lstrip("@")
+        info = await self._get(tokens, "app.bsky.actor.getProfile", actor=actor)
+        username = info.get("handle") or actor
+        return PublicAccount(
+            profile=Profile(
+                platform_id=str(info.get("did") or actor),
+                username=username,
+                display_name=info.get("displayName"),
+                avatar_url=info.get("avatar"),
+                follower_count=info.get("followersCount"),
+                url=f"{self.cfg.web_base}/profile/{username}",
+            ),
+            metrics=AccountMetrics(
+                followers=info.get("followersCount"),
+                following=info.get("followsCount"),
+                posts=info.get("postsCount"),
+            ),
         )
 
     async def mentions(self, tokens: Tokens, cursor: str | None = None) -> MentionsPage:

@@ -31,6 +31,7 @@ from tools.platforms.base import (
     Media,
     PermanentError,
     PlatformError,
+    PublicAccount,
     Publication,
     Published,
     ThreadPart,
@@ -159,6 +160,14 @@ class HttpProvider(ABC):
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
+        """The default for networks whose API offers no lookup of other accounts to an app
+        like ours (LinkedIn, TikTok, and Meta outside Business Discovery's review)."""
+        raise Unsupported(
+            f"{self.network}'s API offers no lookup of another account's public numbers",
+            network=self.network,
+        )
 
     # --- connecting: the defaults for networks without that way in ----------------------
 

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -59,6 +59,7 @@ from tools.platforms.base import (
     PlatformError,
     PostMetrics,
     Profile,
+    PublicAccount,
     Publication,
     Published,
     RateLimited,
@@ -495,6 +496,30 @@ class XProvider(HttpProvider):
             followers=metrics.get("followers_count"),
             following=metrics.get("following_count"),
             posts=metrics.get("tweet_count"),
+        )
+
+    async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
+        """``GET /2/users/by/username/:username``: X answers 200 with ``errors`` and no
+        ``data`` for a name nobody has."""
+        name = handle.strip().lstrip("@")
+        body = await self.http.json(
+            "GET",
+            self._api(f"/2/users/by/username/{quote(name, safe='')}"),
+            params={"user.fields": "profile_image_url,public_metrics,verified,name,username"},
+            headers=self._auth(tokens),
+        )
+        user = body.get("data")
+        if not isinstance(user, dict):
+            detail = next((e.get("detail") for e in body.get("errors") or []), None)
+            raise PermanentError(detail or f"no X account @{name}", network=NETWORK, status=404)
+        metrics = user.get("public_metrics") or {}
+        return PublicAccount(
+            profile=self._profile(user),
+            metrics=AccountMetrics(
+                followers=metrics.get("followers_count"),
+                following=metrics.get("following_count"),
+                posts=metrics.get("tweet_count"),
+            ),
         )
 
     async def mentions(self, tokens: Tokens, cursor: str | None = None) -> MentionsPage:
