@@ -105,6 +105,12 @@ class OptimizeRequest(Schema):
     hashtags: Hashtags = Field(default_factory=list)
     content_type: ContentType = "text"
     at: IsoDateTime | None = Field(default=None, description="Planned publish time, if known.")
+    slots: list[IsoDateTime] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Proposed publish times: the post is predicted at each, the first is the "
+        "planned time (unless ``at`` is given).",
+    )
 
 
 class Prediction(Schema):
@@ -114,11 +120,24 @@ class Prediction(Schema):
     source: Literal["model", "prior"]
 
 
+class SlotPrediction(Schema):
+    """The chosen post's predicted engagement if published at one proposed slot: the draft's
+    features and the slot's weekday and hour, in one model call."""
+
+    at: datetime
+    rate: float
+    low: float
+    high: float
+
+
 class Optimized(Schema):
     text: str
     hashtags: list[str]
     predicted_engagement: Prediction
     rationale: str
+    slot_predictions: list[SlotPrediction] = Field(
+        default_factory=list, description="One prediction per proposed slot, in their order."
+    )
 
 
 # --- scheduler --------------------------------------------------------------------------------

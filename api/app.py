@@ -21,6 +21,7 @@ from api.graph_routes import mount_graphs
 from api.maintenance import MaintenanceMode
 from api.ports import AppRuntime
 from api.realtime_hub import Hub
+from api.request_context import RequestContext
 from api.routes import (
     account,
     account_pages,
@@ -44,6 +45,7 @@ from api.routes import (
     media,
     network_webhooks,
     notifications,
+    observability,
     operator,
     organizations,
     posts,
@@ -60,6 +62,7 @@ from api.routes import (
 from api.security_headers import SecurityHeaders
 from api.usage import UsageMiddleware
 from persistence.checkpointer import TenantScopedSaver
+from persistence.logs import stamp_records
 from services.api_usage import UsageCounter
 
 RuntimeOpener = Callable[[], Awaitable[AppRuntime]]
@@ -125,10 +128,14 @@ def build_app(
             expose_headers=["ETag"],
         )
     app.add_middleware(SecurityHeaders)
+    # Outermost: every answer, refusals by the layers inside included, is timed and tagged.
+    app.add_middleware(RequestContext)
+    stamp_records()
     # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
     app.state.rate_limits = dict(rate_limits or {})
     install_error_handlers(app)
     app.include_router(system.router)
+    app.include_router(observability.router)
     app.include_router(auth.router)
     app.include_router(account.router)
     app.include_router(account.two_factor_router)

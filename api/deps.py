@@ -17,6 +17,7 @@ from bson.errors import InvalidId
 from fastapi import Depends, Path, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
+from starlette.convertors import Convertor, register_url_convertor
 
 from api.errors import ApiError
 from api.ports import AppRuntime
@@ -310,6 +311,21 @@ def rate_limited_by_ip(
 
     return check
 
+
+class _ObjectIdConvertor(Convertor[str]):
+    regex = "[0-9a-fA-F]{24}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+# ``/{account_id:objectid}``: the route matches only a 24-hex segment, so a sibling literal
+# path (``/platforms``, ``/callback``) asked with another method is a 405 naming the methods
+# it has, not a 422 from the id route that happened to match it.
+register_url_convertor("objectid", _ObjectIdConvertor())
 
 # A document id in a path: documented with its pattern, and refused (422) unless 24 hex.
 IdPath = Annotated[

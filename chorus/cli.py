@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -115,10 +114,19 @@ def serve(
         console.print(f"demo organization {summary['slug']}: sign in as {summary['admin_email']}")
         _print_json(summary)
     host, port = host or settings.host, port or settings.port
+    from persistence.logs import configure_json_logging
+
+    # JSON lines with the request id; log_config=None keeps uvicorn's loggers on them too.
+    configure_json_logging()
     uvicorn.run(
-        create_app(settings, serve_url=server_file.local_url(host, port)),
+        create_app(
+            settings,
+            serve_url=server_file.local_url(host, port),
+            connect_demo=seed_demo_data,
+        ),
         host=host,
         port=port,
+        log_config=None,
         **uvicorn_options(settings),
     )
 
@@ -142,8 +150,9 @@ def worker(
 ) -> None:
     """Run background jobs and crons from Redis (needs CHORUS_REDIS_URL)."""
     from chorus.worker import WorkerNeedsRedis, build_worker
+    from persistence.logs import configure_json_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_json_logging()
     try:
         build_worker(Settings(), burst=burst).run()
     except WorkerNeedsRedis as exc:

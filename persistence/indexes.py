@@ -115,6 +115,10 @@ INDEXES: tuple[IndexSpec, ...] = (
         "network_activity",
         [("organizationId", ASC), ("socialAccountId", ASC), ("occurredAt", DESC)],
     ),
+    # Listening (webhooks and polling alike) stores a network item once per organization.
+    IndexSpec(
+        "network_activity", [("organizationId", ASC), ("platform", ASC), ("externalId", ASC)]
+    ),
     # API usage: one row per organization, credential, method, route and hour.
     IndexSpec(
         "api_usage",

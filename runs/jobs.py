@@ -15,6 +15,7 @@ from persistence.admin import OrganizationAdmin
 from runs import reports
 from runs.background import run_in_background
 from runs.engine import RunEngine
+from runs.listening import listen_due
 from runs.recovery import sweep
 from runs.schedules import tick
 from services.analytics import competitors
@@ -135,3 +136,8 @@ class _WithWebhooks(Protocol):
 async def apply_retention(ctx: JobContext) -> dict[str, int]:
     """Delete every organization's activity past its ``dataRetentionDays`` (daily)."""
     return await retention.apply_all(cast(GdprServices, engine_of(ctx).services))
+
+
+async def listen_social_accounts(ctx: JobContext) -> dict[str, int]:
+    """Pull new mentions of the connected accounts due for listening; assess each batch."""
+    return await listen_due(engine_of(ctx))
