@@ -156,13 +156,22 @@ def build_app(
                 },
                 status_code=400,
             )
+        content: list[dict[str, Any]] = [{"type": "text", "text": reply}]
+        stop = "end_turn"
+        choice = body.get("tool_choice") or {}
+        if body.get("tools") and choice.get("type") in ("tool", "any"):
+            # A forced tool (what with_structured_output asks for): the API answers with a
+            # tool_use block whose input is the structured answer.
+            name = choice.get("name") or body["tools"][0]["name"]
+            content = [{"type": "tool_use", "id": "toolu_1", "name": name, "input": structured}]
+            stop = "tool_use"
         return {
             "id": "msg_1",
             "type": "message",
             "role": "assistant",
             "model": body["model"],
-            "content": [{"type": "text", "text": reply}],
-            "stop_reason": "end_turn",
+            "content": content,
+            "stop_reason": stop,
             "stop_sequence": None,
             "usage": {"input_tokens": 13, "output_tokens": len(reply.split())},
         }
