@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from agents.base import Agent, AgentContext
 from agents.prompts import engagement_optimizer as prompts
-from agents.schemas import Optimized, OptimizeRequest, Prediction
+from agents.schemas import Optimized, OptimizeRequest, Prediction, SlotPrediction
 from agents.toolkit import (
     TagCandidate,
     clean_tag,
@@ -79,7 +79,10 @@ class EngagementOptimizerAgent(Agent[OptimizeRequest, Optimized]):
         now = ctx.clock()
         model = await models_for(ctx.services).get(ctx.db, ctx.org_id)
         tz = model.timezone_for(platform)
-        at, at_label = publish_time(request.at, model, platform, tz, now)
+        # The first proposed slot is the planned time: the prediction on the approval card
+        # and the rationale are about when the post would actually go out.
+        planned = request.at or (request.slots[0] if request.slots else None)
+        at, at_label = publish_time(planned, model, platform, tz, now)
 
         base, fixes = valid_base(request.text, request.hashtags, platform, banned)
         candidates = await memoized(
@@ -92,8 +95,10 @@ class EngagementOptimizerAgent(Agent[OptimizeRequest, Optimized]):
         ]
         variants = build_variants(base, platform, candidates, banned)
 
-        def predict(v: Variant, content_type: str = request.content_type) -> ModelPrediction:
-            features = featurize(v.text, v.hashtags, platform, content_type, at, tz)
+        def predict(
+            v: Variant, content_type: str = request.content_type, when: datetime = at
+        ) -> ModelPrediction:
+            features = featurize(v.text, v.hashtags, platform, content_type, when, tz)
             return model.predict(features)
 
         scored = [(v, predict(v)) for v in variants]
@@ -105,16 +110,20 @@ class EngagementOptimizerAgent(Agent[OptimizeRequest, Optimized]):
         media = [(ct, p) for ct, p in media if p.rate >= chosen_p.rate * (1 + MEDIA_GAIN)]
         media_hint = max(media, key=lambda cp: cp[1].rate) if media else None
 
+        by_slot = [(slot, predict(chosen, when=slot)) for slot in request.slots]
+        slots_line = slot_summary(by_slot, tz)
         facts = optimize_facts(
             request, at_label, scored, chosen, chosen_p, original_p, media_hint, fixes
         )
+        if slots_line:
+            facts += f"\n- Proposed slots: {slots_line}"
         rationale, _ = await explain(
             ctx,
             prompts.system_prompt(ctx.settings.system_prompt),
             prompts.rationale_prompt(facts),
             facts=facts,
             fallback=rationale_template(
-                len(scored), chosen, chosen_p, original_p, media_hint, fixes, at_label
+                len(scored), chosen, chosen_p, original_p, media_hint, fixes, at_label, slots_line
             ),
             echo_labels=prompts.ECHO_LABELS,
             anchors=rationale_anchors(chosen, chosen_p, original_p),
@@ -128,7 +137,10 @@ class EngagementOptimizerAgent(Agent[OptimizeRequest, Optimized]):
             predicted_engagement=Prediction(
                 rate=chosen_p.rate, low=chosen_p.low, high=chosen_p.high, source=chosen_p.source
             ),
-            rationale=rationale,
+            rationale=rationale_with_slots(rationale, slots_line),
+            slot_predictions=[
+                SlotPrediction(at=slot, rate=p.rate, low=p.low, high=p.high) for slot, p in by_slot
+            ],
         )
 
 
@@ -316,6 +328,7 @@ def rationale_template(
     media_hint: tuple[str, ModelPrediction] | None,
     fixes: list[str],
     at_label: str,
+    slots_line: str = "",
 ) -> str:
     source = "your engagement model" if chosen_p.source == "model" else "typical platform rates"
     if chosen.changes:
@@ -341,7 +354,27 @@ def rationale_template(
         text += f" As a {media_hint[0]} post it would be predicted at {pct(media_hint[1].rate)}."
     if fixes:
         text += " The post broke platform rules and was repaired first."
+    if slots_line:
+        text += f" Proposed slots: {slots_line}."
     return text
+
+
+def slot_summary(by_slot: list[tuple[datetime, ModelPrediction]], tz: str) -> str:
+    """ "Thu 03 Dec 11:00 (4.10%), Fri 04 Dec 09:00 (3.95%)": each proposed slot, in the
+    account's timezone, with the chosen post's prediction there."""
+    zone_info = zone(tz)
+    return ", ".join(
+        f"{as_utc(at).astimezone(zone_info).strftime('%a %d %b %H:%M')} ({pct(p.rate)})"
+        for at, p in by_slot
+    )
+
+
+def rationale_with_slots(rationale: str, slots_line: str) -> str:
+    """The rationale naming the slots actually proposed: a model's words may leave them out
+    (or name another time), so the line is added where they are missing."""
+    if not slots_line or slots_line.split(" (")[0] in rationale:
+        return rationale
+    return f"{rationale.rstrip()} Proposed slots: {slots_line}."
 
 
 engagement_optimizer = EngagementOptimizerAgent()

@@ -57,9 +57,11 @@ def echoes(text: str, prompt: str) -> bool:
 
 
 def on_topic(text: str, facts: str) -> bool:
-    """Whether ``text`` shares a content word with the facts or the trade (a tiny model
-    drifts into greetings and writing advice)."""
-    return bool(keywords(text) & (keywords(facts) | DOMAIN_WORDS))
+    """Whether ``text`` is about the facts: it shares a content word with them, or two words
+    of the trade. One trade word is not enough: a tiny model drifts into greetings, writing
+    advice and life lessons that mention "content" or "community" once (issue 18)."""
+    words = keywords(text)
+    return bool(words & keywords(facts)) or len(words & DOMAIN_WORDS) >= 2
 
 
 def usable(text: str, facts: str, prompt: str = "", *, min_words: int = 4) -> bool:

@@ -80,14 +80,17 @@ _AND_REQUEST = re.compile(
 )
 
 
+def _requests(feedback: str) -> list[str]:
+    # "Drop the discount and mention the notes" is two requests.
+    return [p for part in _PARTS.split(feedback) for p in _AND_REQUEST.split(part)]
+
+
 def feedback_requests(feedback: str) -> tuple[list[str], list[str]]:
     """What a reviewer asked to add and to drop: ("mention the price" -> add "the price";
     "drop the discount" -> drop "the discount"). Style wishes are neither."""
     adds: list[str] = []
     drops: list[str] = []
-    # "Drop the discount and mention the notes" is two requests.
-    parts = [p for part in _PARTS.split(feedback) for p in _AND_REQUEST.split(part)]
-    for part in parts:
+    for part in _requests(feedback):
         part = part.strip(" ,.;!")
         if not part:
             continue
@@ -108,7 +111,7 @@ def revision_template(base: str, feedback: str, previous: str, cta: str | None =
     clause) or, as a last resort, a neutral closing sentence keeps it from being the draft the
     reviewer already turned down."""
     additions: list[str] = []
-    for part in _PARTS.split(feedback):
+    for part in _requests(feedback):
         part = part.strip(" ,.;!")
         if not part:
             continue

@@ -49,6 +49,16 @@ class ContentRequest(Schema):
     previous_draft: str | None = Field(default=None, max_length=70000)
 
 
+class PostWords(Schema):
+    """What the model is asked for when it answers in a contract (OpenAI, Anthropic): the
+    post's words and the hashtags it suggests. Code composes the post from them."""
+
+    text: str = Field(description="The post text only: no hashtags, no labels, no notes.")
+    hashtags: list[str] = Field(
+        default_factory=list, description="Hashtags to suggest, each starting with #."
+    )
+
+
 #: Who wrote a draft's words: the model at the first try, the model asked again with the
 #: quality gate's reasons, or code (composed from the brief, the brand's voice and past posts).
 DraftSource = Literal["model", "regenerated", "composed"]
@@ -105,6 +115,12 @@ class OptimizeRequest(Schema):
     hashtags: Hashtags = Field(default_factory=list)
     content_type: ContentType = "text"
     at: IsoDateTime | None = Field(default=None, description="Planned publish time, if known.")
+    slots: list[IsoDateTime] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Proposed publish times: the post is predicted at each, the first is the "
+        "planned time (unless ``at`` is given).",
+    )
 
 
 class Prediction(Schema):
@@ -114,11 +130,24 @@ class Prediction(Schema):
     source: Literal["model", "prior"]
 
 
+class SlotPrediction(Schema):
+    """The chosen post's predicted engagement if published at one proposed slot: the draft's
+    features and the slot's weekday and hour, in one model call."""
+
+    at: datetime
+    rate: float
+    low: float
+    high: float
+
+
 class Optimized(Schema):
     text: str
     hashtags: list[str]
     predicted_engagement: Prediction
     rationale: str
+    slot_predictions: list[SlotPrediction] = Field(
+        default_factory=list, description="One prediction per proposed slot, in their order."
+    )
 
 
 # --- scheduler --------------------------------------------------------------------------------

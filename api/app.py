@@ -31,7 +31,9 @@ from api.routes import (
     ai_tasks,
     analytics,
     analytics_competitors,
+    analytics_export,
     analytics_import,
+    analytics_reports,
     api_keys,
     api_usage,
     auth,
@@ -155,6 +157,8 @@ def build_app(
     app.include_router(analytics_import.router)
     app.include_router(analytics.router)
     app.include_router(analytics_competitors.router)
+    app.include_router(analytics_reports.router)
+    app.include_router(analytics_export.router)
     app.include_router(workflows.router)
     app.include_router(social_accounts.router)
     # The content workspace: posts, calendar and approvals.

@@ -225,6 +225,14 @@ class Settings(BaseSettings):
         description="The hub.secret YouTube WebSub subscriptions are made with (X-Hub-Signature).",
     )
 
+    ws_heartbeat_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=3600,
+        description="WebSockets: seconds between the server's pings, each followed by a check "
+        "that the session (or API key) is still valid; a signed-out socket closes then.",
+    )
+
     # --- outgoing webhooks ------------------------------------------------------------------
     webhooks_allow_private: bool = Field(
         default=False,

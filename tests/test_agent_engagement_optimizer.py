@@ -73,7 +73,13 @@ async def test_prediction_is_the_engagement_models_for_the_chosen_variant(
     out = await engagement_optimizer.call(request, config(world, world.a))
     assert isinstance(out, Optimized)
     dumped = out.model_dump(mode="json", by_alias=True)
-    assert set(dumped) == {"text", "hashtags", "predictedEngagement", "rationale"}
+    assert set(dumped) == {
+        "text",
+        "hashtags",
+        "predictedEngagement",
+        "rationale",
+        "slotPredictions",
+    }
     assert set(dumped["predictedEngagement"]) == {"rate", "low", "high", "source"}
 
     expected = await tool_prediction(world, world.a, out, request)

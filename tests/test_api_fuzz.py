@@ -130,6 +130,10 @@ def test_every_operation_survives_the_fuzzer(server: str, tmp_path: Path) -> Non
         # ("AST constructor recursion depth mismatch" from a second worker thread).
         "--workers",
         "1",
+        # A graph run on the local model can take longer than the default 10 s on a busy
+        # two-core machine; slowness is the benchmarks' business, errors are this test's.
+        "--request-timeout",
+        "60",
         "--no-color",
         "--report",
         "junit",

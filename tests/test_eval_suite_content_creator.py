@@ -105,7 +105,8 @@ async def test_the_facts_metric_drops_when_the_prompt_loses_the_brief(
     model = ScriptedChatModel(responder=follows_the_prompt)
     async with eval_env("scripted") as env:
         monkeypatch.setattr(env.runtime.chat_models, "get", lambda *a, **kw: model)
-        with_brief = mean_scores(await _run(env, "test"))["facts"]
+        before = mean_scores(await _run(env, "test"))
+        with_brief = before["facts"]
 
         original = prompts.draft_prompt
 
@@ -114,7 +115,14 @@ async def test_the_facts_metric_drops_when_the_prompt_loses_the_brief(
             return "\n".join(ln for ln in prompt.splitlines() if not ln.startswith("Brief: "))
 
         monkeypatch.setattr(prompts, "draft_prompt", without_brief)
-        broken = mean_scores(await _run(env, "test"))["facts"]
+        after = mean_scores(await _run(env, "test"))
+        broken = after["facts"]
     print(f"facts with the brief {with_brief:.3f}, without {broken:.3f}")
     assert with_brief > 0.8
-    assert broken < with_brief - 0.5
+    # The model, without the brief, writes about something else: the quality gate rejects
+    # it and composes the draft from the brief, so the facts survive and the eval sees the
+    # loss in who wrote the words.
+    assert broken > 0.8
+    assert before["first_draft"] > 0.4
+    assert after["first_draft"] < before["first_draft"] - 0.4
+    assert after["defect_free"] == 1.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -115,6 +116,30 @@ async def test_content_creation_pauses_for_approval_then_stores_the_post(world: 
         world.org, MemoryKind.CONTENT_HISTORY, done["postId"]
     )
     assert remembered is not None
+
+
+async def test_the_approval_card_numbers_agree(world: World) -> None:
+    """Issue 18: one engagement figure per slot, combining the draft's prediction and the
+    slot's timing; the draft's figure is the first slot's; the rationale names the slots."""
+    run = run_for(world, "content_creation")
+    await run.invoke(BRIEF)
+    [pending] = (await run.state()).interrupts
+    card = pending.value
+    slots = card["slots"]
+    assert len(slots) >= 2
+    assert card["draftSource"] in ("model", "regenerated", "composed")
+    assert card["draft"]["predictedEngagement"]["rate"] == slots[0]["expectedEngagement"]
+    for slot in slots:
+        when = datetime.fromisoformat(slot["at"]).strftime("%a %d %b %H:%M")
+        assert f"{when} ({slot['expectedEngagement'] * 100:.2f}%)" in card["draft"]["rationale"]
+    # A revision keeps the slots the reviewer saw and re-predicts them for the new draft.
+    await run.invoke(Command(resume={"action": "revise", "feedback": "Add a question."}))
+    [again] = (await run.state()).interrupts
+    assert [s["at"] for s in again.value["slots"]] == [s["at"] for s in slots]
+    assert (
+        again.value["draft"]["predictedEngagement"]["rate"]
+        == again.value["slots"][0]["expectedEngagement"]
+    )
 
 
 async def test_a_youtube_post_is_stored_with_the_drafts_title(world: World) -> None:
@@ -272,7 +297,7 @@ async def test_the_engine_streams_updates_then_the_interrupt_and_resumes(world: 
     payload = await engine.payload(run.ctx, input=BRIEF)
     updates = [chunk async for _, chunk in engine.stream(run.ctx, payload)]
     nodes = [next(iter(update)) for update in updates]
-    assert nodes[:4] == ["trends", "draft", "optimize", "schedule"]
+    assert nodes[:4] == ["trends", "draft", "schedule", "optimize"]
     paused = await engine.outcome(run.ctx)
     assert paused.next == ["approval"]
     assert paused.interrupts[0]["kind"] == "approval"

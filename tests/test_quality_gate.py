@@ -267,3 +267,21 @@ async def test_the_local_model_never_hands_a_defect_to_approval(world: World) ->
         assert draft.attempts == 1  # the local model is asked once
         body = draft.text.rsplit("\n\n", 1)[0]
         assert review(body, DraftFacts(brief=brief, sources=brief)) == [], draft
+
+
+async def test_off_topic_report_sentences_are_dropped() -> None:
+    """Issue 18: a report gained an off-topic sentence. A model sentence joins a report only
+    when it is about the report's facts (one of their words, or two words of the trade)."""
+    from agents.grounding import grounded_sentences, usable
+
+    facts = "Instagram engagement rate 4.2% over 30 days; reels 6.1%, images 3.0%."
+    assert not usable("Always be kind to your community and the world will follow.", facts)
+    assert not usable("Life is a journey, and every morning is a new content of joy.", facts)
+    assert usable("Reels lifted engagement well above images this month.", facts)
+    reply = (
+        "Reels lifted engagement well above images this month. "
+        "Always be kind to your community and the world will follow."
+    )
+    assert grounded_sentences(reply, facts) == [
+        "Reels lifted engagement well above images this month."
+    ]

@@ -198,6 +198,13 @@ _LABELS = re.compile(
 )
 
 
+_INSTRUCTS = re.compile(
+    r"(?:please\s+)?(?:announce|introduce|launch|promote|share|celebrate|showcase|highlight|"
+    r"invite|remind|thank|tell|write|create|draft|compose|make|craft|post|tweet)\b",
+    re.I,
+)
+
+
 def prompt_labels(text: str, facts: DraftFacts) -> Problem | None:
     """Field labels ("Premise:", "Post:", "P. S.") and the brief repeated as an instruction."""
     found = _LABELS.search(text)
@@ -205,8 +212,11 @@ def prompt_labels(text: str, facts: DraftFacts) -> Problem | None:
         return Problem(
             "prompt_label", f"Remove the label {found.group(0).strip()!r}; write only the post."
         )
+    # The brief copied as the post is an echo only when it is an instruction ("Announce our
+    # cold brew"); a brief written as the news itself ("Free cupping this Sunday") may be.
     brief = " ".join(facts.brief.casefold().split()).rstrip(".")
-    if len(brief) >= 20 and brief in " ".join(text.casefold().split()):
+    instruction = _INSTRUCTS.match(brief)
+    if instruction and len(brief) >= 20 and brief in " ".join(text.casefold().split()):
         return Problem("prompt_label", "Do not repeat the brief; write the post it asks for.")
     return None
 

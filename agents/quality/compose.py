@@ -38,6 +38,12 @@ _INSTRUCTION = re.compile(
     r"new|\w+)\s+){0,3}?(?:post|tweet|caption|update|message)s?\s*(?:about|on|for|that|to)?\s*",
     re.I,
 )
+# An instruction written as a label, in any language: "Schreib einen Post: ...",
+# "Tweet: ...", "Instagram caption: ...".
+_LABELLED = re.compile(
+    r"^[^:.!?\n]{0,40}\b(?:post|posts|tweet|caption|beitrag|publicación|message|update)\s*:\s*",
+    re.I,
+)
 _UNSAFE = re.compile(r"\d|https?://|www\.|[#@]\w|\b(?:I|I'm|me|my)\b|[\[\]{}]")
 MAX_SUPPORT_CHARS = 180
 
@@ -59,6 +65,7 @@ def template_post(brief: str) -> str:
     """A plain post made from the brief: its first sentence turned into an opening."""
     text = " ".join(brief.split())
     text = _INSTRUCTION.sub("", text, count=1)
+    text = _LABELLED.sub("", text, count=1)
     text = first_sentence(text) or text
     words = text.split(" ", 1)
     opening = _OPENINGS.get(words[0].casefold().rstrip(",:"))

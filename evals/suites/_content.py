@@ -21,6 +21,7 @@ from evals.evaluators.content import (
     platform_constraints,
     terms_absent,
 )
+from evals.evaluators.quality import defect_free, facts_of
 from evals.suite import JudgeCriterion, Metric
 from services.demo.planted import BANNED_TERMS as LUMEN_BANNED_TERMS
 
@@ -52,6 +53,22 @@ POST_METRICS: dict[str, Metric] = {
         "share of the brief's key facts (names, dates, prices, places) the post states",
         tolerance=0.1,
     ),
+    # Issue 18: the quality gate keeps these from reaching a reviewer, so a single post with
+    # one (degenerate, off brief, invented offer, prompt label, letter style, "I" for the
+    # brand, bad-news framing, feedback ignored) is a regression.
+    "defect_free": Metric(
+        "share of posts with none of the defects a manager rejects a draft for "
+        "(evals.evaluators.quality)",
+        tolerance=0.0,
+    ),
+    # Who wrote the words: the model at its first try, or (after the quality gate rejected
+    # that) the model again or the composer. The gate keeps bad words from reviewers, so a
+    # broken prompt no longer shows in the facts: it shows here. About two cases may move
+    # (on the 135M local model the composer is the main path and this stays low).
+    "first_draft": Metric(
+        "share of drafts that are the model's first draft, passed by the quality gate",
+        tolerance=0.15,
+    ),
 }
 
 
@@ -80,9 +97,14 @@ def score_post(
     hashtags: list[str],
     platform: str,
     title: str | None,
+    *,
+    previous: str | None = None,
+    source: str | None = None,
 ) -> dict[str, float | None]:
     """The post metrics of one post: ``text`` (its call to action included), ``hashtags``
-    (the list composed after it), on ``platform``, for ``case`` and its ``request``."""
+    (the list composed after it), on ``platform``, for ``case`` and its ``request``
+    (``previous``: the draft a revision replaced, when it is not in the request; ``source``:
+    who wrote the draft, as the agent says)."""
     post = composed_post(text, hashtags, platform)
     removed = terms_absent(post, case.expect.get("absent"))
     dirty = (
@@ -96,6 +118,10 @@ def score_post(
         "hashtags": hashtags_within_limits(text, hashtags, platform),
         "cta": cta_present(post, expected_cta(case, request)),
         "facts": facts_covered(post, case.expect.get("facts")),
+        "defect_free": defect_free(
+            text, facts_of(request, previous), request.get("callToAction") or None
+        ),
+        "first_draft": None if source is None else float(source == "model"),
     }
 
 

@@ -104,9 +104,22 @@ def score(case: Case, output: dict[str, Any]) -> dict[str, float | None]:
         slots[0]["at"] if slots else None,
     )
     post = reviewed_post(output)
+    # A revision is judged against the feedback that asked for it and the draft it replaced.
+    request, previous = dict(case.inputs["input"]), None
+    for i, decision in enumerate(case.inputs["resume"][:-1]):
+        if decision.get("action") == "revise":
+            request["feedback"] = decision.get("feedback")
+            previous = output["approvals"][i]["draft"]["text"]
     # The stored post is scored with its own title (YouTube needs one to publish).
     scores = score_post(
-        case, case.inputs["input"], post["text"], post["hashtags"], platform, post.get("title")
+        case,
+        request,
+        post["text"],
+        post["hashtags"],
+        platform,
+        post.get("title"),
+        previous=previous,
+        source=last.get("draftSource"),
     )
     return {"outcome": outcome, **scores}
 

@@ -33,6 +33,7 @@ def score(case: Case, output: dict[str, Any]) -> dict[str, float | None]:
         output["hashtags"],
         output["platform"],
         output.get("title"),
+        source=output.get("source"),
     )
 
 
