@@ -446,6 +446,22 @@ async def test_answers_are_cached_until_new_metrics_arrive(world: World) -> None
     # The importer bumps the organization's version: the next answer is computed afresh.
     await import_analytics(db, org, _stream(row.format(id="b", day=day, likes=7)))
     assert await engagements() == 57
+    # An audience reading is a metrics write too.
+    account = SocialAccount(
+        organization_id=org,
+        platform="instagram",
+        account_info=AccountInfo(platform_id="cat-ig", username="cat.ig", follower_count=10),
+    )
+    await TenantRepository(db, SocialAccount).insert(account)
+
+    async def followers() -> int:
+        r = await client.get("/api/analytics/audience", params=params, headers=auth)
+        assert r.status_code == 200, r.text
+        return r.json()["audience"]["followers"]
+
+    before = await followers()
+    await record_audience(db, org, account, followers=before + 25)
+    assert await followers() == before + 25
     # Another organization's cache is its own.
     assert (await get(world, "/summary", **JANUARY))["summary"]["overall"]["current"][
         "engagements"
