@@ -30,7 +30,7 @@ from langchain_core.runnables.config import ensure_config, patch_config
 from pydantic import BaseModel
 
 from agents.accounting import TaskRecorder, UsageCallback
-from agents.models import ChatModelSource
+from agents.models import TOOL_CALLING_PROVIDERS, ChatModelSource
 from persistence.models.ai import AgentConfiguration, AgentType
 from persistence.models.organizations import OrganizationSettings
 from services import organizations
@@ -40,6 +40,7 @@ from tools.context import RunContext, Services, memoized
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
+S = TypeVar("S", bound=BaseModel)
 
 
 class AgentServices(Services, Protocol):
@@ -154,6 +155,32 @@ class AgentContext:
         )
         self.model_calls += 1
         return _text(reply)
+
+    @property
+    def structured_output(self) -> bool:
+        """Whether the run's model answers in a pydantic contract natively (OpenAI and
+        Anthropic, through tool calling or JSON schema). The local 135M model cannot: it keeps
+        the text-and-template path."""
+        provider = (self.model_spec or "").partition(":")[0].strip().lower()
+        return provider in TOOL_CALLING_PROVIDERS
+
+    async def structured(
+        self,
+        system: str,
+        user: str,
+        schema: type[S],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> S:
+        """Ask the model for an answer in ``schema`` (``with_structured_output``); accounted
+        like :meth:`chat`. Raises what the client raises when the answer does not parse."""
+        model = self.model(temperature=temperature, max_tokens=max_tokens)
+        runnable = model.with_structured_output(schema)
+        messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
+        answer = await runnable.ainvoke(messages, config=self.config)
+        self.model_calls += 1
+        return schema.model_validate(answer)
 
 
 def _text(message: AIMessage | BaseMessage) -> str:

@@ -26,6 +26,7 @@ kept); see ``prompts.ECHO_LABELS`` and ``prompts.TEXT_LABELS``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -46,7 +47,7 @@ from agents.quality import (
 from agents.quality.compose import first_sentence
 from agents.quality.compose import template_post as template_post  # re-exported for callers
 from agents.revision import revision_template, same_post
-from agents.schemas import ContentRequest, Draft, DraftSource
+from agents.schemas import ContentRequest, Draft, DraftSource, PostWords
 from agents.toolkit import (
     SENTENCE,
     clean_prose,
@@ -74,6 +75,8 @@ from tools.platform_rules import (
     rules_for,
     validate_post,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_MODEL_ATTEMPTS = 2  # the first draft and one repair by the model, then code repairs
 MEMORY_HITS = 3
@@ -265,7 +268,7 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
             return violations, Claims(unsupported_numbers(body, sources), blanks)
 
         attempts = 1
-        body, model_tags = parse_post(await ctx.chat(system, user, max_tokens=max_tokens))
+        body, model_tags = await ask(ctx, system, user, max_tokens)
         deterministic = not reads_as_prose(body, echo_labels=prompts.ECHO_LABELS)
         source: DraftSource = "model"
         notes: list[str] = []
@@ -276,7 +279,8 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
             # The revision repeats the draft the reviewer turned down: ask once more, plainly;
             # if that repeats it too (or is no post), code writes the revision.
             attempts += 1
-            reply = await ctx.chat(
+            fixed, fixed_tags = await ask(
+                ctx,
                 system,
                 prompts.revision_retry_prompt(
                     brief=request.brief,
@@ -285,9 +289,8 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
                     max_chars=max_chars,
                     call_to_action=cta,
                 ),
-                max_tokens=max_tokens,
+                max_tokens,
             )
-            fixed, fixed_tags = parse_post(reply)
             if reads_as_prose(fixed, echo_labels=prompts.ECHO_LABELS) and not same_post(
                 fixed, previous, cta
             ):
@@ -303,7 +306,8 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
             found = await _gate(ctx, body, facts)
             if found and not is_local(ctx) and attempts < MAX_MODEL_ATTEMPTS:
                 attempts += 1
-                reply = await ctx.chat(
+                fixed, fixed_tags = await ask(
+                    ctx,
                     system,
                     prompts.regenerate_prompt(
                         brief=request.brief,
@@ -313,9 +317,8 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
                         call_to_action=cta,
                         feedback=request.feedback,
                     ),
-                    max_tokens=max_tokens,
+                    max_tokens,
                 )
-                fixed, fixed_tags = parse_post(reply)
                 if reads_as_prose(fixed, echo_labels=prompts.ECHO_LABELS):
                     retried = await _gate(ctx, fixed, facts)
                     if not retried:
@@ -331,12 +334,12 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
         while (violations or invented) and not deterministic and attempts < MAX_MODEL_ATTEMPTS:
             attempts += 1
             problems = [v.message for v in violations] + invented.messages()
-            reply = await ctx.chat(
+            fixed, fixed_tags = await ask(
+                ctx,
                 system,
                 prompts.repair_prompt(body, problems, text_budget(platform, tags, body_cta)),
-                max_tokens=max_tokens,
+                max_tokens,
             )
-            fixed, fixed_tags = parse_post(reply)
             # The repair is the model's text too: it passes the gate or is not taken.
             if reads_as_prose(fixed, echo_labels=prompts.ECHO_LABELS) and not await _gate(
                 ctx, fixed, facts
@@ -423,6 +426,22 @@ class ContentCreatorAgent(Agent[ContentRequest, Draft]):
             PastPost(_snippet(h.text), _engagement(h.metadata.get("engagement_score")))
             for h in posts
         ]
+
+
+async def ask(ctx: AgentContext, system: str, user: str, max_tokens: int) -> tuple[str, list[str]]:
+    """The model's post words and hashtags. A model that answers in a contract (OpenAI,
+    Anthropic) is asked for :class:`PostWords` through ``with_structured_output``; the local
+    model, and a contract answer that does not parse, go the text path (``parse_post``). Either
+    way the words then meet the same checks and the same quality gate."""
+    if ctx.structured_output:
+        try:
+            words = await ctx.structured(system, user, PostWords, max_tokens=max_tokens)
+        except Exception as exc:  # a malformed contract answer: the text path still works
+            log.warning("structured draft unusable (%s); asking for text", type(exc).__name__)
+        else:
+            text, inline = parse_post(words.text)
+            return text, [*inline, *words.hashtags]
+    return parse_post(await ctx.chat(system, user, max_tokens=max_tokens))
 
 
 def _snippet(text: str) -> str:

@@ -49,6 +49,16 @@ class ContentRequest(Schema):
     previous_draft: str | None = Field(default=None, max_length=70000)
 
 
+class PostWords(Schema):
+    """What the model is asked for when it answers in a contract (OpenAI, Anthropic): the
+    post's words and the hashtags it suggests. Code composes the post from them."""
+
+    text: str = Field(description="The post text only: no hashtags, no labels, no notes.")
+    hashtags: list[str] = Field(
+        default_factory=list, description="Hashtags to suggest, each starting with #."
+    )
+
+
 #: Who wrote a draft's words: the model at the first try, the model asked again with the
 #: quality gate's reasons, or code (composed from the brief, the brand's voice and past posts).
 DraftSource = Literal["model", "regenerated", "composed"]

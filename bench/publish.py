@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -248,6 +249,7 @@ async def main(args: argparse.Namespace) -> None:
         engine.close()
         sandbox.terminate()
         sandbox.wait(10)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

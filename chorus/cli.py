@@ -109,21 +109,26 @@ def serve(
     from chorus.app import create_app
 
     settings = Settings()
+    host, port = host or settings.host, port or settings.port
+    url = server_file.local_url(host, port)
     if seed_demo_data:
         summary = _seed(settings)
-        console.print(f"demo organization {summary['slug']}: sign in as {summary['admin_email']}")
+        # The demo's own credentials (also in the JSON line): what a first visit needs.
+        console.print(
+            f"demo organization {summary['slug']}: open {url}/console and sign in as "
+            f"{summary['admin_email']} with password {summary['admin_password']}",
+            highlight=False,
+            soft_wrap=True,
+        )
         _print_json(summary)
-    host, port = host or settings.host, port or settings.port
+    else:
+        console.print(f"console: {url}/console", highlight=False, soft_wrap=True)
     from persistence.logs import configure_json_logging
 
     # JSON lines with the request id; log_config=None keeps uvicorn's loggers on them too.
     configure_json_logging()
     uvicorn.run(
-        create_app(
-            settings,
-            serve_url=server_file.local_url(host, port),
-            connect_demo=seed_demo_data,
-        ),
+        create_app(settings, serve_url=url, connect_demo=seed_demo_data),
         host=host,
         port=port,
         log_config=None,

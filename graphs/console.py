@@ -1,8 +1,12 @@
 """console: a chat graph that hands each user turn to the agent that fits, or answers itself.
 
-Routing is by rules over the user's words (fast, predictable, and it works with any model):
-a turn about trends goes to the trend analyzer, "when should we post" to the scheduler, and so
-on; anything else is answered by the chat model directly, streamed token by token. Agent
+With a model that calls tools (OpenAI, Anthropic) the model routes: each agent is offered as
+a tool whose arguments are the agent's input contract, and a tool call runs that agent with
+those arguments (over defaults read from the turn and the tenant); no call means the model
+answers itself. The local model cannot call tools, so there routing is by rules over the
+user's words (fast and predictable): a turn about trends goes to the trend analyzer, "when
+should we post" to the scheduler, and so on; anything else is answered by the chat model
+directly, streamed token by token. Agent
 answers are rendered from their structured results, so every number shown comes from a tool.
 The conversation is kept per thread by the checkpointer.
 """
@@ -21,7 +25,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
-from agents.base import admit_model_work, chat_model, org_settings
+from agents.base import admit_model_work, agent_services, chat_model, org_settings
+from agents.models import TOOL_CALLING_PROVIDERS
 from agents.registry import AGENTS
 from graphs.agent_graphs import dump
 from graphs.analysis import _competitor_report, _performance_report, _trend_report
@@ -55,6 +60,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 class ConsoleState(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
     route: NotRequired[str | None]
+    toolArgs: NotRequired[dict[str, Any] | None]
     result: NotRequired[dict[str, Any] | None]
 
 
@@ -150,8 +156,40 @@ def render(agent: str, out: dict[str, Any]) -> str:
     return f"{out['text']}{cta}\n\n{tags}".strip()
 
 
-async def route(state: ConsoleState) -> dict[str, Any]:
-    return {"route": choose_route(_last_user_text(state))}
+def agent_tools() -> list[dict[str, Any]]:
+    """Every agent as a tool: its name, its goal, its input contract as the parameters."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": f"{agent.persona.role}: {agent.persona.goal}",
+                "parameters": agent.input_model.model_json_schema(by_alias=True),
+            },
+        }
+        for name, agent in AGENTS.items()
+    ]
+
+
+def _tool_calling(run: RunContext) -> bool:
+    spec = run.model or agent_services(run).chat_models.default or ""
+    return spec.partition(":")[0].strip().lower() in TOOL_CALLING_PROVIDERS
+
+
+async def route(
+    state: ConsoleState, runtime: Runtime[RunContext], config: RunnableConfig
+) -> dict[str, Any]:
+    run = runtime.context
+    if not _tool_calling(run):
+        return {"route": choose_route(_last_user_text(state)), "toolArgs": None}
+    await admit_model_work(run)
+    model = chat_model(run, temperature=0.0, max_tokens=400).bind_tools(agent_tools())
+    history = state["messages"][-HISTORY_TURNS:]
+    reply = await model.ainvoke([SystemMessage(SYSTEM), *history], config)
+    calls = [c for c in getattr(reply, "tool_calls", []) or [] if c["name"] in AGENTS]
+    if not calls:
+        return {"route": "answer", "toolArgs": None}
+    return {"route": calls[0]["name"], "toolArgs": dict(calls[0]["args"])}
 
 
 async def run_agent(
@@ -160,8 +198,11 @@ async def run_agent(
     agent = AGENTS[state["route"]]
     text = _last_user_text(state)
     run = runtime.context
+    # The model's arguments (tool calling) over what the rules read from the turn: the agent's
+    # contract validates the merge, and a bad argument is a ValueError like a missing one.
+    request = {**(await _request_for(agent.name, text, run)), **(state.get("toolArgs") or {})}
     try:
-        result = dump(await agent.call(await _request_for(agent.name, text, run), run, config))
+        result = dump(await agent.call(request, run, config))
     except ValueError as exc:  # the turn did not carry what the agent needs
         return {"messages": [AIMessage(f"I need a little more to go on: {exc}")]}
     return {"result": result, "messages": [AIMessage(render(agent.name, result), name=agent.name)]}
@@ -184,7 +225,7 @@ def after_route(state: ConsoleState) -> str:
 
 def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
     graph = StateGraph(ConsoleState, context_schema=RunContext)
-    graph.add_node("route", route)
+    graph.add_node("route", route, retry_policy=MODEL_RETRY)
     graph.add_node("agent", run_agent, retry_policy=MODEL_RETRY)
     graph.add_node("answer", answer, retry_policy=MODEL_RETRY)
     graph.add_edge(START, "route")

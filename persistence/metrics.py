@@ -56,3 +56,50 @@ MODEL_COST = Counter(
 def render() -> bytes:
     """The registry in the Prometheus text format."""
     return generate_latest(REGISTRY)
+
+
+def histogram_summaries(histogram: Histogram, keys: tuple[str, ...]) -> list[dict[str, object]]:
+    """Per label set of ``histogram`` (keyed by the labels ``keys``): count, mean seconds and
+    p50/p95/p99 estimated from the buckets (linear within a bucket, as Prometheus's
+    ``histogram_quantile`` does), slowest p95 first."""
+    series: dict[tuple[str, ...], dict[str, object]] = {}
+    buckets: dict[tuple[str, ...], list[tuple[float, float]]] = {}
+    for family in histogram.collect():
+        for sample in family.samples:
+            label = tuple(sample.labels.get(k, "") for k in keys)
+            entry = series.setdefault(label, dict(zip(keys, label, strict=True)))
+            if sample.name.endswith("_count"):
+                entry["count"] = int(sample.value)
+            elif sample.name.endswith("_sum"):
+                entry["total_seconds"] = sample.value
+            elif sample.name.endswith("_bucket"):
+                buckets.setdefault(label, []).append((float(sample.labels["le"]), sample.value))
+    out = []
+    for label, entry in series.items():
+        count = int(entry.get("count", 0))  # type: ignore[call-overload]
+        if not count:
+            continue
+        total = float(entry.pop("total_seconds", 0.0))  # type: ignore[arg-type]
+        ordered = sorted(buckets.get(label, []))
+        entry["mean_seconds"] = total / count
+        for name, q in (("p50_seconds", 0.5), ("p95_seconds", 0.95), ("p99_seconds", 0.99)):
+            entry[name] = _quantile(q, ordered)
+        out.append(entry)
+    return sorted(out, key=lambda e: -float(e["p95_seconds"]))  # type: ignore[arg-type]
+
+
+def _quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    """Prometheus's histogram_quantile over cumulative ``(upper bound, count)`` buckets."""
+    if not buckets or buckets[-1][1] == 0:
+        return 0.0
+    rank = q * buckets[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return lower_bound  # beyond the last finite bucket: its bound is all we know
+            width = cumulative - lower_count
+            share = (rank - lower_count) / width if width else 0.0
+            return lower_bound + (bound - lower_bound) * share
+        lower_bound, lower_count = bound, cumulative
+    return lower_bound

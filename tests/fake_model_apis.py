@@ -79,11 +79,23 @@ def _completion(
     }
 
 
+def _tool_call_message(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+    }
+    return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+
 def build_app(
     reply: str,
     requests: list[dict[str, Any]],
     structured: dict[str, Any] | None = None,
+    tool_call: str | None = None,
 ) -> FastAPI:
+    """``tool_call``: the tool a request that offers tools (tool choice "auto") is answered
+    with, its arguments ``structured``, as a model that decides to call it would."""
     app = FastAPI()
     structured = structured if structured is not None else DEFAULT_STRUCTURED
 
@@ -92,6 +104,9 @@ def build_app(
         body = await request.json()
         requests.append({"path": "chat", "auth": request.headers.get("authorization"), **body})
         message = _structured_message(body, structured)
+        offered = {t["function"]["name"] for t in body.get("tools") or []}
+        if message is None and tool_call in offered:
+            message = _tool_call_message(tool_call, structured)
         if message is not None and not body.get("stream"):
             finish = "tool_calls" if message.get("tool_calls") else "stop"
             return _completion(body["model"], message, finish, completion_tokens=9)
@@ -156,13 +171,22 @@ def build_app(
                 },
                 status_code=400,
             )
+        content: list[dict[str, Any]] = [{"type": "text", "text": reply}]
+        stop = "end_turn"
+        choice = body.get("tool_choice") or {}
+        if body.get("tools") and choice.get("type") in ("tool", "any"):
+            # A forced tool (what with_structured_output asks for): the API answers with a
+            # tool_use block whose input is the structured answer.
+            name = choice.get("name") or body["tools"][0]["name"]
+            content = [{"type": "tool_use", "id": "toolu_1", "name": name, "input": structured}]
+            stop = "tool_use"
         return {
             "id": "msg_1",
             "type": "message",
             "role": "assistant",
             "model": body["model"],
-            "content": [{"type": "text", "text": reply}],
-            "stop_reason": "end_turn",
+            "content": content,
+            "stop_reason": stop,
             "stop_sequence": None,
             "usage": {"input_tokens": 13, "output_tokens": len(reply.split())},
         }
@@ -172,12 +196,15 @@ def build_app(
 
 @contextmanager
 def serve(
-    reply: str = "Fresh roast, fresh start.", structured: dict[str, Any] | None = None
+    reply: str = "Fresh roast, fresh start.",
+    structured: dict[str, Any] | None = None,
+    tool_call: str | None = None,
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """A running model API on loopback: (base URL, the requests it received). Structured-output
-    requests are answered with ``structured`` (default ``DEFAULT_STRUCTURED``)."""
+    requests are answered with ``structured`` (default ``DEFAULT_STRUCTURED``); a request
+    offering the tool ``tool_call`` gets a call of it with those arguments."""
     requests: list[dict[str, Any]] = []
-    with serve_app(build_app(reply, requests, structured)) as base:
+    with serve_app(build_app(reply, requests, structured, tool_call)) as base:
         yield base, requests
 
 

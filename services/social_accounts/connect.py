@@ -257,7 +257,10 @@ async def _bind(
         raise Conflict("the account was removed while connecting", code="account_removed")
     same = [a for a in offered if a.profile.platform_id == account.account_info.platform_id]
     never_connected = not account.authentication.access_token
-    chosen = same[0] if same else (offered[0] if offered and never_connected else None)
+    # A never-connected account takes a brand identity (a Page, an organization) before the
+    # person who consented, where the consent offers one (LinkedIn: the member comes first).
+    brands = sorted(offered, key=lambda a: a.profile.kind == "user")
+    chosen = same[0] if same else (brands[0] if brands and never_connected else None)
     if chosen is None:
         names = ", ".join(a.profile.username for a in offered) or "no account"
         raise Conflict(

@@ -540,7 +540,23 @@ function selectMode(graph, { keepThread = false } = {}) {
   $("mode-description").textContent = info?.description || "";
   const formId = FORMS[graph] || "json-form";
   for (const id of ["chat-form", "content-form", "json-form"]) $(id).hidden = id !== formId;
+  // The sign-in cookie (openPlaygroundSession) lets the playground open in a new tab.
+  $("playground-link").href = `/graphs/${encodeURIComponent(graph)}/playground/`;
+  if (formId === "json-form") prefillExample(graph);
   if (!keepThread) newThread();
+}
+
+/** A valid input for the graph (the example its schemas publish), ready to edit and run. */
+async function prefillExample(graph) {
+  try {
+    const schemas = await api(`/lg/assistants/${encodeURIComponent(graph)}/schemas`);
+    const example = schemas?.input_schema?.examples?.[0];
+    if (example && state.graph === graph) {
+      $("json-input").value = JSON.stringify(example, null, 2);
+    }
+  } catch {
+    /* keep what the box holds: the run explains a bad input itself */
+  }
 }
 
 function newThread() {
@@ -581,6 +597,16 @@ function setTokens(accessToken, refreshToken) {
   state.accessToken = accessToken;
   if (refreshToken) state.refreshToken = refreshToken;
   sessionStorage.setItem(TOKEN_KEY, accessToken);
+  openPlaygroundSession(accessToken);
+}
+
+/** The playground cookie (HttpOnly, sent only to /graphs, renewed with each token): lets the
+ * LangServe playground (/graphs/NAME/playground/) open in this browser. */
+function openPlaygroundSession(accessToken) {
+  fetch("/api/auth/playground-session", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${accessToken}` },
+  }).catch(() => {});
 }
 
 function signOut(message) {
