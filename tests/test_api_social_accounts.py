@@ -506,3 +506,22 @@ async def test_reconnecting_an_account_must_bring_back_the_same_identity(
         headers=auth,
     )
     assert assert_error_shape(mismatch, 422)["fields"][0]["field"] == "body.accountId"
+
+
+async def test_a_consent_that_covers_no_page_connects_nothing_and_says_why(
+    api: Api, sandbox: SandboxControl
+) -> None:
+    _app, client = api
+    auth = bearer((await register(client))["accessToken"])
+    person = sandbox.add_user("meta", username="nopages", name="No Pages")
+    started = await client.post(
+        "/api/social-accounts/connect", json={"platform": "facebook"}, headers=auth
+    )
+    back = urlsplit(sandbox.consent(started.json()["authorizationUrl"], user=person["id"]).location)
+
+    answer = await client.get(f"{back.path}?{back.query}")
+
+    error = assert_error_shape(answer, 409)
+    assert error["code"] == "no_accounts"
+    assert "Page" in error["message"]
+    assert (await client.get("/api/social-accounts", headers=auth)).json()["items"] == []
