@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from persistence.errors import ChorusError
+from persistence.errors import Unavailable
 from services.workspace.media import ToolMissing
 
 # Frames are rendered at 720p: sharp on a phone, and a few seconds to encode on one core.
@@ -27,7 +27,10 @@ class FfmpegMissing(ToolMissing):
     default_code = "ffmpeg_missing"
 
 
-class EncodingFailed(ChorusError):
+class EncodingFailed(Unavailable):
+    """ffmpeg failed or hung on frames we made ourselves: the server's fault, not the
+    request's; nothing was stored."""
+
     default_code = "encoding_failed"
 
 
