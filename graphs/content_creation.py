@@ -185,6 +185,9 @@ async def approval(state: ContentCreationState) -> dict[str, Any]:
             "draftSource": drafted.get("source", "model"),
             "qualityNotes": drafted.get("qualityNotes", []),
             "slots": state["slots"],
+            # The IANA zone the slots were picked in (the organization's, unless the input
+            # named one): a client shows them on that clock, not the reader's own.
+            "timezone": state.get("timezone"),
             "actions": ["approve", "revise", "reject"],
         }
     )

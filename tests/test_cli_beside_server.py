@@ -76,7 +76,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         else:
             pytest.fail("chorus serve did not start")
         printed = log_path.read_text()
-        seeded = json.loads(next(ln for ln in printed.splitlines() if ln.startswith("{")))
+        # The seed summary: the JSON line naming the organization (the logs are JSON too).
+        seeded = next(
+            json.loads(ln)
+            for ln in printed.splitlines()
+            if ln.startswith("{") and '"organization_id"' in ln
+        )
         # make run's first screen: where the console is and the demo admin's credentials.
         welcome = f"open {base}/console and sign in as {seeded['admin_email']}"
         assert f"{welcome} with password {seeded['admin_password']}" in printed

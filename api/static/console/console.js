@@ -198,14 +198,22 @@ function percent(rate) {
   return typeof rate === "number" ? `${(rate * 100).toFixed(2)}%` : "";
 }
 
-function formatSlot(slot) {
+/** A slot on the clock it was picked for: ``timeZone`` is the organization's IANA zone (the
+ * interrupt says which), not the reader's; an unknown zone falls back to the reader's. */
+function formatSlot(slot, timeZone) {
   const when = new Date(slot.at);
-  const label = Number.isNaN(when.getTime())
-    ? String(slot.at)
-    : when.toLocaleString(undefined, {
-        weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-        timeZoneName: "short",
-      });
+  const options = {
+    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+    timeZoneName: "short",
+  };
+  let label = String(slot.at);
+  if (!Number.isNaN(when.getTime())) {
+    try {
+      label = when.toLocaleString(undefined, timeZone ? { ...options, timeZone } : options);
+    } catch {
+      label = when.toLocaleString(undefined, options);
+    }
+  }
   const expected = slot.expectedEngagement != null ? ` — ${percent(slot.expectedEngagement)} expected` : "";
   return `${label}${expected}`;
 }
@@ -251,7 +259,7 @@ function showApproval(interrupt) {
   if (Array.isArray(value.slots)) {
     body.append(
       el("h4", { text: "Proposed slots" }),
-      el("ol", { class: "slots", id: "slots" }, value.slots.map((s) => el("li", { text: formatSlot(s) }))),
+      el("ol", { class: "slots", id: "slots" }, value.slots.map((s) => el("li", { text: formatSlot(s, value.timezone) }))),
     );
   }
   if (value.riskLevel) body.append(el("p", { text: `Risk level: ${value.riskLevel}` }));
