@@ -324,3 +324,59 @@ async def test_without_ffmpeg_videos_answer_501_saying_what_to_install(
         assert "install" in error["message"]
         assert "ffmpeg" in error["message"]
         assert await _library(client, auth) == []
+
+
+async def test_the_brand_is_set_through_the_organization_and_checked(tmp_path: Path) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (_app, client):
+        ana = await register(client)
+        ben = await register(client, email="ben@example.com", org="Ben Tea")
+        auth = bearer(ana["accessToken"])
+        logo = await client.post(
+            "/api/media/upload",
+            files={"file": ("l.png", png(200, 200, (20, 20, 200)), "application/octet-stream")},
+            headers=auth,
+        )
+        theirs = await client.post(
+            "/api/media/upload",
+            files={"file": ("t.png", png(20, 20, (1, 2, 3)), "application/octet-stream")},
+            headers=bearer(ben["accessToken"]),
+        )
+        for settings, field in (
+            ({"brandColors": ["teal"]}, "body.settings.brandColors.0"),
+            ({"brandColors": ["#000000"] * 6}, "body.settings.brandColors"),
+            ({"brandLogoMediaId": "nope"}, "body.settings.brandLogoMediaId"),
+            # Another organization's image is not ours to use.
+            ({"brandLogoMediaId": theirs.json()["id"]}, "body.settings.brandLogoMediaId"),
+        ):
+            refused = await client.put(
+                "/api/organizations", json={"settings": settings}, headers=auth
+            )
+            assert field in {f["field"] for f in assert_error_shape(refused, 422)["fields"]}
+        changed = await client.put(
+            "/api/organizations",
+            json={
+                "settings": {
+                    "brandColors": ["#0f766e", GOLD, "#0F766E"],
+                    "brandLogoMediaId": logo.json()["id"],
+                }
+            },
+            headers=auth,
+        )
+        assert changed.status_code == 200, changed.text
+        settings = changed.json()["settings"]
+        assert settings["brandColors"] == [TEAL, GOLD]  # upper case, no repeats
+        assert settings["brandLogoMediaId"] == logo.json()["id"]
+
+        made = await client.post(
+            IMAGES, json={"text": "Hello.", "platforms": ["linkedin"]}, headers=auth
+        )
+        url = made.json()["items"][0]["media"]["url"]
+        image = Image.open(io.BytesIO((await client.get(url, headers=auth)).content))
+        assert _close(image.getpixel((1070, 1070)), (15, 118, 110))
+        margin = round(1080 * 0.08)
+        assert _close(image.getpixel((margin + 20, margin + 20)), (20, 20, 200), 30)
+
+        cleared = await client.put(
+            "/api/organizations", json={"settings": {"brandLogoMediaId": None}}, headers=auth
+        )
+        assert cleared.json()["settings"]["brandLogoMediaId"] is None
