@@ -235,10 +235,22 @@ function showApproval(interrupt) {
   $("approval-question").textContent = value.question || "This run is waiting for your decision.";
   const body = $("approval-body");
   body.replaceChildren();
+  const editable = Array.isArray(value.approveWith) ? value.approveWith : [];
+  state.approvalDraft = value.draft?.text ?? null;
+  // Why the last approval could not be applied (a rule the edited text broke, say).
+  if (value.problem) body.append(el("p", { class: "error", role: "alert", text: value.problem }));
 
   if (value.draft) {
     const draft = value.draft;
     body.append(el("h4", { text: "Draft" }), el("p", { class: "draft-text", id: "draft-text", text: draft.text || "" }));
+    if (editable.includes("text")) {
+      body.append(
+        el("details", {},
+          el("summary", { text: "Edit the text before approving" }),
+          el("textarea", { id: "draft-edit", rows: 5, class: "draft-text", value: draft.text || "",
+                           "aria-label": "Edited post text" })),
+      );
+    }
     const tags = draft.hashtags || [];
     body.append(
       el("h4", { text: "Hashtags" }),
@@ -259,7 +271,14 @@ function showApproval(interrupt) {
   if (Array.isArray(value.slots)) {
     body.append(
       el("h4", { text: "Proposed slots" }),
-      el("ol", { class: "slots", id: "slots" }, value.slots.map((s) => el("li", { text: formatSlot(s, value.timezone) }))),
+      el("ol", { class: "slots", id: "slots" }, value.slots.map((s, i) => {
+        const label = formatSlot(s, value.timezone);
+        if (!editable.includes("slot")) return el("li", { text: label });
+        // Approve at another proposed slot: the first is the default.
+        const pick = el("input", { type: "radio", name: "slot", value: String(i), checked: i === 0,
+                                   "aria-label": label });
+        return el("li", {}, el("label", {}, pick, " ", label));
+      })),
     );
   }
   if (value.riskLevel) body.append(el("p", { text: `Risk level: ${value.riskLevel}` }));
@@ -296,6 +315,12 @@ async function decide(action) {
       return;
     }
     resume.feedback = feedback;
+  }
+  if (action === "approve") {
+    const picked = document.querySelector('input[name="slot"]:checked');
+    if (picked && picked.value !== "0") resume.slot = Number(picked.value);
+    const edited = $("draft-edit")?.value.trim();
+    if (edited && edited !== (state.approvalDraft || "").trim()) resume.text = edited;
   }
   for (const button of $("approval").querySelectorAll("button")) button.disabled = true;
   $("approval").hidden = true;
