@@ -100,7 +100,12 @@ async def _client(spec: dict[str, Any]) -> None:
     readers = [asyncio.create_task(read(ws)) for ws in held]
     print(f"READY {len(held)} {connect_seconds:.1f}", flush=True)
     await asyncio.to_thread(sys.stdin.readline)  # STOP
-    await asyncio.sleep(1.0)  # the last deliveries in flight
+    # Deliveries still queued on the server: wait until two quiet seconds (at most a minute).
+    for _ in range(30):
+        seen = len(latencies)
+        await asyncio.sleep(2.0)
+        if len(latencies) == seen:
+            break
     for task in readers:
         task.cancel()
     print(json.dumps({"held": len(held), "latencies": latencies, "errors": closed}), flush=True)
@@ -248,7 +253,7 @@ def _run(args: argparse.Namespace) -> None:
     print(f"events: {sent} published in {args.seconds:.0f} s ({sent / args.seconds:.0f}/s)")
     print(
         f"deliveries: {len(latencies)} of ~{expected} expected "
-        f"({len(latencies) / args.seconds:.0f}/s); client-side errors {result['errors']}"
+        f"({expected / args.seconds:.0f}/s offered); client-side errors {result['errors']}"
     )
     if latencies:
         print(

@@ -37,7 +37,12 @@ Hook = Callable[[dict[str, Any]], Awaitable[None]]
 # hand-back on shutdown as a try and drops the job after ``max_tries`` (the run would stay
 # pending), so a run must outlive many deploys; and its 300 s default timeout would cancel
 # a long run (arq does not retry a timeout).
-JOB_OPTIONS: dict[str, dict[str, Any]] = {"graph_run": {"max_tries": 100, "timeout": 3600}}
+# A report's assembly waits for its graphs' runs, so it gets the same room (and is
+# idempotent: a retry finds the runs done, or the report already finished).
+JOB_OPTIONS: dict[str, dict[str, Any]] = {
+    "graph_run": {"max_tries": 100, "timeout": 3600},
+    "build_report": {"max_tries": 100, "timeout": 3900},
+}
 
 
 class WorkerNeedsRedis(RuntimeError):

@@ -15,7 +15,7 @@ from typing import Any, Protocol, cast
 from bson import ObjectId
 
 from persistence.cache import Cache
-from persistence.errors import InvalidInput
+from persistence.errors import InvalidInput, NotFound
 from persistence.models import AnalyticsReport
 from persistence.models.analytics import ReportRun
 from persistence.repository import TenantRepository
@@ -123,7 +123,12 @@ async def start(
 async def build(engine: RunEngine, org_id: ObjectId, report_id: ObjectId) -> str:
     """Wait for the report's graphs, then store its Markdown, figures and HTML; its status."""
     services = cast(ReportServices, engine.services)
-    report = await reports.get(services.db, org_id, report_id)
+    try:
+        report = await reports.get(services.db, org_id, report_id)
+    except NotFound:  # deleted before it was built
+        return "deleted"
+    if report.status != "running":  # a retried job: the report was finished before
+        return report.status
     sdk = SdkRuns(engine)
     sections: list[str] = []
     for part in report.runs:

@@ -463,7 +463,9 @@ async def test_sync_then_read_the_insights_and_the_metrics_back(
     bad = await client.get(f"{url}/metrics?days=0", headers=auth)
     assert assert_error_shape(bad, 422)["fields"][0]["field"] == "query.days"
 
-    sandbox.fault("x", "rate_limit", path=".*", count=1, retry_after=90)
+    # On the sync's own first read: the server's in-process crons (listening every minute)
+    # call other X paths and must not take the fault instead.
+    sandbox.fault("x", "rate_limit", path="^/2/users/me$", count=1, retry_after=90)
     limited = await client.post(f"{url}/sync", headers=auth)
     assert assert_error_shape(limited, 429)["code"] == "platform_rate_limited"
     assert int(limited.headers["retry-after"]) >= 85
@@ -506,3 +508,22 @@ async def test_reconnecting_an_account_must_bring_back_the_same_identity(
         headers=auth,
     )
     assert assert_error_shape(mismatch, 422)["fields"][0]["field"] == "body.accountId"
+
+
+async def test_a_consent_that_covers_no_page_connects_nothing_and_says_why(
+    api: Api, sandbox: SandboxControl
+) -> None:
+    _app, client = api
+    auth = bearer((await register(client))["accessToken"])
+    person = sandbox.add_user("meta", username="nopages", name="No Pages")
+    started = await client.post(
+        "/api/social-accounts/connect", json={"platform": "facebook"}, headers=auth
+    )
+    back = urlsplit(sandbox.consent(started.json()["authorizationUrl"], user=person["id"]).location)
+
+    answer = await client.get(f"{back.path}?{back.query}")
+
+    error = assert_error_shape(answer, 409)
+    assert error["code"] == "no_accounts"
+    assert "Page" in error["message"]
+    assert (await client.get("/api/social-accounts", headers=auth)).json()["items"] == []

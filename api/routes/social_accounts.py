@@ -60,10 +60,10 @@ async def oauth_callback(
 ) -> ConnectOut:
     """Where the network redirects after consent: trades the code for tokens and stores the
     accounts (a reconnected account is updated and works again). 422 for a state that is
-    unknown, expired or used, or a code the network refuses; 409 when the user declined."""
+    unknown, expired or used, or a code the network refuses; 409 when the user declined
+    (``consent_denied``) or the consent covers no account to post as (``no_accounts``)."""
     accounts = await connect.complete(runtime, state, code, error, error_description)
-    platform = accounts[0].platform if accounts else "sandbox"
-    return ConnectOut.connected(platform, accounts)
+    return ConnectOut.connected(accounts[0].platform, accounts)  # store() never gives none
 
 
 @router.get(

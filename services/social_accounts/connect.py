@@ -195,6 +195,13 @@ async def store(
         )
         if found is not None:
             existing[account.profile.platform_id] = found
+    if not accounts:
+        raise Conflict(
+            f"the consent gave access to no {platform} account Chorus can post as (on "
+            "Facebook and Instagram: a Page, or a professional account linked to one); "
+            "nothing was connected",
+            code="no_accounts",
+        )
     new = [a for a in accounts if a.profile.platform_id not in existing]
     if new:
         await limits.check(rt.db, org_id, "social_accounts", adding=len(new))
@@ -206,8 +213,10 @@ async def store(
             "status.isActive": True,
             "status.connection": "connected",
             "status.reconnectReason": None,
-            # Synced at the schedule's next round (a reconnected account catches up too).
+            # Synced and listened to at the schedules' next rounds (a reconnected account
+            # catches up too).
             "status.nextSyncAt": utcnow(),
+            "listening.nextRun": utcnow(),
         }
         doc = SocialAccount(
             organization_id=org_id,
@@ -277,6 +286,7 @@ async def _bind(
         "status.connection": "connected",
         "status.reconnectReason": None,
         "status.nextSyncAt": utcnow(),
+        "listening.nextRun": utcnow(),
     }
     updated = await TenantRepository(rt.db, SocialAccount).update(org_id, account_id, changes)
     if updated is None:
@@ -344,4 +354,5 @@ def _on_insert(doc: SocialAccount) -> dict[str, object]:
         if key not in ("isActive", "connection", "reconnectReason", "nextSyncAt"):
             raw[f"status.{key}"] = value
     raw.pop("platform", None)  # set by the filter on insert
+    raw.pop("listening", None)  # $set writes listening.nextRun
     return raw

@@ -86,10 +86,8 @@ async def due_accounts(
         "authentication.accessToken": {"$type": "string"},
     }
     won = []
-    # Accounts never listened to have no next run yet: they are due now.
-    await collection.update_many(
-        {**query, NEXT_LISTEN: None}, {"$set": {NEXT_LISTEN: now, "updatedAt": now}}
-    )
+    # Connecting sets the first run (services.social_accounts.connect); due() reads across
+    # tenants like every schedule, and each account won is then handled in its own tenant.
     for raw in await due(collection, query, NEXT_LISTEN, now, limit):
         if await claim(collection, raw, NEXT_LISTEN, now + interval):
             won.append((raw["organizationId"], raw["_id"]))
