@@ -162,13 +162,38 @@ function isAi(message) {
   return message?.type === "ai" || message?.type === "AIMessageChunk" || message?.role === "assistant";
 }
 
+/** Escapes what the model wrote as HTML: Markdown is rendered, raw HTML is shown as text. */
+function escapeHtml(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** An answer's Markdown (headings, lists, tables, code) as HTML in ``target``: marked renders
+ * it with raw HTML escaped, and DOMPurify removes anything unsafe a link or image could carry.
+ * Without the two vendored scripts, the text as it is. */
+function renderMarkdown(target, text) {
+  const { marked, DOMPurify } = window;
+  if (!marked || !DOMPurify || !text) {
+    target.textContent = text || "";
+    return;
+  }
+  if (!renderMarkdown.configured) {
+    marked.use({ renderer: { html: (token) => escapeHtml(token.text) } });
+    renderMarkdown.configured = true;
+  }
+  target.innerHTML = DOMPurify.sanitize(marked.parse(text, { async: false }));
+  target.classList.add("markdown");
+}
+
 function bubble(role, text, { label } = {}) {
   const who = role === "user" ? "You" : label || "Chorus";
+  const body = el("div", { class: "text", text: text || "" });
+  // The person's own words stay plain text; an answer is rendered.
+  if (role === "assistant" && text) renderMarkdown(body, text);
   const node = el(
     "article",
     { class: `bubble ${role}`, "aria-label": `${who} said` },
     el("span", { class: "who", text: who }),
-    el("div", { class: "text", text: text || "" }),
+    body,
   );
   $("log").append(node);
   scrollLog();
@@ -453,7 +478,7 @@ async function finishRun(current, values, failed) {
     const last = [...values.messages].reverse().find(isAi);
     if (last) {
       const target = current?.querySelector(".text") || bubble("assistant", "").querySelector(".text");
-      target.textContent = textOf(last);
+      renderMarkdown(target, textOf(last));
       if (last.name && current) current.querySelector(".who").textContent = `Chorus · ${last.name}`;
     }
   } else if (current) {
