@@ -42,6 +42,7 @@ from langchain_core.outputs import ChatGeneration, LLMResult
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from persistence import metrics
 from persistence.ids import utcnow
 from persistence.models.ai import (
     AiTask,
@@ -549,6 +550,10 @@ class TaskRecorder:
             await self._repo.update(self.org_id, self.task_id, changes)
             if usage.total or cost:
                 await record_ai_usage(self._db, self.org_id, utcnow(), usage.total, cost)
+                model = self.model or "unknown"
+                metrics.MODEL_TOKENS.labels(model, "in").inc(usage.tokens_in)
+                metrics.MODEL_TOKENS.labels(model, "out").inc(usage.tokens_out)
+                metrics.MODEL_COST.labels(model).inc(cost or 0.0)
         except Exception:
             if exc is None:
                 raise

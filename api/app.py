@@ -21,6 +21,7 @@ from api.graph_routes import mount_graphs
 from api.maintenance import MaintenanceMode
 from api.ports import AppRuntime
 from api.realtime_hub import Hub
+from api.request_context import RequestContext
 from api.routes import (
     account,
     account_pages,
@@ -30,7 +31,9 @@ from api.routes import (
     ai_tasks,
     analytics,
     analytics_competitors,
+    analytics_export,
     analytics_import,
+    analytics_reports,
     api_keys,
     api_usage,
     auth,
@@ -42,6 +45,7 @@ from api.routes import (
     media,
     network_webhooks,
     notifications,
+    observability,
     operator,
     organizations,
     posts,
@@ -58,6 +62,7 @@ from api.routes import (
 from api.security_headers import SecurityHeaders
 from api.usage import UsageMiddleware
 from persistence.checkpointer import TenantScopedSaver
+from persistence.logs import stamp_records
 from services.api_usage import UsageCounter
 
 RuntimeOpener = Callable[[], Awaitable[AppRuntime]]
@@ -123,10 +128,14 @@ def build_app(
             expose_headers=["ETag"],
         )
     app.add_middleware(SecurityHeaders)
+    # Outermost: every answer, refusals by the layers inside included, is timed and tagged.
+    app.add_middleware(RequestContext)
+    stamp_records()
     # Route-class rate limits, (limit, window_seconds) by class; see api.deps.rate_limited.
     app.state.rate_limits = dict(rate_limits or {})
     install_error_handlers(app)
     app.include_router(system.router)
+    app.include_router(observability.router)
     app.include_router(auth.router)
     app.include_router(account.router)
     app.include_router(account.two_factor_router)
@@ -148,6 +157,8 @@ def build_app(
     app.include_router(analytics_import.router)
     app.include_router(analytics.router)
     app.include_router(analytics_competitors.router)
+    app.include_router(analytics_reports.router)
+    app.include_router(analytics_export.router)
     app.include_router(workflows.router)
     app.include_router(social_accounts.router)
     # The content workspace: posts, calendar and approvals.

@@ -17,6 +17,7 @@ from bson.errors import InvalidId
 from fastapi import Depends, Path, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
+from starlette.convertors import Convertor, register_url_convertor
 
 from api.errors import ApiError
 from api.ports import AppRuntime
@@ -45,8 +46,8 @@ RuntimeDep = Annotated[AppRuntime, Depends(get_runtime)]
 EngineDep = Annotated[RunEngine, Depends(get_engine)]
 
 # auto_error=False: a missing credential is answered by us, in the one error shape.
-_bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
-_api_key = APIKeyHeader(name="x-api-key", auto_error=False, description="API key")
+bearer_scheme = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
+api_key_scheme = APIKeyHeader(name="x-api-key", auto_error=False, description="API key")
 
 
 def unauthorized(message: str) -> ApiError:
@@ -65,7 +66,8 @@ async def _member(runtime: AppRuntime, org_id: ObjectId, user_id: ObjectId) -> t
     return user, membership.role
 
 
-async def _from_token(runtime: AppRuntime, token: str) -> Principal:
+async def from_token(runtime: AppRuntime, token: str) -> Principal:
+    """The principal of an access token (signature, session still active, membership)."""
     try:
         claims = decode_access_token(runtime.signing_secret, token)
     except InvalidToken as exc:
@@ -111,7 +113,7 @@ async def _from_api_key(runtime: AppRuntime, key: str) -> Principal:
     )
 
 
-def _identify(principal: Principal) -> None:
+def identify(principal: Principal) -> None:
     """Tell the request's audit scope who is calling (api.audit records it)."""
     scope = audit.current_request()
     if scope is None:
@@ -128,8 +130,8 @@ def _identify(principal: Principal) -> None:
 async def get_principal(
     request: Request,
     runtime: RuntimeDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
     """The caller, from ``Authorization: Bearer`` or ``x-api-key``; 401 otherwise.
 
@@ -138,21 +140,21 @@ async def get_principal(
     if "authorization" in request.headers:
         if bearer is None or not bearer.credentials:
             raise unauthorized("the Authorization header must be 'Bearer <access token>'")
-        principal = await _from_token(runtime, bearer.credentials)
+        principal = await from_token(runtime, bearer.credentials)
     elif api_key:
         principal = await _from_api_key(runtime, api_key)
     else:
         raise unauthorized("authentication required: a bearer token or an x-api-key header")
     request.state.principal = principal
-    _identify(principal)
+    identify(principal)
     return principal
 
 
 async def optional_principal(
     request: Request,
     runtime: RuntimeDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal | None:
     """The caller if credentials were sent (and are valid: bad ones are still a 401)."""
     if "authorization" not in request.headers and not api_key:
@@ -169,7 +171,7 @@ async def authenticate(
     """The principal of an access token or an API key, for callers that are not plain HTTP
     routes (WebSockets authenticate at connect); ApiError 401 otherwise."""
     if token:
-        return await _from_token(runtime, token)
+        return await from_token(runtime, token)
     if api_key:
         return await _from_api_key(runtime, api_key)
     raise unauthorized("authentication required: a bearer token or an API key")
@@ -198,10 +200,15 @@ async def still_valid(runtime: AppRuntime, principal: Principal) -> bool:
     return True
 
 
-def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets through only principals whose role grants ``permission``."""
+def require(
+    permission: str, principal_of: Callable[..., Awaitable[Principal]] | None = None
+) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets through only principals whose role grants ``permission``;
+    ``principal_of`` is how the caller is known (``get_principal`` unless given)."""
 
-    async def check(principal: CurrentPrincipal) -> Principal:
+    # A default, not an annotation: annotations are resolved in the module's globals, where
+    # ``principal_of`` does not exist.
+    async def check(principal: Principal = Depends(principal_of or get_principal)) -> Principal:
         if not principal.can(permission):
             raise ApiError(403, f"the {principal.role} role may not do this (needs {permission!r})")
         return principal
@@ -273,10 +280,20 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def rate_limited(route_class: str, limit: int, window: float) -> Callable[..., Awaitable[None]]:
-    """A dependency that allows ``limit`` hits per ``window`` seconds per principal."""
+def rate_limited(
+    route_class: str,
+    limit: int,
+    window: float,
+    principal_of: Callable[..., Awaitable[Principal]] | None = None,
+) -> Callable[..., Awaitable[None]]:
+    """A dependency that allows ``limit`` hits per ``window`` seconds per principal
+    (known by ``principal_of``, ``get_principal`` unless given)."""
 
-    async def check(request: Request, response: Response, principal: CurrentPrincipal) -> None:
+    async def check(
+        request: Request,
+        response: Response,
+        principal: Principal = Depends(principal_of or get_principal),  # see require()
+    ) -> None:
         lim, win = _limits(request, route_class, limit, window)
         key = f"{route_class}:{principal.org_id}:{principal.user_id}:{principal.via}"
         await _enforce(request, response, key, lim, win)
@@ -310,6 +327,21 @@ def rate_limited_by_ip(
 
     return check
 
+
+class _ObjectIdConvertor(Convertor[str]):
+    regex = "[0-9a-fA-F]{24}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+# ``/{account_id:objectid}``: the route matches only a 24-hex segment, so a sibling literal
+# path (``/platforms``, ``/callback``) asked with another method is a 405 naming the methods
+# it has, not a 422 from the id route that happened to match it.
+register_url_convertor("objectid", _ObjectIdConvertor())
 
 # A document id in a path: documented with its pattern, and refused (422) unless 24 hex.
 IdPath = Annotated[

@@ -152,6 +152,12 @@ def allowed_methods(request: Request) -> list[str]:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    # PUT /api/social-accounts/callback reaches PUT /{account_id} (the literal resource has
+    # only GET), and its id fails validation: the method is what is wrong, not the id.
+    allowed = allowed_methods(request)
+    if allowed and request.method not in allowed:
+        message = f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}"
+        return error_response(405, message, headers={"Allow": ", ".join(allowed)})
     # FastAPI gives pydantic's error dicts; LangServe raises it with plain strings.
     fields = [
         {"field": _field_name(err.get("loc", ())), "message": _validation_message(err)}

@@ -14,7 +14,8 @@ from fastapi import Depends, FastAPI, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langserve import add_routes
 
-from api.deps import get_principal, rate_limited, require
+from api.deps import rate_limited, require
+from api.playground_cookie import graph_principal
 from api.principal import Principal
 from graphs.registry import GRAPH_NAMES, build_graph
 from runs.binding import bind, with_context
@@ -53,9 +54,9 @@ def mount_graphs(app: FastAPI, checkpointer: BaseCheckpointSaver) -> None:
             per_req_config_modifier=_config_modifier(name),
             # The same rate-limit class as /api/ai: each call may spend model tokens.
             dependencies=[
-                Depends(get_principal),
-                Depends(require("write")),
-                Depends(rate_limited("ai", 60, 60)),
+                # Header credentials, or a signed-in console's playground cookie.
+                Depends(require("write", graph_principal)),
+                Depends(rate_limited("ai", 60, 60, graph_principal)),
             ],
             enabled_endpoints=[
                 "invoke",

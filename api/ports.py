@@ -89,6 +89,9 @@ class AppRuntime(RunServices, Protocol):
     @property
     def keyspace(self) -> Keyspace: ...
 
+    @property
+    def metrics_token(self) -> str | None: ...
+
     async def check(
         self, *, deep: bool = True, public: bool = False
     ) -> Sequence[ComponentState]: ...

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -110,15 +109,29 @@ def serve(
     from chorus.app import create_app
 
     settings = Settings()
+    host, port = host or settings.host, port or settings.port
+    url = server_file.local_url(host, port)
     if seed_demo_data:
         summary = _seed(settings)
-        console.print(f"demo organization {summary['slug']}: sign in as {summary['admin_email']}")
+        # The demo's own credentials (also in the JSON line): what a first visit needs.
+        console.print(
+            f"demo organization {summary['slug']}: open {url}/console and sign in as "
+            f"{summary['admin_email']} with password {summary['admin_password']}",
+            highlight=False,
+            soft_wrap=True,
+        )
         _print_json(summary)
-    host, port = host or settings.host, port or settings.port
+    else:
+        console.print(f"console: {url}/console", highlight=False, soft_wrap=True)
+    from persistence.logs import configure_json_logging
+
+    # JSON lines with the request id; log_config=None keeps uvicorn's loggers on them too.
+    configure_json_logging()
     uvicorn.run(
-        create_app(settings, serve_url=server_file.local_url(host, port)),
+        create_app(settings, serve_url=url, connect_demo=seed_demo_data),
         host=host,
         port=port,
+        log_config=None,
         **uvicorn_options(settings),
     )
 
@@ -142,8 +155,9 @@ def worker(
 ) -> None:
     """Run background jobs and crons from Redis (needs CHORUS_REDIS_URL)."""
     from chorus.worker import WorkerNeedsRedis, build_worker
+    from persistence.logs import configure_json_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_json_logging()
     try:
         build_worker(Settings(), burst=burst).run()
     except WorkerNeedsRedis as exc:

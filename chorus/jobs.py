@@ -19,9 +19,12 @@ JOBS: dict[str, Job] = {
     "publish_due": jobs.publish_due,
     "send_notification_emails": jobs.send_notification_emails,
     "sync_competitors": jobs.sync_competitors,
+    # Named in runs.reports.JOB, which queues it.
+    "build_report": jobs.build_report,
     # Named in services.gdpr.export.JOB, which queues it.
     "gdpr_export": jobs.build_data_export,
     "sync_social_accounts": jobs.sync_social_accounts,
+    "listen_social_accounts": jobs.listen_social_accounts,
     "deliver_webhooks": jobs.deliver_webhooks,
     "apply_retention": jobs.apply_retention,
 }
@@ -47,6 +50,8 @@ CRONS: dict[str, dict[str, Any]] = {
     # Every five minutes: each account is synced once its own next sync (hourly, or after a
     # network's Retry-After) has come; claimed per account, so several workers share it.
     "sync_social_accounts": {"minute": set(range(0, 60, 5)), "second": 30, "timeout": 600},
+    # Every minute: each account's mentions are read every five minutes (claimed per account).
+    "listen_social_accounts": {"second": 45, "timeout": 600},
     # Hourly; each competitor is read again only when its last reading is 6 hours old.
     "sync_competitors": {"minute": {41}, "timeout": 1800},
 }

@@ -45,6 +45,7 @@ from services.integrations.delivery import WebhookDispatcher
 from services.network_webhooks.verify import Secrets as WebhookSecrets
 from services.notifications.notifier import Notifier
 from services.publishing import PublishConfig, Publisher, Ticker
+from services.social_accounts.access import StoredAccountAccess
 from services.social_accounts.access_port import AccountAccess
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,8 @@ class Runtime:
     webhooks: WebhookDispatcher = field(init=False, repr=False)
     # What the networks sign their webhooks with (from settings).
     network_webhook_secrets: WebhookSecrets = field(init=False, repr=False)
-    # The publishing tick of this process (the ``publish_due`` job); None until an account
-    # access is given (``enable_publishing``): publishing acts for connected accounts.
+    # The publishing tick of this process (the ``publish_due`` job), acting for the stored
+    # accounts (``enable_publishing`` at open; tests may give another account access).
     publishing: Ticker | None = field(default=None, repr=False)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
@@ -266,6 +267,8 @@ class Runtime:
             youtube_hub_secret=secret(settings.youtube_websub_secret),
         )
         closers.insert(0, runtime.webhooks.drain)
+        # Due posts go out on this process's publishing ticks, for the stored accounts.
+        runtime.enable_publishing(StoredAccountAccess(runtime))
         if redis_url:
             runtime.jobs = ArqJobQueue(redis_url)
             forms["jobs"] = ("production", "arq workers on Redis (`chorus worker`)")
@@ -334,6 +337,11 @@ class Runtime:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    @property
+    def metrics_token(self) -> str | None:
+        """The token a scraper off this host presents for /api/system/metrics."""
+        return secret(self.settings.metrics_token)
 
     @property
     def public_base_url(self) -> str:

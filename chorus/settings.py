@@ -190,6 +190,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CHORUS_STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"),
         description="The signing secret (whsec_...) of the endpoint /api/webhooks/stripe.",
     )
+    # /api/system/metrics and the status routes answer loopback clients and operators; a
+    # scraper elsewhere sends this as "Authorization: Bearer <token>".
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Token for /api/system/metrics and the status routes."
+    )
     stripe_api_base: str | None = Field(
         default=None,
         pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
@@ -218,6 +223,14 @@ class Settings(BaseSettings):
     youtube_websub_secret: SecretStr | None = Field(
         default=None,
         description="The hub.secret YouTube WebSub subscriptions are made with (X-Hub-Signature).",
+    )
+
+    ws_heartbeat_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=3600,
+        description="WebSockets: seconds between the server's pings, each followed by a check "
+        "that the session (or API key) is still valid; a signed-out socket closes then.",
     )
 
     # --- outgoing webhooks ------------------------------------------------------------------

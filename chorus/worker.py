@@ -10,6 +10,7 @@ released) on the way out, so the next worker continues it from its checkpoint at
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,8 @@ from arq.worker import Worker
 from chorus.jobs import CRONS, JOBS
 from chorus.runtime import Runtime
 from chorus.settings import Settings, secret
+from persistence import logs
+from persistence.queue import REQUEST_ID_ARG, Job
 from persistence.run_locks import (
     HEARTBEAT_TTL_SECONDS,
     RedisRunLocks,
@@ -34,7 +37,12 @@ Hook = Callable[[dict[str, Any]], Awaitable[None]]
 # hand-back on shutdown as a try and drops the job after ``max_tries`` (the run would stay
 # pending), so a run must outlive many deploys; and its 300 s default timeout would cancel
 # a long run (arq does not retry a timeout).
-JOB_OPTIONS: dict[str, dict[str, Any]] = {"graph_run": {"max_tries": 100, "timeout": 3600}}
+# A report's assembly waits for its graphs' runs, so it gets the same room (and is
+# idempotent: a retry finds the runs done, or the report already finished).
+JOB_OPTIONS: dict[str, dict[str, Any]] = {
+    "graph_run": {"max_tries": 100, "timeout": 3600},
+    "build_report": {"max_tries": 100, "timeout": 3900},
+}
 
 
 class WorkerNeedsRedis(RuntimeError):
@@ -100,12 +108,17 @@ def _worker(
             await close_runtime(ctx)
 
     return ChorusWorker(
-        functions=[func(job, name=name, **JOB_OPTIONS.get(name, {})) for name, job in JOBS.items()],
+        functions=[
+            func(traced(job), name=name, **JOB_OPTIONS.get(name, {})) for name, job in JOBS.items()
+        ],
         # A burst worker exits once the queue is empty, which it would never be if it queued
         # its own crons (the run sweeper's comes every two seconds): it runs none.
         cron_jobs=[]
         if burst
-        else [cron(JOBS[name], name=f"cron:{name}", **fields) for name, fields in CRONS.items()],
+        else [
+            cron(traced(JOBS[name]), name=f"cron:{name}", **fields)
+            for name, fields in CRONS.items()
+        ],
         redis_settings=RedisSettings.from_dsn(redis_url),
         burst=burst,
         handle_signals=handle_signals,
@@ -113,6 +126,22 @@ def _worker(
         on_shutdown=shutdown,
         **options,
     )
+
+
+def traced(job: Job) -> Job:
+    """``job`` run under a request id: the queuing request's (sent by the queue), or else
+    one of the job's own, so every log line of a job can be followed."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        request_id = kwargs.pop(REQUEST_ID_ARG, None) or f"job-{ctx.get('job_id', 'cron')}"
+        token = logs.bind_request_id(request_id)
+        try:
+            return await job(ctx, *args, **kwargs)
+        finally:
+            logs.unbind_request_id(token)
+
+    return run
 
 
 def build_worker(

@@ -1,4 +1,5 @@
-"""content_creation: trends -> draft -> schedule -> optimize -> human approval -> store.
+"""content_creation: trends -> draft -> schedule -> optimize -> submit -> human approval ->
+store (or discard).
 
 The optimizer runs after the scheduler so that the approval card's numbers agree: the
 draft's predicted engagement is its prediction at the first proposed slot, and each slot's
@@ -6,11 +7,16 @@ expected engagement is the same model's prediction for this draft at that slot (
 timing and the draft's features together), with the rationale naming those slots. A revision
 goes back to the draft and then straight to the optimizer: the slots stand.
 
-The approval step pauses the run with ``interrupt()`` carrying the draft and the proposed slots.
-Resume with ``{"action": "approve"}``, ``{"action": "revise", "feedback": "..."}`` (back to the
-draft with the feedback) or ``{"action": "reject"}``. On approval the post is stored, scheduled
-at the first slot, and the draft enters the tenant's content_history memory. Every step with an
-effect is idempotent, so a resumed or retried run never stores twice.
+``submit`` puts the draft in the approval inbox as a ``pending_approval`` post (the same one
+again after a revision), so the workspace's inbox and this interrupt are one queue: approving
+or rejecting the post there resumes this thread (``runs.approvals``), and answering the
+interrupt here decides the post. The approval step pauses the run with ``interrupt()``
+carrying the draft and the proposed slots. Resume with ``{"action": "approve"}``,
+``{"action": "revise", "feedback": "..."}`` (back to the draft with the feedback) or
+``{"action": "reject"}``. On approval the post is scheduled at the first slot and the draft
+enters the tenant's content_history memory; a rejection here removes the waiting post (a
+rejected run stores nothing), while one in the inbox keeps it as a draft with the reason.
+Every step with an effect is idempotent, so a resumed or retried run never stores twice.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ class ContentCreationState(TypedDict):
     decision: NotRequired[dict[str, Any] | None]
     status: NotRequired[str | None]
     postId: NotRequired[str | None]
+    pendingPostId: NotRequired[str | None]
 
 
 class Decision(BaseModel):
@@ -139,6 +146,32 @@ async def schedule(
     return {"slots": dump(result)["slots"], "timezone": timezone}
 
 
+def _generated(state: ContentCreationState, run: RunContext) -> posts.GeneratedPost:
+    final = state["optimized"]
+    first_slot = state["slots"][0] if state["slots"] else None
+    return posts.GeneratedPost(
+        platform=state["platform"],
+        text=final["text"],
+        hashtags=final["hashtags"],
+        # The draft's title (YouTube needs one to publish); the optimizer leaves it alone.
+        title=(state.get("draft") or {}).get("title"),
+        brief=state["brief"],
+        scheduled_at=datetime.fromisoformat(first_slot["at"]) if first_slot else None,
+        timezone=state.get("timezone") or "UTC",
+        model=run.model,
+        iterations=state.get("revisions", 0) + 1,
+        feedback=state.get("feedback"),
+        thread_key=run.thread_key,
+    )
+
+
+async def submit(state: ContentCreationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    # Its own node, before the interrupt: approval re-runs from the top on resume.
+    run = runtime.context
+    pending = await posts.store_pending(run.services.db, run.org_id, _generated(state, run))
+    return {"pendingPostId": str(pending.id)}
+
+
 async def approval(state: ContentCreationState) -> dict[str, Any]:
     # Nothing happens before interrupt(): the node re-runs from the top on resume.
     drafted = state["draft"]
@@ -152,6 +185,9 @@ async def approval(state: ContentCreationState) -> dict[str, Any]:
             "draftSource": drafted.get("source", "model"),
             "qualityNotes": drafted.get("qualityNotes", []),
             "slots": state["slots"],
+            # The IANA zone the slots were picked in (the organization's, unless the input
+            # named one): a client shows them on that clock, not the reader's own.
+            "timezone": state.get("timezone"),
             "actions": ["approve", "revise", "reject"],
         }
     )
@@ -180,31 +216,19 @@ def after_approval(state: ContentCreationState) -> str:
     action = state["decision"]["action"]
     if action == "revise" and state.get("revisions", 0) <= MAX_REVISIONS:
         return "draft"
-    return "store" if action == "approve" else END
+    return "store" if action == "approve" else "discard"
+
+
+async def discard(state: ContentCreationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    run = runtime.context
+    await posts.discard_pending(run.services.db, run.org_id, run.thread_key)
+    return {}
 
 
 async def store(state: ContentCreationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     run = runtime.context
     final = state["optimized"]
-    first_slot = state["slots"][0] if state["slots"] else None
-    stored = await posts.store_generated(
-        run.services.db,
-        run.org_id,
-        posts.GeneratedPost(
-            platform=state["platform"],
-            text=final["text"],
-            hashtags=final["hashtags"],
-            # The draft's title (YouTube needs one to publish); the optimizer leaves it alone.
-            title=(state.get("draft") or {}).get("title"),
-            brief=state["brief"],
-            scheduled_at=datetime.fromisoformat(first_slot["at"]) if first_slot else None,
-            timezone=state.get("timezone") or "UTC",
-            model=run.model,
-            iterations=state.get("revisions", 0) + 1,
-            feedback=state.get("feedback"),
-            thread_key=run.thread_key,
-        ),
-    )
+    stored = await posts.store_generated(run.services.db, run.org_id, _generated(state, run))
     # The post id as the memory id: a retried step overwrites, never duplicates.
     await run.services.memory.add(
         run.org_id,
@@ -218,7 +242,9 @@ async def store(state: ContentCreationState, runtime: Runtime[RunContext]) -> di
         },
         memory_id=str(stored.id),
     )
-    return {"postId": str(stored.id), "status": "scheduled" if first_slot else "approved"}
+    # The post as decided: at the slot, or as an approver in the inbox left it.
+    status = "scheduled" if stored.scheduling.status == "scheduled" else "approved"
+    return {"postId": str(stored.id), "status": status}
 
 
 def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
@@ -227,13 +253,17 @@ def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
     graph.add_node("draft", draft, retry_policy=MODEL_RETRY)
     graph.add_node("optimize", optimize, retry_policy=MODEL_RETRY)
     graph.add_node("schedule", schedule, retry_policy=MODEL_RETRY)
+    graph.add_node("submit", submit)
     graph.add_node("approval", approval)
     graph.add_node("store", store)
+    graph.add_node("discard", discard)
     graph.add_edge(START, "trends")
     graph.add_edge("trends", "draft")
     graph.add_conditional_edges("draft", after_draft, ["schedule", "optimize"])
     graph.add_edge("schedule", "optimize")
-    graph.add_edge("optimize", "approval")
-    graph.add_conditional_edges("approval", after_approval, ["draft", "store", END])
+    graph.add_edge("optimize", "submit")
+    graph.add_edge("submit", "approval")
+    graph.add_conditional_edges("approval", after_approval, ["draft", "store", "discard"])
     graph.add_edge("store", END)
+    graph.add_edge("discard", END)
     return graph.compile(checkpointer=checkpointer, name="content_creation")

@@ -384,6 +384,35 @@ class TenantMemory:
             self._with_store, name, False, lambda s: self._get_sync(s, kind, memory_id), None
         )
 
+    async def page(
+        self,
+        org_id: object,
+        kind: MemoryKind | str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        where: Mapping[str, Any] | None = None,
+    ) -> list[MemoryHit]:
+        """Memories of ``kind`` without ranking (Chroma's storage order), ``where`` narrowing
+        them as in :meth:`search`; for paging through a tenant's memory."""
+        org, kind, name = self._target(org_id, kind)
+        if not isinstance(limit, int) or not isinstance(offset, int) or limit < 1 or offset < 0:
+            raise ValueError("limit must be positive and offset not negative")
+        flt = _tenant_filter(org, where)
+
+        def op(store: Chroma) -> list[MemoryHit]:
+            found = store.get(
+                where=flt, limit=limit, offset=offset, include=["documents", "metadatas"]
+            )
+            return [
+                MemoryHit(id=i, kind=kind, text=doc or "", metadata=dict(meta or {}))
+                for i, doc, meta in zip(
+                    found["ids"], found["documents"], found["metadatas"], strict=True
+                )
+            ]
+
+        return await asyncio.to_thread(self._with_store, name, False, op, [])
+
     async def update(
         self,
         org_id: object,

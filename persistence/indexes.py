@@ -115,6 +115,10 @@ INDEXES: tuple[IndexSpec, ...] = (
         "network_activity",
         [("organizationId", ASC), ("socialAccountId", ASC), ("occurredAt", DESC)],
     ),
+    # Listening (webhooks and polling alike) stores a network item once per organization.
+    IndexSpec(
+        "network_activity", [("organizationId", ASC), ("platform", ASC), ("externalId", ASC)]
+    ),
     # API usage: one row per organization, credential, method, route and hour.
     IndexSpec(
         "api_usage",
@@ -131,6 +135,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     # Analytics: one version counter per organization (persistence.analytics_versions), the
     # audience readings per account over time.
     IndexSpec("analytics_versions", [("organizationId", ASC)], {"unique": True}),
+    IndexSpec("analytics_reports", [("organizationId", ASC), ("_id", DESC)]),
     IndexSpec(
         "audience_insights",
         [("organizationId", ASC), ("socialAccountId", ASC), ("analysisDate", ASC)],

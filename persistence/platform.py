@@ -43,6 +43,19 @@ class Platform:
     async def count_since(self, collection: str, field: str, since: datetime) -> int:
         return await self.db[collection].count_documents({field: {"$gte": since}})
 
+    async def grouped_since(
+        self, collection: str, by: dict[str, str], field: str, since: datetime
+    ) -> list[dict[str, Any]]:
+        """Documents of ``collection`` since a moment, counted by the fields ``by`` names
+        (label -> dotted path): ``[{label: value, ..., "count": n}]``."""
+        pipeline = [
+            {"$match": {field: {"$gte": since}}},
+            {"$group": {"_id": {k: f"${v}" for k, v in by.items()}, "count": {"$sum": 1}}},
+        ]
+        cursor = await self.db[collection].aggregate(pipeline)
+        rows = [{**row["_id"], "count": row["count"]} for row in await cursor.to_list(None)]
+        return sorted(rows, key=lambda r: [str(r.get(k)) for k in by])
+
     async def organizations(self, *, skip: int, limit: int) -> list[Organization]:
         cursor = (
             self.db[Organization.collection].find({}).sort([("_id", 1)]).skip(skip).limit(limit)

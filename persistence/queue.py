@@ -13,11 +13,16 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from persistence.logs import current_request_id
 from persistence.run_locks import InProcessRunLocks, new_worker_id
 
 log = logging.getLogger(__name__)
 
 Job = Callable[..., Awaitable[Any]]
+
+
+# The job argument that carries the queuing request's id to an arq worker.
+REQUEST_ID_ARG = "chorus_request_id"
 
 
 class UnknownJob(LookupError):
@@ -27,6 +32,10 @@ class UnknownJob(LookupError):
 class JobQueue(Protocol):
     async def enqueue(self, name: str, /, *, job_id: str | None = None, **kwargs: Any) -> str:
         """Queue ``name(**kwargs)``; returns the job id. A duplicate ``job_id`` is not re-run."""
+        ...
+
+    async def depth(self) -> int:
+        """Jobs queued or running and not yet finished."""
         ...
 
     async def cancel_tenant(self, org_id: str) -> int:
@@ -99,6 +108,9 @@ class InProcessJobQueue:
         """Wait for a job queued here and return what it returned."""
         return await self._tasks[job_id]
 
+    async def depth(self) -> int:
+        return sum(1 for task in self._tasks.values() if not task.done())
+
     async def cancel_tenant(self, org_id: str) -> int:
         dropped = 0
         for job_id in [j for j, org in self._tenants.items() if org == org_id]:
@@ -139,9 +151,18 @@ class ArqJobQueue:
 
     async def enqueue(self, name: str, /, *, job_id: str | None = None, **kwargs: Any) -> str:
         pool = await self._connection()
+        # The worker logs the job under the id of the request that queued it (chorus.worker).
+        if (request_id := current_request_id()) is not None:
+            kwargs[REQUEST_ID_ARG] = request_id
         job = await pool.enqueue_job(name, _job_id=job_id, **kwargs)
         # arq answers None when a job with that id is already queued or running.
         return job.job_id if job is not None else str(job_id)
+
+    async def depth(self) -> int:
+        from arq.constants import default_queue_name
+
+        pool = await self._connection()
+        return int(await pool.zcard(default_queue_name))
 
     async def cancel_tenant(self, org_id: str) -> int:
         from arq.constants import default_queue_name, job_key_prefix, result_key_prefix

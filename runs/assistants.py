@@ -16,6 +16,7 @@ from typing import Any, Literal
 from bson import ObjectId
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from graphs.examples import INPUT_EXAMPLES
 from graphs.inputs import INPUT_MODELS
 from graphs.registry import DESCRIPTIONS, GRAPH_NAMES, UnknownGraph
 from persistence.admin import OrganizationAdmin
@@ -245,7 +246,11 @@ def schemas(engine: RunEngine, graph_id: str) -> dict[str, Any]:
     state_schema = graph.builder.state_schema
     return {
         "graph_id": graph_id,
-        "input_schema": INPUT_MODELS[graph_id].model_json_schema(by_alias=True),
+        # With a valid example (``graphs.examples``): clients prefill it.
+        "input_schema": {
+            **INPUT_MODELS[graph_id].model_json_schema(by_alias=True),
+            "examples": [INPUT_EXAMPLES[graph_id]],
+        },
         "output_schema": graph.get_output_jsonschema(),
         "state_schema": TypeAdapter(state_schema).json_schema(),
         "config_schema": AssistantConfig.model_json_schema(),

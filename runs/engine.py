@@ -10,6 +10,8 @@ thin callers of it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from pydantic import ValidationError
 
 from graphs.inputs import INPUT_MODELS, state_input
 from graphs.registry import AGENT_GRAPHS, GRAPH_NAMES, UnknownGraph, build_graph
+from persistence import metrics
 from runs.errors import InvalidRunInput, NothingToResume
 from runs.output import to_json
 from runs.ports import RunServices
@@ -181,10 +184,20 @@ class RunEngine:
         config = self.config(ctx, run_id=run_id)
         if callbacks:
             config["callbacks"] = callbacks
-        async for mode, chunk in graph.astream(
-            payload, config, context=ctx, stream_mode=list(modes)
-        ):
-            yield mode, chunk
+        started, outcome = time.perf_counter(), "error"
+        try:
+            async for mode, chunk in graph.astream(
+                payload, config, context=ctx, stream_mode=list(modes)
+            ):
+                yield mode, chunk
+            outcome = "finished"  # to the end, or to an interrupt that waits for a person
+        except (asyncio.CancelledError, GeneratorExit):
+            outcome = "cancelled"
+            raise
+        finally:
+            metrics.RUN_SECONDS.labels(ctx.graph or "unknown", outcome).observe(
+                time.perf_counter() - started
+            )
 
     async def run(
         self,

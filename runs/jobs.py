@@ -12,8 +12,10 @@ from typing import Any, Protocol, cast
 from bson import ObjectId
 
 from persistence.admin import OrganizationAdmin
+from runs import reports
 from runs.background import run_in_background
 from runs.engine import RunEngine
+from runs.listening import listen_due
 from runs.recovery import sweep
 from runs.schedules import tick
 from services.analytics import competitors
@@ -88,6 +90,11 @@ async def sync_competitors(ctx: JobContext) -> int:
     return done
 
 
+async def build_report(ctx: JobContext, org_id: str, report_id: str) -> str:
+    """Assemble an analytics report once its graphs are done (``runs.reports``)."""
+    return await reports.build(engine_of(ctx), ObjectId(org_id), ObjectId(report_id))
+
+
 async def purge_expired_sessions(ctx: JobContext) -> int:
     """Delete sign-in sessions past their expiry (maintenance)."""
     return await OrganizationAdmin(engine_of(ctx).services.db).purge_expired_sessions()
@@ -129,3 +136,8 @@ class _WithWebhooks(Protocol):
 async def apply_retention(ctx: JobContext) -> dict[str, int]:
     """Delete every organization's activity past its ``dataRetentionDays`` (daily)."""
     return await retention.apply_all(cast(GdprServices, engine_of(ctx).services))
+
+
+async def listen_social_accounts(ctx: JobContext) -> dict[str, int]:
+    """Pull new mentions of the connected accounts due for listening; assess each batch."""
+    return await listen_due(engine_of(ctx))

@@ -49,6 +49,13 @@ class UsageCounter:
         if status >= 400:
             self._errors[key] += 1
 
+    def forget(self, org_id: ObjectId) -> None:
+        """Drop the counts not yet written for an organization (it was just erased: writing
+        them would bring a trace of it back)."""
+        for counter in (self._counts, self._errors):
+            for key in [k for k in counter if k[0] == org_id]:
+                del counter[key]
+
     async def flush(self) -> int:
         """Write the sums counted since the last flush; how many rows were touched."""
         counts, errors = self._counts, self._errors

@@ -1,4 +1,5 @@
-"""Posts as the agents make and hold them: storing an approved AI draft, pausing the queue.
+"""Posts as the agents make and hold them: a draft waiting for approval, storing an approved
+AI draft, pausing the queue.
 
 Every operation is idempotent, because graph steps re-run on resume and retry: an AI post is
 stored once per graph thread, and pausing what is already paused changes nothing.
@@ -11,10 +12,18 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 
-from persistence.models import Post, SocialAccount
-from persistence.models.content import AiGeneration, PlatformTarget, PostContent, Scheduling
-from persistence.repository import TenantRepository
+from persistence.ids import utcnow
+from persistence.models import Post, PostComment, SocialAccount
+from persistence.models.content import (
+    AiGeneration,
+    Moderation,
+    PlatformTarget,
+    PostContent,
+    Scheduling,
+)
+from persistence.repository import TenantRepository, tenant_filter
 from services.billing import limits
 
 
@@ -35,44 +44,127 @@ class GeneratedPost:
     thread_key: str
 
 
+def _ai_generation(draft: GeneratedPost) -> AiGeneration:
+    return AiGeneration(
+        is_ai_generated=True,
+        agent_id="content_creator",
+        prompt=draft.brief,
+        model=draft.model,
+        iterations=draft.iterations,
+        feedback=draft.feedback,
+        thread_id=draft.thread_key,
+    )
+
+
+async def _targets(db: Any, org_id: ObjectId, platform: str) -> list[PlatformTarget]:
+    """The organization's active account on ``platform``, as the post's one target."""
+    account = await TenantRepository(db, SocialAccount).find_one(
+        org_id, {"platform": platform, "status.isActive": True}
+    )
+    if account is None:
+        return []
+    return [PlatformTarget(social_account_id=account.id, platform=account.platform)]
+
+
+async def store_pending(db: Any, org_id: ObjectId, draft: GeneratedPost) -> Post:
+    """The draft waiting at the workflow's approval, as a ``pending_approval`` post in the
+    approval inbox (``GET /api/posts?status=pending_approval``), at its proposed slot. Once
+    per ``thread_key``: a revision updates the same post while it still waits; a post that
+    was already decided (in the inbox) is left as it is."""
+    posts = TenantRepository(db, Post)
+    key = {"aiGeneration.threadId": draft.thread_key}
+    post = Post(
+        organization_id=org_id,
+        content=PostContent(title=draft.title, text=draft.text, hashtags=draft.hashtags),
+        scheduling=Scheduling(
+            status="pending_approval", scheduled_at=draft.scheduled_at, timezone=draft.timezone
+        ),
+        ai_generation=_ai_generation(draft),
+        platforms=await _targets(db, org_id, draft.platform),
+        moderation=Moderation(status="pending"),
+    )
+    stored = await posts.insert_once(org_id, key, post)
+    if stored.id == post.id or stored.scheduling.status != "pending_approval":
+        return stored
+    doc = post.to_mongo()
+    raw = await posts.collection.find_one_and_update(
+        tenant_filter(org_id, {**key, "scheduling.status": "pending_approval"}),
+        {
+            "$set": {
+                "content": doc["content"],
+                "aiGeneration": doc["aiGeneration"],
+                "scheduling.scheduledAt": draft.scheduled_at,
+                "updatedAt": utcnow(),
+            },
+            "$inc": {"version": 1},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
+    return Post.from_mongo(raw) if raw else stored
+
+
 async def store_generated(db: Any, org_id: ObjectId, draft: GeneratedPost) -> Post:
     """Store an approved AI post in the queue: scheduled at its slot (or a draft without one),
-    aimed at the organization's active account on its platform. Once per ``thread_key``.
+    aimed at the organization's active account on its platform. Once per ``thread_key``: the
+    post that waited for approval (``store_pending``) is the one approved; a post already
+    approved in the inbox stays as the approver left it.
 
     A scheduled post takes a place in its month's allowance of the plan (PaymentRequired
     when none is left); a repeat of the step finds the post it stored and checks nothing."""
     posts = TenantRepository(db, Post)
     key = {"aiGeneration.threadId": draft.thread_key}
     stored = await posts.find_one(org_id, key)
-    if stored is not None:
+    if stored is not None and stored.scheduling.status != "pending_approval":
         return stored
     if draft.scheduled_at is not None:
         await limits.check(db, org_id, "scheduled_posts", adding=1, at=draft.scheduled_at)
-    account = await TenantRepository(db, SocialAccount).find_one(
-        org_id, {"platform": draft.platform, "status.isActive": True}
-    )
+    status = "scheduled" if draft.scheduled_at else "draft"
+    if stored is not None:
+        raw = await posts.collection.find_one_and_update(
+            tenant_filter(org_id, {**key, "scheduling.status": "pending_approval"}),
+            {
+                "$set": {
+                    "scheduling.status": status,
+                    "scheduling.scheduledAt": draft.scheduled_at,
+                    "moderation.status": "approved",
+                    "moderation.moderatedAt": utcnow(),
+                    "updatedAt": utcnow(),
+                },
+                "$inc": {"version": 1},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return Post.from_mongo(raw) if raw else await posts.find_one(org_id, key) or stored
     post = Post(
         organization_id=org_id,
         content=PostContent(title=draft.title, text=draft.text, hashtags=draft.hashtags),
         scheduling=Scheduling(
-            status="scheduled" if draft.scheduled_at else "draft",
-            scheduled_at=draft.scheduled_at,
-            timezone=draft.timezone,
+            status=status, scheduled_at=draft.scheduled_at, timezone=draft.timezone
         ),
-        ai_generation=AiGeneration(
-            is_ai_generated=True,
-            agent_id="content_creator",
-            prompt=draft.brief,
-            model=draft.model,
-            iterations=draft.iterations,
-            feedback=draft.feedback,
-            thread_id=draft.thread_key,
-        ),
-        platforms=[PlatformTarget(social_account_id=account.id, platform=account.platform)]
-        if account
-        else [],
+        ai_generation=_ai_generation(draft),
+        platforms=await _targets(db, org_id, draft.platform),
     )
     return await posts.insert_once(org_id, key, post)
+
+
+async def discard_pending(db: Any, org_id: ObjectId, thread_key: str) -> bool:
+    """The workflow's reviewer said no (or the revisions ran out): the post waiting for
+    approval is removed, with its comments, so a rejected run stores nothing, as before it
+    waited in the inbox. A post already decided in the inbox stays as the approver left it
+    (a rejection there keeps the draft and its reason for people to rework)."""
+    posts = TenantRepository(db, Post)
+    waiting = await posts.find_one(
+        org_id, {"aiGeneration.threadId": thread_key, "scheduling.status": "pending_approval"}
+    )
+    if waiting is None:
+        return False
+    result = await posts.collection.delete_one(
+        tenant_filter(org_id, {"_id": waiting.id, "scheduling.status": "pending_approval"})
+    )
+    await TenantRepository(db, PostComment).collection.delete_many(
+        tenant_filter(org_id, {"postId": waiting.id})
+    )
+    return result.deleted_count == 1
 
 
 async def count_scheduled(db: Any, org_id: ObjectId) -> int:

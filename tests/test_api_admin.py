@@ -11,12 +11,22 @@ import httpx
 import pytest
 from api_support import api_client, assert_error_shape, bearer, register
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Histogram
 from team_support import ROOMY_LIMITS, login
 
 from chorus.settings import Settings
+from persistence import metrics
 from persistence.platform import Platform
 
-READS = ["/stats", "/users", "/organizations", "/audit-logs", "/system-health", "/maintenance-mode"]
+READS = [
+    "/stats",
+    "/users",
+    "/organizations",
+    "/audit-logs",
+    "/system-health",
+    "/maintenance-mode",
+    "/performance",
+]
 
 
 @pytest.fixture
@@ -141,3 +151,34 @@ async def test_maintenance_refuses_writes_with_its_message_and_reads_go_on(
         )
         assert [f["field"] for f in error["fields"]] == [field]
     assert (await client.get("/api/admin/maintenance-mode", headers=op)).json()["enabled"] is False
+
+
+async def test_performance_reports_this_processs_latency_by_route(
+    api: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = api
+    op = await _operator(app, client)
+    for _ in range(4):
+        assert (await client.get("/api/admin/stats", headers=op)).status_code == 200
+    report = (await client.get("/api/admin/performance", headers=op)).json()
+    stats = next(
+        r for r in report["requests"] if r["route"] == "/api/admin/stats" and r["status"] == "2xx"
+    )
+    assert stats["count"] >= 4
+    assert 0 < stats["p50Seconds"] <= stats["p95Seconds"] <= stats["p99Seconds"]
+    assert report["queueDepth"] >= 0
+
+
+def test_quantiles_are_prometheus_histogram_quantile() -> None:
+    histogram = Histogram(
+        "t_seconds", "t", ["route"], buckets=(0.1, 0.2, 0.4), registry=CollectorRegistry()
+    )
+    for value, times in ((0.05, 50), (0.15, 40), (0.3, 10)):
+        for _ in range(times):
+            histogram.labels("a").observe(value)
+    [summary] = metrics.histogram_summaries(histogram, ("route",))
+    assert summary["count"] == 100
+    assert summary["mean_seconds"] == pytest.approx(0.115)
+    assert summary["p50_seconds"] == pytest.approx(0.1)  # rank 50 ends the first bucket
+    assert summary["p95_seconds"] == pytest.approx(0.3)  # 0.2 + 0.2 * 5/10
+    assert summary["p99_seconds"] == pytest.approx(0.38)  # 0.2 + 0.2 * 9/10

@@ -446,6 +446,22 @@ async def test_answers_are_cached_until_new_metrics_arrive(world: World) -> None
     # The importer bumps the organization's version: the next answer is computed afresh.
     await import_analytics(db, org, _stream(row.format(id="b", day=day, likes=7)))
     assert await engagements() == 57
+    # An audience reading is a metrics write too.
+    account = SocialAccount(
+        organization_id=org,
+        platform="instagram",
+        account_info=AccountInfo(platform_id="cat-ig", username="cat.ig", follower_count=10),
+    )
+    await TenantRepository(db, SocialAccount).insert(account)
+
+    async def followers() -> int:
+        r = await client.get("/api/analytics/audience", params=params, headers=auth)
+        assert r.status_code == 200, r.text
+        return r.json()["audience"]["followers"]
+
+    before = await followers()
+    await record_audience(db, org, account, followers=before + 25)
+    assert await followers() == before + 25
     # Another organization's cache is its own.
     assert (await get(world, "/summary", **JANUARY))["summary"]["overall"]["current"][
         "engagements"
@@ -513,3 +529,58 @@ async def test_bad_paging_and_ranking_are_422(world: World) -> None:
     ):
         r = await world.client.get(f"/api/analytics{path}", params=params, headers=world.auth)
         assert_error_shape(r, 422)
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+async def test_export_csv_of_posts_and_xlsx_of_days(world: World) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    body = {"format": "csv", "metrics": ["reach", "engagements"], **JANUARY}
+    r = await world.client.post("/api/analytics/export", json=body, headers=world.auth)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/csv")
+    assert "analytics-posts-2026-01-01-2026-01-31.csv" in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0] == [
+        "post_id",
+        "platform",
+        "social_account_id",
+        "published_at",
+        "reach",
+        "engagements",
+    ]
+    assert len(rows) == 6  # the 5 rows of January, oldest first
+    p2 = next(row for row in rows[1:] if row[0] == str(world.posts["p2"]))
+    assert p2[1:] == ["twitter", str(world.x), "2026-01-10T20:00:00-05:00", "400", "30"]
+
+    body = {"format": "xlsx", "dataset": "daily", "metrics": ["engagements"], **JANUARY}
+    r = await world.client.post("/api/analytics/export", json=body, headers=world.auth)
+    assert r.status_code == 200, r.text
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    cells = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert cells[0] == ["date", "engagements"]
+    assert len(cells) == 32
+    assert dict((d, e) for d, e in cells[1:])["2026-01-10"] == 30
+
+
+async def test_export_refuses_unknown_metrics_and_other_tenants_accounts(world: World) -> None:
+    bad = await world.client.post(
+        "/api/analytics/export", json={"metrics": ["vibes"]}, headers=world.auth
+    )
+    assert assert_error_shape(bad, 422)["fields"][0]["field"] == "body.metrics"
+    bad = await world.client.post(
+        "/api/analytics/export", json={"format": "pdf"}, headers=world.auth
+    )
+    assert assert_error_shape(bad, 422)["fields"][0]["field"] == "body.format"
+    theirs = await world.client.post(
+        "/api/analytics/export", json={"accounts": [str(world.ig)]}, headers=world.other_auth
+    )
+    assert_error_shape(theirs, 404)
+    empty = await world.client.post("/api/analytics/export", json=JANUARY, headers=world.other_auth)
+    assert empty.status_code == 200
+    assert empty.text.count("\n") == 1  # the header only: nothing of the other organization

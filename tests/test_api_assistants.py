@@ -64,6 +64,7 @@ async def test_graph_and_schemas_of_every_assistant(server: str, admin: dict[str
     assert schemas["graph_id"] == "content_creation"
     # The input schema is the contract the API checks: brief and platform are required.
     assert {"brief", "platform"} <= set(schemas["input_schema"]["required"])
+    assert schemas["input_schema"]["examples"][0]["platform"] == "instagram"
     assert "brief" in schemas["state_schema"]["properties"]
     assert "properties" in schemas["output_schema"]
     assert "model" in str(schemas["config_schema"])

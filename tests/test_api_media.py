@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -196,8 +197,13 @@ async def test_optimize_makes_a_copy_within_each_networks_limits(tmp_path: Path)
         assert_error_shape(bad, 422)
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is not None, reason="ffmpeg is installed here")
-async def test_optimizing_a_video_without_ffmpeg_is_a_clear_501(tmp_path: Path) -> None:
+async def test_optimizing_a_video_without_ffmpeg_is_a_clear_501(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server whose PATH has no ffmpeg or ffprobe, as on a machine without the package.
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
     async with api_client(make_settings(tmp_path / "data")) as (_app, client):
         ana = await register(client)
         auth = bearer(ana["accessToken"])
@@ -254,3 +260,38 @@ async def test_media_belongs_to_its_organization_and_viewers_only_read(tmp_path:
         assert_error_shape(await _upload(client, viewer, png(8, 8)), 403)
         assert_error_shape(await client.delete(f"/api/media/{mid}", headers=viewer), 403)
         assert (await client.get(f"/api/media/{mid}", headers=viewer)).status_code == 200
+
+
+def _tiny_video(tmp_path: Path) -> bytes:
+    """Two seconds of a test pattern, 640x360 H.264, made by ffmpeg itself."""
+    out = tmp_path / "clip.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=10",
+            "-t", "2", "-pix_fmt", "yuv420p", "-c:v", "libx264", str(out),
+        ],
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    return out.read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed here")
+async def test_a_video_is_measured_and_converted_with_ffmpeg(tmp_path: Path) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (_app, client):
+        ana = await register(client)
+        auth = bearer(ana["accessToken"])
+        made = await _upload(client, auth, _tiny_video(tmp_path), "clip.bin")
+        assert made.status_code == 201, made.text
+        item = made.json()
+        assert (item["kind"], item["contentType"], item["codec"]) == ("video", "video/mp4", "h264")
+        assert item["dimensions"] == {"width": 640, "height": 360}
+        assert 1.9 <= item["durationSeconds"] <= 2.1
+        done = await client.post(
+            f"/api/media/{item['id']}/optimize", json={"platforms": ["tiktok"]}, headers=auth
+        )
+        assert done.status_code == 200, done.text
+        [copy] = done.json()["derivatives"]
+        assert (copy["platform"], copy["contentType"]) == ("tiktok", "video/mp4")
+        converted = await client.get(copy["url"], headers=auth)
+        assert converted.content[4:8] == b"ftyp"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from api_support import add_member, api_client, assert_error_shape, bearer, register
-from support import make_settings
+from bson import ObjectId
+from support import emitted, make_settings, notified
 from workspace_support import connect, iso, post_body, soon, stored_post
 
 
@@ -35,6 +36,14 @@ async def test_a_users_post_goes_through_the_inbox_to_the_schedule(tmp_path: Pat
 
         inbox = await client.get("/api/posts?status=pending_approval", headers=manager)
         assert [p["id"] for p in inbox.json()["items"]] == [pid]
+        # The manager and the admin are told a post waits; its author is not.
+        db = app.state.runtime.db
+        [told] = await emitted(db, org, "post.approval_requested")
+        assert told.data["postId"] == pid
+        waiting = await notified(db, org, "approval_waiting")
+        people = {str(n.user_id) for n in waiting}
+        assert len(people) == 2
+        assert ana["user"]["id"] in people
 
         # A user may not approve, even their own post.
         assert_error_shape(await client.post(f"/api/posts/{pid}/approve", headers=user), 403)
@@ -162,3 +171,80 @@ async def test_comments_and_approvals_belong_to_their_organization(tmp_path: Pat
             await client.post(f"/api/posts/{pid}/comments", json={"text": "x"}, headers=viewer), 403
         )
         assert len((await client.get(f"/api/posts/{pid}/comments", headers=viewer)).json()) == 1
+
+
+async def _workflow_waiting(app, client, auth, org: str) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
+    """A content_creation run paused at its approval; its thread and the inbox post."""
+    workflow = await client.post(
+        "/api/ai/workflows",
+        json={
+            "name": "Cold brew post",
+            "graph": "content_creation",
+            "input": {"brief": "Announce the cold brew", "platform": "twitter"},
+        },
+        headers=auth,
+    )
+    run = await client.post(f"/api/ai/workflows/{workflow.json()['id']}/execute", headers=auth)
+    assert run.json()["status"] == "interrupted", run.text
+    inbox = (await client.get("/api/posts?status=pending_approval", headers=auth)).json()
+    [post] = inbox["items"]
+    return run.json()["threadId"], post
+
+
+async def _thread_values(app, org: str, thread: str) -> tuple[tuple, dict]:  # type: ignore[no-untyped-def]
+    engine = app.state.runtime.engine
+    state = await engine.state(
+        engine.context(ObjectId(org), graph="content_creation", thread_id=thread)
+    )
+    return state.next, state.values
+
+
+async def test_the_workflows_approval_and_the_inbox_are_one_queue(tmp_path: Path) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (app, client):
+        ana = await register(client)
+        auth = bearer(ana["accessToken"])
+        org = ana["organization"]["id"]
+        x = await connect(app, org, "twitter")
+        thread, post = await _workflow_waiting(app, client, auth, org)
+        assert post["aiGeneration"]["isAiGenerated"] is True
+        assert post["aiGeneration"]["threadId"] == f"{org}:{thread}"
+        assert post["platforms"][0]["socialAccountId"] == x
+        assert post["scheduling"]["scheduledAt"]  # the workflow's first proposed slot
+
+        # Approved in the inbox: the post is scheduled and the workflow's thread completes.
+        approved = await client.post(f"/api/posts/{post['id']}/approve", headers=auth)
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["scheduling"]["status"] == "scheduled"
+        waiting, values = await _thread_values(app, org, thread)
+        assert waiting == ()
+        assert values["postId"] == post["id"]
+        assert values["status"] == "scheduled"
+        listed = (await client.get("/api/posts?aiGenerated=true", headers=auth)).json()["items"]
+        assert [p["id"] for p in listed] == [post["id"]]  # one post, not two
+
+        # Rejected in the inbox: back to draft with the reason, and the thread ends rejected.
+        thread2, second = await _workflow_waiting(app, client, auth, org)
+        rejected = await client.post(
+            f"/api/posts/{second['id']}/reject", json={"comment": "Off brand"}, headers=auth
+        )
+        assert rejected.json()["moderation"]["rejectionReason"] == "Off brand"
+        waiting, values = await _thread_values(app, org, thread2)
+        assert (waiting, values["status"]) == ((), "rejected")
+
+        # Answered in the workflow itself: the inbox post is decided the same way.
+        thread3, third = await _workflow_waiting(app, client, auth, org)
+        engine = app.state.runtime.engine
+        ctx = engine.context(ObjectId(org), graph="content_creation", thread_id=thread3)
+        await engine.run(ctx, resume={"action": "approve"})
+        decided = (await client.get(f"/api/posts/{third['id']}", headers=auth)).json()
+        assert decided["scheduling"]["status"] == "scheduled"
+        assert decided["moderation"]["status"] == "approved"
+        assert (await client.get("/api/posts?status=pending_approval", headers=auth)).json()[
+            "items"
+        ] == []
+
+        # Rejected in the workflow: the waiting post is removed (a rejected run stores nothing).
+        thread4, fourth = await _workflow_waiting(app, client, auth, org)
+        ctx = engine.context(ObjectId(org), graph="content_creation", thread_id=thread4)
+        await engine.run(ctx, resume={"action": "reject"})
+        assert_error_shape(await client.get(f"/api/posts/{fourth['id']}", headers=auth), 404)

@@ -327,7 +327,9 @@ async def test_thread_update_count_and_state_edits(server: str, key: str) -> Non
     await client.runs.wait(tid, "content_creation", input=BRIEF)
     before = await client.threads.get_state(tid)
     written = await client.threads.update_state(
-        tid, {"feedback": "shorter, please"}, as_node="schedule"
+        tid,
+        {"feedback": "shorter, please"},
+        as_node="submit",  # the node before approval
     )
     assert written["checkpoint"]["checkpoint_id"] != before["checkpoint"]["checkpoint_id"]
     edited = await client.threads.get_state(tid)

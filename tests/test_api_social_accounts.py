@@ -392,7 +392,11 @@ async def test_bad_input_names_the_field(api: Api) -> None:
     ):
         bad = await client.post("/api/social-accounts/connect", json=body, headers=auth)
         assert field in [f["field"] for f in assert_error_shape(bad, 422)["fields"]]
-    assert_error_shape(await client.get("/api/social-accounts/not-an-id", headers=auth), 422)
+    assert_error_shape(await client.get("/api/social-accounts/not-an-id", headers=auth), 404)
+    # A literal path asked with a method it does not have is a 405, not the id route's 422.
+    for method, path in (("PUT", "callback"), ("DELETE", "platforms"), ("PUT", "connect")):
+        wrong = await client.request(method, f"/api/social-accounts/{path}", headers=auth)
+        assert_error_shape(wrong, 405)
     missing = await client.get("/api/social-accounts/callback")
     assert assert_error_shape(missing, 422)["fields"][0]["field"] == "query.state"
 
@@ -459,9 +463,67 @@ async def test_sync_then_read_the_insights_and_the_metrics_back(
     bad = await client.get(f"{url}/metrics?days=0", headers=auth)
     assert assert_error_shape(bad, 422)["fields"][0]["field"] == "query.days"
 
-    sandbox.fault("x", "rate_limit", path=".*", count=1, retry_after=90)
+    # On the sync's own first read: the server's in-process crons (listening every minute)
+    # call other X paths and must not take the fault instead.
+    sandbox.fault("x", "rate_limit", path="^/2/users/me$", count=1, retry_after=90)
     limited = await client.post(f"{url}/sync", headers=auth)
     assert assert_error_shape(limited, 429)["code"] == "platform_rate_limited"
     assert int(limited.headers["retry-after"]) >= 85
     shown = await client.get(url, headers=auth)
     assert shown.json()["status"]["syncStatus"] == "rate_limited"
+
+
+async def test_reconnecting_an_account_must_bring_back_the_same_identity(
+    api: Api, sandbox: SandboxControl
+) -> None:
+    _app, client = api
+    auth = bearer((await register(client))["accessToken"])
+    account = (await connect(client, sandbox, auth)).json()["accounts"][0]
+    other = sandbox.add_user("x", username="someoneelse", name="Someone Else")
+
+    async def reconnect(user: str | None) -> httpx.Response:
+        started = await client.post(
+            "/api/social-accounts/connect",
+            json={"platform": "twitter", "accountId": account["id"]},
+            headers=auth,
+        )
+        assert started.status_code == 200, started.text
+        back = urlsplit(sandbox.consent(started.json()["authorizationUrl"], user=user).location)
+        return await client.get(f"{back.path}?{back.query}")
+
+    wrong = await reconnect(other["id"])
+    assert assert_error_shape(wrong, 409)["code"] == "different_account"
+    shown = await client.get(f"/api/social-accounts/{account['id']}", headers=auth)
+    assert shown.json()["accountInfo"]["username"] == "chorusbrand"
+
+    right = await reconnect(None)
+    assert right.status_code == 200, right.text
+    assert [a["id"] for a in right.json()["accounts"]] == [account["id"]]
+    listed = await client.get("/api/social-accounts", headers=auth)
+    assert len(listed.json()["items"]) == 1
+
+    mismatch = await client.post(
+        "/api/social-accounts/connect",
+        json={"platform": "linkedin", "accountId": account["id"]},
+        headers=auth,
+    )
+    assert assert_error_shape(mismatch, 422)["fields"][0]["field"] == "body.accountId"
+
+
+async def test_a_consent_that_covers_no_page_connects_nothing_and_says_why(
+    api: Api, sandbox: SandboxControl
+) -> None:
+    _app, client = api
+    auth = bearer((await register(client))["accessToken"])
+    person = sandbox.add_user("meta", username="nopages", name="No Pages")
+    started = await client.post(
+        "/api/social-accounts/connect", json={"platform": "facebook"}, headers=auth
+    )
+    back = urlsplit(sandbox.consent(started.json()["authorizationUrl"], user=person["id"]).location)
+
+    answer = await client.get(f"{back.path}?{back.query}")
+
+    error = assert_error_shape(answer, 409)
+    assert error["code"] == "no_accounts"
+    assert "Page" in error["message"]
+    assert (await client.get("/api/social-accounts", headers=auth)).json()["items"] == []

@@ -75,8 +75,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                 pytest.fail(f"chorus serve exited: {log_path.read_text()[-3000:]}")
         else:
             pytest.fail("chorus serve did not start")
-        seeded = [ln for ln in log_path.read_text().splitlines() if ln.startswith("{")]
-        yield base, data, json.loads(seeded[0])
+        printed = log_path.read_text()
+        # The seed summary: the JSON line naming the organization (the logs are JSON too).
+        seeded = next(
+            json.loads(ln)
+            for ln in printed.splitlines()
+            if ln.startswith("{") and '"organization_id"' in ln
+        )
+        # make run's first screen: where the console is and the demo admin's credentials.
+        welcome = f"open {base}/console and sign in as {seeded['admin_email']}"
+        assert f"{welcome} with password {seeded['admin_password']}" in printed
+        yield base, data, seeded
     finally:
         process.terminate()
         process.wait(timeout=60)

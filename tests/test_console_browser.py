@@ -226,3 +226,21 @@ def test_revise_with_feedback_then_reject(server: str, page: Any) -> None:
     expect(log).to_contain_text("Rejected: nothing was stored.", timeout=30_000)
     expect(approval).to_be_hidden()
     expect(page.locator("#post-id")).to_have_count(0)
+
+
+def test_a_signed_in_console_opens_the_langserve_playground(server: str, page: Any) -> None:
+    playground = f"{server}/graphs/scheduler/playground/"
+    before = page.goto(playground)
+    assert before is not None
+    assert before.status == 401  # not signed in: no cookie yet
+    _sign_in(page, server)
+    page.get_by_label("Run", exact=True).select_option("scheduler")
+    link = page.locator("#playground-link")
+    expect(link).to_have_attribute("href", "/graphs/scheduler/playground/")
+    # The JSON box holds the graph's own valid example, not an empty object.
+    expect(page.locator("#json-input")).to_have_value(re.compile(r'"platform": "instagram"'))
+    opened = page.goto(playground)
+    assert opened is not None
+    assert opened.status == 200, opened.text()
+    # HttpOnly: the browser sends the cookie, but no script of the page can read it.
+    assert "chorus_playground" not in page.evaluate("document.cookie")

@@ -14,6 +14,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.types import Command
 from support import DEMO_NOW, seeded_runtime
 
+from agents.base import org_settings
 from chorus.runtime import Runtime
 from graphs.registry import GRAPH_NAMES, build_graph
 from memory.kinds import MemoryKind
@@ -103,6 +104,10 @@ async def test_content_creation_pauses_for_approval_then_stores_the_post(world: 
     [pending] = state.interrupts
     assert pending.value["draft"]["text"]
     assert pending.value["slots"], "the approval shows the proposed slots"
+    # ... and the zone they are on, the organization's, for a client to show them in.
+    expected = (await org_settings(run.ctx)).timezone
+    assert expected
+    assert pending.value["timezone"] == expected
 
     done = await run.invoke(Command(resume={"action": "approve"}))
     post = await TenantRepository(world.runtime.db, Post).get(world.org, ObjectId(done["postId"]))

@@ -253,6 +253,18 @@ async def test_a_disallowed_method_lists_every_allowed_one(api: Api) -> None:
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
 
+async def test_a_literal_resource_answers_405_where_a_template_would_refuse_its_id(
+    api: Api,
+) -> None:
+    """PUT /api/social-accounts/callback is a method the callback lacks, not a bad
+    account id for PUT /api/social-accounts/{account_id}."""
+    response = await api.client.put("/api/social-accounts/callback", json={}, headers=api.auth)
+    assert_error_shape(response, 405)
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    malformed = await api.client.put("/api/social-accounts/abc", json={}, headers=api.auth)
+    assert_error_shape(malformed, 422)
+
+
 async def test_the_public_health_shows_no_filesystem_paths(api: Api) -> None:
     response = await api.client.get("/api/system/health")
     text = response.text

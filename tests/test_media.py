@@ -59,6 +59,22 @@ async def test_put_get_list_delete(store: MediaStore) -> None:
     await store.delete(ORG, image.key)  # deleting what is gone is fine
 
 
+async def test_erasing_a_tenant_removes_everything_under_its_prefix_and_nothing_else(
+    store: MediaStore,
+) -> None:
+    for name in ("a.png", "b.png", "c.mp4"):
+        await store.put(ORG, name, b"mine", "image/png")
+    theirs = await store.put(OTHER, "keep.png", b"theirs", "image/png")
+
+    assert await store.erase_tenant(ORG) == 3
+
+    assert await store.list(ORG) == []
+    assert await store.erase_tenant(ORG) == 0
+    assert await store.get(OTHER, theirs.key) == b"theirs"
+    if isinstance(store, LocalMediaStore):
+        assert not (store._root / ORG).exists()  # not even an empty directory named for it
+
+
 async def test_another_tenants_key_is_refused(store: MediaStore) -> None:
     theirs = await store.put(OTHER, "secret.pdf", b"%PDF their data", "application/pdf")
 

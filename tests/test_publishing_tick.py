@@ -5,31 +5,59 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
+from bson import ObjectId
 from publishing_support import Scene, scene_fixture  # noqa: F401 - a fixture
 from redis_support import arq_worker, redis_answers, until
-from sandbox_support import sandbox_fixture  # noqa: F401 - a fixture
+from sandbox_support import sandbox_fixture, sandbox_url  # noqa: F401 - a fixture
 from support import TEST_REDIS_URL, make_settings, opened_runtime
 
 from chorus.jobs import CRONS
-from persistence.models import Post
+from persistence.ids import utcnow
+from persistence.models import Post, SocialAccount
+from persistence.models.content import AccountInfo, PlatformTarget, PostContent, Scheduling
+from persistence.repository import TenantRepository
+from sandbox.accounts import connect_user
+from sandbox.client import SandboxControl
 from services.publishing import PublishConfig, Ticker, run_due
+from services.social_accounts.tokens import sealed
 
 QUICK = PublishConfig(lease_seconds=30.0)
 
 
-async def test_the_job_publishes_due_posts_once_publishing_is_enabled(scene: Scene) -> None:
-    runtime = scene.runtime
-    post = await scene.post("Published by the job")
-    await runtime.jobs.enqueue("publish_due", job_id="before")
-    assert await runtime.jobs.result("before") == {"not_enabled": 1}  # type: ignore[attr-defined]
-    runtime.enable_publishing(scene.access, config=QUICK)
-    await runtime.jobs.enqueue("publish_due", job_id="after")
-    outcome = await runtime.jobs.result("after")  # type: ignore[attr-defined]
-    assert outcome == {"claimed": 1, "published": 1}
-    assert (await scene.reload(post)).scheduling.status == "published"
-    assert scene.made("twitter", "Published by the job") == 1
+async def test_the_job_publishes_due_posts_for_the_stored_accounts(
+    sandbox: SandboxControl, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", platforms_sandbox_url=sandbox_url())
+    async with opened_runtime(settings) as runtime:
+        org = ObjectId()
+        tokens = await connect_user(
+            runtime.platforms.provider("twitter"), sandbox, username="stored"
+        )
+        account = SocialAccount(
+            organization_id=org,
+            platform="twitter",
+            account_info=AccountInfo(platform_id=tokens.account_id or "", username="stored"),
+        )
+        accounts = TenantRepository(runtime.db, SocialAccount)
+        await accounts.insert(account)
+        await accounts.update(org, account.id, sealed(runtime.cipher, tokens))
+        post = Post(
+            organization_id=org,
+            content=PostContent(text="Published by the job"),
+            scheduling=Scheduling(status="scheduled", scheduled_at=utcnow()),
+            platforms=[PlatformTarget(social_account_id=account.id, platform="twitter")],
+        )
+        await TenantRepository(runtime.db, Post).insert(post)
+        await runtime.jobs.enqueue("publish_due", job_id="tick")
+        outcome = await runtime.jobs.result("tick")  # type: ignore[attr-defined]
+        assert outcome == {"claimed": 1, "published": 1}
+        stored = await TenantRepository(runtime.db, Post).get(org, post.id)
+        assert stored is not None
+        assert stored.scheduling.status == "published"
+    assert [p["text"] for p in sandbox.posts("x")] == ["Published by the job"]
 
 
 async def test_a_pass_publishes_at_most_its_bound_of_posts_at_once(scene: Scene) -> None:

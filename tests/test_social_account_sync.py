@@ -19,6 +19,7 @@ from support import make_settings, opened_runtime
 from chorus.jobs import CRONS, JOBS
 from chorus.runtime import Runtime
 from persistence.admin import OrganizationAdmin
+from persistence.analytics_versions import analytics_version
 from persistence.errors import Conflict, NotFound, RateLimited
 from persistence.ids import utcnow
 from persistence.models import Analytics, AudienceInsights, Post, SocialAccount
@@ -60,7 +61,7 @@ async def published(world: World, text: str) -> tuple[Post, str]:
         platforms=[
             PlatformTarget(
                 social_account_id=world.account.id,
-                platform="twitter",
+                platform=world.account.platform,
                 platform_post_id=made.platform_post_id,
                 url=made.url,
                 status="published",
@@ -114,7 +115,8 @@ async def test_a_sync_brings_post_metrics_into_analytics_and_account_numbers_int
     await sync.sync_account(world.rt, world.org, world.account.id)
     docs = await TenantRepository(world.rt.db, Analytics).find(world.org, {"postId": post.id})
     assert [d.metrics.likes for d in docs] == [8]
-    assert await TenantRepository(world.rt.db, AudienceInsights).count(world.org) == 1
+    assert await TenantRepository(world.rt.db, AudienceInsights).count(world.org) == 2
+    assert await analytics_version(world.rt.db, world.org) >= 2, "cached analytics go stale"
 
 
 async def test_a_rate_limit_moves_the_next_sync_past_retry_after(world: World) -> None:
@@ -184,3 +186,28 @@ async def test_the_scheduled_job_syncs_each_due_account_once_across_workers(
 async def test_another_organization_cannot_sync_the_account(world: World) -> None:
     with pytest.raises(NotFound):
         await sync.sync_account(world.rt, ObjectId(), world.account.id)
+
+
+async def test_a_post_the_network_no_longer_knows_does_not_stop_the_others_syncing(
+    world: World,
+) -> None:
+    connection = await consent(world.rt.platforms.provider("facebook"), world.sandbox)
+    page = (await connect.store(world.rt, world.org, ObjectId(), "facebook", connection))[0]
+    page_world = World(world.rt, world.sandbox, world.org, page)
+    kept, kept_id = await published(page_world, "Still there")
+    gone, _ = await published(page_world, "Removed from Facebook long ago")
+    # An id the Graph API answers "does not exist" for (the sandbox's deleted posts stay
+    # readable, as Facebook's do for a while).
+    await TenantRepository(world.rt.db, Post).update(
+        world.org, gone.id, {"platforms.0.platformPostId": f"{kept_id.split('_')[0]}_404404"}
+    )
+
+    result = await sync.sync_account(world.rt, world.org, page.id)
+
+    assert result.posts == 1
+    analytics = TenantRepository(world.rt.db, Analytics)
+    assert await analytics.count(world.org, {"postId": kept.id}) == 1
+    assert await analytics.count(world.org, {"postId": gone.id}) == 0
+    stored = await TenantRepository(world.rt.db, SocialAccount).get(world.org, page.id)
+    assert stored is not None
+    assert stored.status.sync_status == "active"

@@ -23,9 +23,13 @@ from api.routes.admin_schemas import (
     ComponentOut,
     MaintenanceIn,
     MaintenanceOut,
+    PerformanceOut,
+    RouteLatencyOut,
+    RunLatencyOut,
     StatsOut,
     SystemHealthOut,
 )
+from persistence import metrics
 from services import maintenance, operators
 
 router = APIRouter(
@@ -113,3 +117,16 @@ async def set_maintenance(
     out) is answered 503 with ``message``; reads go on."""
     state = await maintenance.switch(runtime.db, body.enabled, body.message, principal.user_id)
     return MaintenanceOut.of(state)
+
+
+@router.get("/performance", response_model=PerformanceOut)
+async def performance(runtime: RuntimeDep) -> PerformanceOut:
+    """Request latency by route and run durations by graph in this process (count, mean,
+    p50/p95/p99 from the histograms /api/system/metrics exports), and the queue's depth."""
+    requests = metrics.histogram_summaries(metrics.REQUEST_SECONDS, ("method", "route", "status"))
+    runs = metrics.histogram_summaries(metrics.RUN_SECONDS, ("graph", "outcome"))
+    return PerformanceOut(
+        requests=[RouteLatencyOut.model_validate(r) for r in requests],
+        runs=[RunLatencyOut.model_validate(r) for r in runs],
+        queue_depth=await runtime.jobs.depth(),
+    )

@@ -135,4 +135,31 @@ class MaintenanceOut(ApiModel):
         )
 
 
+class LatencyOut(ApiModel):
+    count: int
+    mean_seconds: float
+    p50_seconds: float
+    p95_seconds: float
+    p99_seconds: float
+
+
+class RouteLatencyOut(LatencyOut):
+    method: str
+    route: str
+    status: str
+
+
+class RunLatencyOut(LatencyOut):
+    graph: str
+    outcome: str
+
+
+class PerformanceOut(ApiModel):
+    """Since this process started (each process counts its own; Prometheus adds them up)."""
+
+    requests: list[RouteLatencyOut] = Field(description="Slowest p95 first.")
+    runs: list[RunLatencyOut] = Field(description="Slowest p95 first.")
+    queue_depth: int
+
+
 SystemHealthOut.model_rebuild()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from bson import ObjectId
 from fastapi import APIRouter, Depends, Request, Response
 
+from api import playground_cookie
 from api.deps import (
     CurrentPrincipal,
     MaybePrincipal,
@@ -31,6 +32,7 @@ from api.routes.schemas import (
     LoginIn,
     LogoutIn,
     OrganizationOut,
+    PlaygroundSessionOut,
     RefreshIn,
     RegisterIn,
     RegisterOut,
@@ -155,9 +157,30 @@ async def refresh(body: RefreshIn, request: Request, runtime: RuntimeDep) -> Tok
     return TokenOut(**_tokens(pair))
 
 
+@router.post(
+    "/playground-session",
+    response_model=PlaygroundSessionOut,
+    responses=errors(401, 403),
+)
+async def playground_session(
+    principal: CurrentPrincipal, request: Request, response: Response
+) -> PlaygroundSessionOut:
+    """For the signed-in console: an HttpOnly, SameSite=Strict cookie holding the caller's
+    access token, sent only to ``/graphs``, so the LangServe playground
+    (``/graphs/{name}/playground/``) opens in this browser. Ask again after each refresh."""
+    header = request.headers.get("authorization", "")
+    if principal.via != "token" or not header.lower().startswith("bearer "):
+        raise ApiError(403, "sign in with a password (an API key opens no playground)")
+    seconds = playground_cookie.issue(request, response, header.split(" ", 1)[1].strip())
+    return PlaygroundSessionOut(expires_in=seconds, path=playground_cookie.PATH)
+
+
 @router.post("/logout", status_code=204, response_class=Response, responses=errors(401))
 async def logout(
-    principal: CurrentPrincipal, runtime: RuntimeDep, body: LogoutIn | None = None
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    request: Request,
+    body: LogoutIn | None = None,
 ) -> Response:
     """End the caller's session (and the one of ``refreshToken``, if it is the caller's)."""
     sessions = _sessions(runtime)
@@ -171,7 +194,9 @@ async def logout(
         if session is not None and session.user_id == principal.user_id:
             await sessions.revoke_family(session.organization_id, session.family_id)
     await accounts.record_sign_out(runtime.db, principal.org_id, principal.user_id, principal.email)
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    playground_cookie.clear(request, response)
+    return response
 
 
 @router.post(

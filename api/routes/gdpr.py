@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import IdPath, RuntimeDep, SignedIn, rate_limited, require, signed_in
@@ -46,13 +46,19 @@ router = APIRouter(
     responses=errors(403, 422),
 )
 async def erase_organization(
-    body: ConfirmIn, principal: OrgAdmin, runtime: RuntimeDep
+    body: ConfirmIn, principal: OrgAdmin, runtime: RuntimeDep, request: Request
 ) -> OrganizationErasureOut:
     """Erase the organization the caller acts in, from every store: documents of every
     collection, memory, checkpoints, media, queued jobs and cached keys. Its members are
     refused from their next request on. Answers what went from each store and what every
     store still holds of it afterwards (``remaining``: empty)."""
-    return OrganizationErasureOut.of(await erase.erase_organization(runtime, principal.org_id))
+    report = await erase.erase_organization(runtime, principal.org_id)
+    # Nor may this request's own usage count bring the organization back (api.usage).
+    request.state.principal = None
+    usage = getattr(request.app.state, "usage", None)
+    if usage is not None:
+        usage.forget(principal.org_id)
+    return OrganizationErasureOut.of(report)
 
 
 @router.delete(

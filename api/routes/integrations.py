@@ -163,7 +163,9 @@ async def test_integration(
     integration_id: IdPath, principal: IntegrationAdmin, runtime: RuntimeDep
 ) -> LogOut:
     """Send one ``integration.test`` event now; the attempt, as logged."""
-    entry = await delivery.test(runtime.webhooks, runtime.db, principal.org_id, integration_id)
+    entry = await delivery.send_test_event(
+        runtime.webhooks, runtime.db, principal.org_id, integration_id
+    )
     return LogOut.of(entry)
 
 

@@ -43,6 +43,7 @@ from api.routes.post_schemas import (
 from persistence.ids import IsoDateTime
 from persistence.models import Post
 from persistence.models.content import Platform, PostStatus
+from runs import approvals as run_approvals
 from services.workspace import approvals, bulk, listing, preview
 from services.workspace import posts as service
 from services.workspace.posts import StaleVersion
@@ -491,7 +492,12 @@ async def submit_post(
     """Send a draft for approval (checked as it will go out); it joins the inbox
     (``GET /api/posts?status=pending_approval``)."""
     post = await approvals.submit(
-        runtime.db, principal.org_id, post_id, _person(principal), body.note if body else None
+        runtime.db,
+        principal.org_id,
+        post_id,
+        _person(principal),
+        body.note if body else None,
+        events=runtime.events,
     )
     return _answer(post, response)
 
@@ -507,10 +513,11 @@ async def approve_post(
     body: ApproveIn | None = None,
 ) -> PostOut:
     """Approve a pending post: scheduled at ``scheduledAt`` or its proposed time (402 past
-    the plan's allowance), or an approved draft when it has no time."""
+    the plan's allowance), or an approved draft when it has no time. A post the
+    content_creation workflow submitted also resumes its thread with the approval."""
     body = body or ApproveIn()
-    post = await approvals.approve(
-        runtime.db,
+    post = await run_approvals.approve(
+        runtime.engine,
         principal.org_id,
         post_id,
         _person(principal),
@@ -524,9 +531,10 @@ async def approve_post(
 async def reject_post(
     post_id: IdPath, body: RejectIn, principal: Publisher, runtime: RuntimeDep, response: Response
 ) -> PostOut:
-    """Send a pending post back to its author as a draft, with the reason as a comment."""
-    post = await approvals.reject(
-        runtime.db, principal.org_id, post_id, _person(principal), body.comment
+    """Send a pending post back to its author as a draft, with the reason as a comment (a
+    workflow's post: its thread is answered with the rejection)."""
+    post = await run_approvals.reject(
+        runtime.engine, principal.org_id, post_id, _person(principal), body.comment
     )
     return _answer(post, response)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Any
 
 from bson import ObjectId
@@ -106,12 +107,40 @@ class _Socket:
 
     async def heartbeat(self, seconds: float) -> None:
         runtime = self.ws.app.state.runtime
+        checks = _checks(self.ws)
         while True:
             await asyncio.sleep(seconds)
-            if not await still_valid(runtime, self.principal):
+            if not await checks.valid(runtime, self.principal, seconds / 2):
                 await self.ws.close(UNAUTHORIZED, "the session has ended; sign in again")
                 return
             await self.ws.send_json({"type": "ping"})
+
+
+class _Checks:
+    """The last answer of ``still_valid`` per credential, shared by its sockets: a person's
+    tabs (or a script's many sockets) cost one check per interval, not one each."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[object, ...], tuple[bool, float]] = {}
+
+    async def valid(self, runtime: Any, principal: Principal, max_age: float) -> bool:
+        key = (principal.via, principal.session_id, principal.api_key_id, principal.user_id)
+        known = self._last.get(key)
+        now = time.monotonic()
+        if known is not None and now - known[1] < max_age:
+            return known[0]
+        result = await still_valid(runtime, principal)
+        if len(self._last) > 100_000:  # forget old answers rather than grow without bound
+            self._last.clear()
+        self._last[key] = (result, now)
+        return result
+
+
+def _checks(ws: WebSocket) -> _Checks:
+    state = ws.app.state
+    if not hasattr(state, "ws_checks"):
+        state.ws_checks = _Checks()
+    return state.ws_checks
 
 
 async def _serve(ws: WebSocket, fixed: set[str] | None) -> None:

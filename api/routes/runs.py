@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sse_starlette import ServerSentEvent
 
 from api.deps import EngineDep, Reader, Writer, rate_limited
-from api.routes import runs_assistants, runs_threads
+from api.routes import runs_assistants, runs_store, runs_threads
 from api.routes.lg_schemas import RunCreate, RunOut, ThreadState
 from api.routes.runs_sse import SSE_EVENT, sse_event, sse_response
 from persistence.models.runs import TERMINAL, LgRun, RunStatus
@@ -271,6 +271,7 @@ async def delete_run(thread_id: str, run_id: str, engine: EngineDep, principal: 
 router = APIRouter(prefix="/lg")
 router.include_router(runs_assistants.router)
 router.include_router(runs_threads.router)
+router.include_router(runs_store.router)
 router.include_router(runs_router)
 
 __all__ = ["router"]

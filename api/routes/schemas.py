@@ -86,6 +86,11 @@ class ApiKeyOut(ApiModel):
         )
 
 
+class PlaygroundSessionOut(ApiModel):
+    expires_in: int = Field(description="Seconds until the cookie expires (the token's own).")
+    path: str = Field(description="Where the browser sends it: the LangServe routes.")
+
+
 class TokenOut(ApiModel):
     access_token: str
     refresh_token: str

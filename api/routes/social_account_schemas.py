@@ -128,6 +128,12 @@ class ConnectIn(StrictIn):
         description="Bluesky only: an app password (Settings > App passwords), never the "
         "account's own password.",
     )
+    account_id: str | None = Field(
+        default=None,
+        pattern="^[0-9a-fA-F]{24}$",
+        description="Reconnect this stored account (it must get the same identity back, "
+        "unless it was never connected).",
+    )
 
 
 class ConnectOut(ApiModel):
@@ -322,7 +328,7 @@ class AccountNumbersOut(ApiModel):
 
 
 class InsightDayOut(AccountNumbersOut):
-    date: datetime = Field(description="The UTC day (midnight) the numbers were read.")
+    date: datetime = Field(description="When the numbers were read (one entry per sync).")
 
 
 class InsightsOut(ApiModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from bson import ObjectId
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import IdPath, Reader, RuntimeDep, Writer, rate_limited, rate_limited_by_ip, require
@@ -59,10 +60,10 @@ async def oauth_callback(
 ) -> ConnectOut:
     """Where the network redirects after consent: trades the code for tokens and stores the
     accounts (a reconnected account is updated and works again). 422 for a state that is
-    unknown, expired or used, or a code the network refuses; 409 when the user declined."""
+    unknown, expired or used, or a code the network refuses; 409 when the user declined
+    (``consent_denied``) or the consent covers no account to post as (``no_accounts``)."""
     accounts = await connect.complete(runtime, state, code, error, error_description)
-    platform = accounts[0].platform if accounts else "sandbox"
-    return ConnectOut.connected(platform, accounts)
+    return ConnectOut.connected(accounts[0].platform, accounts)  # store() never gives none
 
 
 @router.get(
@@ -105,6 +106,7 @@ async def connect_account(
     network then redirects to ``/api/social-accounts/callback``. Bluesky: send
     ``identifier`` and ``appPassword``; the account is connected at once. 402 when the plan
     allows no more accounts; 409 when the network refuses; 503 when it does not answer."""
+    bind_to = ObjectId(body.account_id) if body.account_id else None
     if body.platform == "bluesky" or body.identifier or body.app_password:
         if not (body.identifier and body.app_password):
             missing = "body.identifier" if not body.identifier else "body.appPassword"
@@ -116,17 +118,23 @@ async def connect_account(
             body.platform,
             body.identifier,
             body.app_password,
+            account_id=bind_to,
         )
         return ConnectOut.connected(body.platform, accounts)
     redirect_uri = runtime.public_base_url + CALLBACK_PATH
     started = await connect.start(
-        runtime, principal.org_id, principal.user_id, body.platform, redirect_uri
+        runtime,
+        principal.org_id,
+        principal.user_id,
+        body.platform,
+        redirect_uri,
+        account_id=bind_to,
     )
     return ConnectOut.started(started)
 
 
 @router.get(
-    "/{account_id}",
+    "/{account_id:objectid}",
     response_model=SocialAccountOut,
     dependencies=_MEMBERS,
     responses=errors(401, 404, 422, 429),
@@ -138,7 +146,7 @@ async def get_account(
 
 
 @router.put(
-    "/{account_id}",
+    "/{account_id:objectid}",
     response_model=SocialAccountOut,
     dependencies=_MEMBERS,
     responses=errors(401, 403, 404, 422, 429),
@@ -161,7 +169,7 @@ async def update_account(
 
 
 @router.delete(
-    "/{account_id}",
+    "/{account_id:objectid}",
     status_code=204,
     dependencies=_MEMBERS,
     responses=errors(401, 403, 404, 422, 429, 503),
@@ -176,7 +184,7 @@ async def disconnect_account(
 
 
 @router.post(
-    "/{account_id}/refresh",
+    "/{account_id:objectid}/refresh",
     response_model=SocialAccountOut,
     dependencies=_MEMBERS,
     responses=errors(401, 403, 404, 409, 422, 429, 503),
@@ -192,7 +200,7 @@ async def refresh_account(
 
 
 @router.post(
-    "/{account_id}/sync",
+    "/{account_id:objectid}/sync",
     response_model=SyncOut,
     dependencies=_MEMBERS,
     responses=errors(401, 403, 404, 409, 422, 429, 503),
@@ -210,7 +218,7 @@ Days = Annotated[int, Query(ge=1, le=365, description="How many days back.")]
 
 
 @router.get(
-    "/{account_id}/insights",
+    "/{account_id:objectid}/insights",
     response_model=InsightsOut,
     dependencies=_MEMBERS,
     responses=errors(401, 404, 422, 429),
@@ -218,14 +226,14 @@ Days = Annotated[int, Query(ge=1, le=365, description="How many days back.")]
 async def account_insights(
     account_id: IdPath, principal: Reader, runtime: RuntimeDep, days: Days = 30
 ) -> InsightsOut:
-    """The account's followers, following, posts, impressions and reach, one entry per day
-    synced, with the latest values and the change over the period."""
+    """The account's followers, following, posts, impressions and reach, one entry per sync,
+    with the latest values and the change over the period."""
     found = await insights.account_insights(runtime, principal.org_id, account_id, days)
     return InsightsOut.of(found)
 
 
 @router.get(
-    "/{account_id}/metrics",
+    "/{account_id:objectid}/metrics",
     response_model=AccountMetricsListOut,
     dependencies=_MEMBERS,
     responses=errors(401, 404, 422, 429),

@@ -4,6 +4,7 @@ from persistence.models.activity import NetworkActivity
 from persistence.models.ai import AiAgent, AiTask, Workflow, WorkflowRun
 from persistence.models.analytics import (
     Analytics,
+    AnalyticsReport,
     AnalyticsVersion,
     AudienceInsights,
     CompetitorAnalysis,
@@ -38,6 +39,7 @@ ALL_DOCUMENTS: tuple[type[Document], ...] = (
     AudienceInsights,
     CompetitorAnalysis,
     AnalyticsVersion,
+    AnalyticsReport,
     AiAgent,
     AiTask,
     Workflow,
@@ -68,6 +70,7 @@ __all__ = [
     "AiAgent",
     "AiTask",
     "Analytics",
+    "AnalyticsReport",
     "AnalyticsVersion",
     "ApiKey",
     "ApiUsage",

@@ -148,3 +148,34 @@ class AnalyticsVersion(Document):
     collection = "analytics_versions"
 
     version: int = 0
+
+
+class ReportRun(Model):
+    """One analysis graph run in the background for a report."""
+
+    graph: str
+    thread_id: str
+    run_id: str
+    status: str = "pending"
+    error: str | None = None
+
+
+class AnalyticsReport(Document):
+    """A generated analytics report: the graphs' Markdown, the period's figures, and an HTML
+    rendering with charts."""
+
+    collection = "analytics_reports"
+
+    title: str
+    status: Literal["running", "completed", "failed"] = "running"
+    created_by: PyObjectId | None = None
+    date_from: str = Field(description="first local day, ISO")
+    date_to: str = Field(description="last local day, ISO")
+    timezone: str = "UTC"
+    platforms: list[str] | None = None
+    runs: list[ReportRun] = Field(default_factory=list)
+    markdown: str | None = None
+    html: str | None = None
+    figures: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    completed_at: UTCDateTime | None = None

@@ -84,6 +84,15 @@ class AccountMetrics(Model):
     last_post_date: UTCDateTime | None = None
 
 
+class ListeningState(Model):
+    """Where listening left off: the network's cursor (opaque) and when it last read."""
+
+    cursor: str | None = None
+    last_run: UTCDateTime | None = None
+    next_run: UTCDateTime | None = None
+    last_risk_level: str | None = None
+
+
 class SocialAccount(Document):
     collection = "social_accounts"
 
@@ -94,6 +103,7 @@ class SocialAccount(Document):
     settings: AccountSettings = Field(default_factory=AccountSettings)
     status: AccountStatus = Field(default_factory=AccountStatus)
     metrics: AccountMetrics = Field(default_factory=AccountMetrics)
+    listening: ListeningState = Field(default_factory=ListeningState)
 
 
 class OAuthState(Document):
@@ -106,7 +116,10 @@ class OAuthState(Document):
     platform: Platform
     state_hash: str
     redirect_uri: str
-    code_verifier: str | None = None
+    # The PKCE verifier, encrypted; named as a secret so that exports withhold it.
+    verifier_secret: str | None = None
+    # Reconnecting one stored account: the consent's account is stored into this one.
+    account_id: PyObjectId | None = None
     expires_at: UTCDateTime
     used_at: UTCDateTime | None = None
 

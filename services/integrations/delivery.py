@@ -255,7 +255,7 @@ class WebhookDispatcher:
         return body, headers
 
 
-async def test(
+async def send_test_event(
     dispatcher: WebhookDispatcher, db: Any, org_id: ObjectId, iid: ObjectId
 ) -> IntegrationLog:
     """Send a test event to one of the organization's integrations."""

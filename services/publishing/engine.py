@@ -36,6 +36,7 @@ from typing import Any, Literal, Protocol
 
 from bson import ObjectId
 
+from persistence import metrics
 from persistence.errors import NotFound
 from persistence.ids import utcnow
 from persistence.media import MediaStore
@@ -65,8 +66,11 @@ Settled = Literal["published", "partially_published", "failed", "waiting", "lost
 
 
 class EventSink(Protocol):
-    async def emit(self, org_id: ObjectId, event_type: str, data: dict[str, Any] | None = None,
-                   **kw: Any) -> Any: ...  # fmt: skip
+    """Where settled posts are told (``services.events.EventBus``)."""
+
+    async def emit(
+        self, org_id: ObjectId, event_type: str, data: dict[str, Any] | None = None, **kw: Any
+    ) -> Any: ...
 
 
 class LostClaim(Exception):
@@ -151,11 +155,12 @@ class Publisher:
                 *(self._target(post, token, i, t) for i, t in due_targets),
                 return_exceptions=True,
             )
-            for result in results:
-                if isinstance(result, LostClaim):
-                    raise result
-                if isinstance(result, BaseException):
-                    raise result
+            # A lost claim first (stop quietly); any other error leaves the post to be taken
+            # over when its lease ends.
+            errors = [r for r in results if isinstance(r, BaseException)]
+            lost = [e for e in errors if isinstance(e, LostClaim)]
+            if errors:
+                raise (lost or errors)[0]
             return await self._settle(post, token)
         except LostClaim:
             log.warning("post %s was taken over by another worker; this pass stops", post.id)
@@ -438,6 +443,8 @@ class Publisher:
         return status
 
     async def _emit(self, post: Post, status: Settled) -> None:
+        for target in post.platforms:
+            metrics.PUBLISH_OUTCOMES.labels(target.platform, target.status).inc()
         targets = [
             {
                 "platform": t.platform,

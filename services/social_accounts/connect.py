@@ -8,12 +8,18 @@ state is what ties it to the organization; it is used once. One consent may yiel
 accounts (a person's Facebook Pages, a LinkedIn member and the organizations they
 administer): each is stored. An account already stored (same network identity) is updated
 and reconnected; only new ones count against the plan's limit, checked before any is stored.
+
+Reconnecting one given account (``account_id``) stores only that identity into it. An
+account that was never connected (seeded or imported, without tokens) takes the identity
+the user consents with; a connected one must get the same identity back, never another
+account's in its place.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -50,10 +56,18 @@ def _hash(state: str) -> str:
 
 
 async def start(
-    rt: AccountsRuntime, org_id: ObjectId, user_id: ObjectId, platform: str, redirect_uri: str
+    rt: AccountsRuntime,
+    org_id: ObjectId,
+    user_id: ObjectId,
+    platform: str,
+    redirect_uri: str,
+    *,
+    account_id: ObjectId | None = None,
 ) -> ConnectStart:
     """The network's consent page for ``platform``, with a state kept here until the
-    callback comes back."""
+    callback comes back. ``account_id``: reconnect that stored account."""
+    if account_id is not None:
+        await _bindable(rt, org_id, account_id, platform)
     provider = rt.platforms.provider(platform)
     if provider.auth_kind != "oauth2":
         raise InvalidInput.field(
@@ -61,18 +75,22 @@ async def start(
             f"{platform} connects with a handle and an app password: send identifier and "
             "appPassword instead",
         )
+    states = TenantRepository(rt.db, OAuthState)
+    # Consents never finished are of no use once expired; they go as new ones start.
+    await states.collection.delete_many(tenant_filter(org_id, {"expiresAt": {"$lt": utcnow()}}))
     state = f"{org_id}.{secrets.token_urlsafe(32)}"
     pkce = new_pkce()
     auth = provider.authorization_url(state, redirect_uri, pkce.challenge)
     expires = utcnow() + STATE_TTL
-    await TenantRepository(rt.db, OAuthState).insert(
+    await states.insert(
         OAuthState(
             organization_id=org_id,
             user_id=user_id,
             platform=provider.network,  # type: ignore[arg-type]
             state_hash=_hash(state),
             redirect_uri=redirect_uri,
-            code_verifier=rt.cipher.encrypt(pkce.verifier) if auth.uses_pkce else None,
+            verifier_secret=rt.cipher.encrypt(pkce.verifier) if auth.uses_pkce else None,
+            account_id=account_id,
             expires_at=expires,
         )
     )
@@ -97,7 +115,7 @@ async def complete(
     if not code:
         raise InvalidInput.field("query.code", "the network's redirect carried no code")
     provider = rt.platforms.provider(pending.platform)
-    verifier = rt.cipher.decrypt(pending.code_verifier) if pending.code_verifier else None
+    verifier = rt.cipher.decrypt(pending.verifier_secret) if pending.verifier_secret else None
     try:
         with network_call():
             connection = await provider.exchange_code(code, pending.redirect_uri, verifier)
@@ -109,7 +127,14 @@ async def complete(
                 fields=[{"field": "query.code", "message": refused.message}],
             ) from refused
         raise
-    return await store(rt, pending.organization_id, pending.user_id, pending.platform, connection)
+    return await store(
+        rt,
+        pending.organization_id,
+        pending.user_id,
+        pending.platform,
+        connection,
+        bind_to=pending.account_id,
+    )
 
 
 async def login(
@@ -119,8 +144,13 @@ async def login(
     platform: str,
     identifier: str,
     password: str,
+    *,
+    account_id: ObjectId | None = None,
 ) -> list[SocialAccount]:
-    """Connect with a handle and an app password (``auth_kind == "app_password"``)."""
+    """Connect with a handle and an app password (``auth_kind == "app_password"``);
+    ``account_id``: reconnect that stored account."""
+    if account_id is not None:
+        await _bindable(rt, org_id, account_id, platform)
     provider = rt.platforms.provider(platform)
     if provider.auth_kind != "app_password":
         raise InvalidInput.field(
@@ -138,7 +168,7 @@ async def login(
                 fields=[{"field": "body.appPassword", "message": refused.message}],
             ) from refused
         raise
-    return await store(rt, org_id, user_id, provider.network, connection)
+    return await store(rt, org_id, user_id, provider.network, connection, bind_to=account_id)
 
 
 async def store(
@@ -147,11 +177,16 @@ async def store(
     user_id: ObjectId,
     platform: str,
     connection: Connection,
+    *,
+    bind_to: ObjectId | None = None,
 ) -> list[SocialAccount]:
     """Store or update every account of ``connection`` (tokens encrypted); new accounts are
-    checked against the plan first, all together, so a refusal stores none."""
+    checked against the plan first, all together, so a refusal stores none. ``bind_to``:
+    only the identity for that stored account, stored into it."""
     repo = TenantRepository(rt.db, SocialAccount)
     accounts = connection.accounts or ()
+    if bind_to is not None:
+        return [await _bind(rt, org_id, bind_to, platform, accounts)]
     existing: dict[str, SocialAccount] = {}
     for account in accounts:
         found = await repo.find_one(
@@ -160,6 +195,13 @@ async def store(
         )
         if found is not None:
             existing[account.profile.platform_id] = found
+    if not accounts:
+        raise Conflict(
+            f"the consent gave access to no {platform} account Chorus can post as (on "
+            "Facebook and Instagram: a Page, or a professional account linked to one); "
+            "nothing was connected",
+            code="no_accounts",
+        )
     new = [a for a in accounts if a.profile.platform_id not in existing]
     if new:
         await limits.check(rt.db, org_id, "social_accounts", adding=len(new))
@@ -171,8 +213,10 @@ async def store(
             "status.isActive": True,
             "status.connection": "connected",
             "status.reconnectReason": None,
-            # Synced at the schedule's next round (a reconnected account catches up too).
+            # Synced and listened to at the schedules' next rounds (a reconnected account
+            # catches up too).
             "status.nextSyncAt": utcnow(),
+            "listening.nextRun": utcnow(),
         }
         doc = SocialAccount(
             organization_id=org_id,
@@ -194,6 +238,60 @@ async def store(
         )
         stored.append(SocialAccount.from_mongo(raw))
     return stored
+
+
+async def _bindable(
+    rt: AccountsRuntime, org_id: ObjectId, account_id: ObjectId, platform: str
+) -> SocialAccount:
+    account = await TenantRepository(rt.db, SocialAccount).get(org_id, account_id)
+    if account is None or account.status.connection == "disconnected":
+        raise InvalidInput.field("body.accountId", "no such social account")
+    if account.platform != rt.platforms.provider(platform).network:
+        raise InvalidInput.field(
+            "body.accountId", f"that account is on {account.platform}, not {platform}"
+        )
+    return account
+
+
+async def _bind(
+    rt: AccountsRuntime,
+    org_id: ObjectId,
+    account_id: ObjectId,
+    platform: str,
+    offered: Sequence[Account],
+) -> SocialAccount:
+    """Store the consented identity into the stored account ``account_id``."""
+    account = await TenantRepository(rt.db, SocialAccount).get(org_id, account_id)
+    if account is None:
+        raise Conflict("the account was removed while connecting", code="account_removed")
+    same = [a for a in offered if a.profile.platform_id == account.account_info.platform_id]
+    never_connected = not account.authentication.access_token
+    # A never-connected account takes a brand identity (a Page, an organization) before the
+    # person who consented, where the consent offers one (LinkedIn: the member comes first).
+    brands = sorted(offered, key=lambda a: a.profile.kind == "user")
+    chosen = same[0] if same else (brands[0] if brands and never_connected else None)
+    if chosen is None:
+        names = ", ".join(a.profile.username for a in offered) or "no account"
+        raise Conflict(
+            f"this consent was for {names} on {platform}, not "
+            f"{account.account_info.username}: sign in as that account, or connect the "
+            "other one as a new account",
+            code="different_account",
+        )
+    changes = {
+        **_profile_changes(chosen),
+        "accountInfo.platformId": chosen.profile.platform_id,
+        **sealed(rt.cipher, chosen.tokens),
+        "status.isActive": True,
+        "status.connection": "connected",
+        "status.reconnectReason": None,
+        "status.nextSyncAt": utcnow(),
+        "listening.nextRun": utcnow(),
+    }
+    updated = await TenantRepository(rt.db, SocialAccount).update(org_id, account_id, changes)
+    if updated is None:
+        raise Conflict("the account was removed while connecting", code="account_removed")
+    return updated
 
 
 async def _use_state(rt: AccountsRuntime, state: str) -> OAuthState:
@@ -256,4 +354,5 @@ def _on_insert(doc: SocialAccount) -> dict[str, object]:
         if key not in ("isActive", "connection", "reconnectReason", "nextSyncAt"):
             raw[f"status.{key}"] = value
     raw.pop("platform", None)  # set by the filter on insert
+    raw.pop("listening", None)  # $set writes listening.nextRun
     return raw

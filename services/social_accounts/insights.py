@@ -25,7 +25,7 @@ NUMBERS = ("followers", "following", "posts", "impressions", "reach")
 
 @dataclass(frozen=True, slots=True)
 class DayNumbers:
-    date: datetime
+    date: datetime  # when the numbers were read
     values: dict[str, int]
 
 

@@ -5,8 +5,9 @@ Post metrics land exactly where the analytics importer puts them (one ``analytic
 document per post and network, its ``timeData`` bucketed on the publishing time, the post's
 ``performance`` recomputed from them), so imported and synced numbers mix and the agents
 cannot tell them apart. The account's followers, following, posts, impressions and reach
-are kept as one ``audience_insights`` document per account and UTC day (``data_source``
-``platform_api``), and the latest followers on the account itself.
+are kept as one ``audience_insights`` reading per sync (``tools.analytics.audience.
+record_audience``, ``data_source`` ``platform_api``), and the latest followers on the account
+itself. Every sync makes the organization's cached analytics stale.
 
 A scheduled job (``sync_due``) syncs every connected account whose ``status.nextSyncAt`` has
 come, claiming each with a compare-and-set so that any number of workers sync it once. A rate
@@ -25,8 +26,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import UpdateOne
 
+from persistence.analytics_versions import bump_analytics_version
 from persistence.errors import RateLimited as TooSoon
 from persistence.ids import utcnow
 from persistence.models import Analytics, AudienceInsights, Post, SocialAccount
@@ -37,13 +39,17 @@ from services.social_accounts import manage
 from services.social_accounts.access import StoredAccountAccess
 from services.social_accounts.errors import translated
 from services.social_accounts.ports import AccountsRuntime
+from tools.analytics.audience import record_audience
 from tools.platforms.base import (
     AccessTokenExpired,
     AccountMetrics,
     NeedsReconnect,
+    PermanentError,
     PlatformError,
     PostMetrics,
     RateLimited,
+    SocialProvider,
+    Tokens,
 )
 
 log = logging.getLogger(__name__)
@@ -96,6 +102,8 @@ async def sync_account(
         raise translated(exc) from exc
     await _write_posts(rt, org_id, account_id, account.platform, posts, post_numbers, now)
     await _write_account(rt, org_id, account, account_numbers, now, interval)
+    # New numbers: the organization's cached analytics answers are stale from now on.
+    await bump_analytics_version(rt.db, org_id)
     return SyncResult(account_id, len(post_numbers), account_numbers.followers, now)
 
 
@@ -154,6 +162,8 @@ async def _read(
                     "socialAccountId": account_id,
                     "status": "published",
                     "platformPostId": {"$type": "string"},
+                    # The demo's generated history carries ids no network knows.
+                    "platformData.sandbox": {"$ne": True},
                 }
             }
         },
@@ -164,7 +174,7 @@ async def _read(
     for attempt in (1, 2):
         try:
             numbers = await opened.provider.account_metrics(opened.tokens)
-            found = await opened.provider.post_metrics(opened.tokens, ids) if ids else {}
+            found = await _post_numbers(opened.provider, opened.tokens, ids) if ids else {}
             return numbers, found, posts
         except AccessTokenExpired:
             if attempt == 2:
@@ -176,6 +186,23 @@ async def _read(
             await access.mark_needs_reconnect(org_id, account_id, refused.reason)
             raise
     raise AssertionError("unreachable")
+
+
+async def _post_numbers(
+    provider: SocialProvider, tokens: Tokens, ids: list[str]
+) -> dict[str, PostMetrics]:
+    """Metrics of ``ids``; a post the network refuses to read (deleted there, never
+    visible to this account) is left out instead of failing the others."""
+    try:
+        return await provider.post_metrics(tokens, ids)
+    except PermanentError:
+        if len(ids) == 1:
+            log.info("%s refused the metrics of post %s", provider.network, ids[0])
+            return {}
+    found: dict[str, PostMetrics] = {}
+    for one in ids:  # find the refused one(s): the other posts still count
+        found.update(await _post_numbers(provider, tokens, [one]))
+    return found
 
 
 def _target_id(post: Post, account_id: ObjectId) -> str | None:
@@ -307,34 +334,25 @@ async def _write_account(
     now: datetime,
     interval: timedelta,
 ) -> None:
-    day = datetime(now.year, now.month, now.day, tzinfo=UTC)
-    insights = {
-        key: value
-        for key, value in (
-            ("followers", numbers.followers),
-            ("following", numbers.following),
-            ("posts", numbers.posts),
-            ("impressions", numbers.impressions),
-            ("reach", numbers.reach),
+    if numbers.followers is not None:
+        # The audience history the analytics tools read (one reading per sync); it also
+        # keeps the account's follower count current and makes cached analytics stale.
+        reading = await record_audience(
+            rt.db, org_id, account, followers=numbers.followers, at=now, following=numbers.following
         )
-        if value is not None
-    }
-    insights["recordedAt"] = now
-    repo = TenantRepository(rt.db, AudienceInsights)
-    await repo.collection.find_one_and_update(
-        tenant_filter(org_id, {"socialAccountId": account.id, "analysisDate": day}),
-        {
-            "$set": {"insights": insights, "updatedAt": now},
-            "$setOnInsert": {
-                "_id": ObjectId(),
-                "platform": account.platform,
-                "dataSource": "platform_api",
-                "createdAt": now,
-            },
-        },
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
+        more = {
+            f"insights.{key}": value
+            for key, value in (
+                ("posts", numbers.posts),
+                ("impressions", numbers.impressions),
+                ("reach", numbers.reach),
+            )
+            if value is not None
+        }
+        if more:
+            await TenantRepository(rt.db, AudienceInsights).update(org_id, reading.id, more)
+    else:
+        await bump_analytics_version(rt.db, org_id)  # the post metrics changed all the same
     summary = await _post_summary(rt, org_id, account.id)
     changes: dict[str, Any] = {
         "status.lastSync": now,
@@ -343,8 +361,6 @@ async def _write_account(
         NEXT_SYNC: now + interval,
         **summary,
     }
-    if numbers.followers is not None:
-        changes["accountInfo.followerCount"] = numbers.followers
     await TenantRepository(rt.db, SocialAccount).update(org_id, account.id, changes)
 
 

@@ -198,14 +198,22 @@ function percent(rate) {
   return typeof rate === "number" ? `${(rate * 100).toFixed(2)}%` : "";
 }
 
-function formatSlot(slot) {
+/** A slot on the clock it was picked for: ``timeZone`` is the organization's IANA zone (the
+ * interrupt says which), not the reader's; an unknown zone falls back to the reader's. */
+function formatSlot(slot, timeZone) {
   const when = new Date(slot.at);
-  const label = Number.isNaN(when.getTime())
-    ? String(slot.at)
-    : when.toLocaleString(undefined, {
-        weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-        timeZoneName: "short",
-      });
+  const options = {
+    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+    timeZoneName: "short",
+  };
+  let label = String(slot.at);
+  if (!Number.isNaN(when.getTime())) {
+    try {
+      label = when.toLocaleString(undefined, timeZone ? { ...options, timeZone } : options);
+    } catch {
+      label = when.toLocaleString(undefined, options);
+    }
+  }
   const expected = slot.expectedEngagement != null ? ` — ${percent(slot.expectedEngagement)} expected` : "";
   return `${label}${expected}`;
 }
@@ -251,7 +259,7 @@ function showApproval(interrupt) {
   if (Array.isArray(value.slots)) {
     body.append(
       el("h4", { text: "Proposed slots" }),
-      el("ol", { class: "slots", id: "slots" }, value.slots.map((s) => el("li", { text: formatSlot(s) }))),
+      el("ol", { class: "slots", id: "slots" }, value.slots.map((s) => el("li", { text: formatSlot(s, value.timezone) }))),
     );
   }
   if (value.riskLevel) body.append(el("p", { text: `Risk level: ${value.riskLevel}` }));
@@ -540,7 +548,23 @@ function selectMode(graph, { keepThread = false } = {}) {
   $("mode-description").textContent = info?.description || "";
   const formId = FORMS[graph] || "json-form";
   for (const id of ["chat-form", "content-form", "json-form"]) $(id).hidden = id !== formId;
+  // The sign-in cookie (openPlaygroundSession) lets the playground open in a new tab.
+  $("playground-link").href = `/graphs/${encodeURIComponent(graph)}/playground/`;
+  if (formId === "json-form") prefillExample(graph);
   if (!keepThread) newThread();
+}
+
+/** A valid input for the graph (the example its schemas publish), ready to edit and run. */
+async function prefillExample(graph) {
+  try {
+    const schemas = await api(`/lg/assistants/${encodeURIComponent(graph)}/schemas`);
+    const example = schemas?.input_schema?.examples?.[0];
+    if (example && state.graph === graph) {
+      $("json-input").value = JSON.stringify(example, null, 2);
+    }
+  } catch {
+    /* keep what the box holds: the run explains a bad input itself */
+  }
 }
 
 function newThread() {
@@ -581,6 +605,16 @@ function setTokens(accessToken, refreshToken) {
   state.accessToken = accessToken;
   if (refreshToken) state.refreshToken = refreshToken;
   sessionStorage.setItem(TOKEN_KEY, accessToken);
+  openPlaygroundSession(accessToken);
+}
+
+/** The playground cookie (HttpOnly, sent only to /graphs, renewed with each token): lets the
+ * LangServe playground (/graphs/NAME/playground/) open in this browser. */
+function openPlaygroundSession(accessToken) {
+  fetch("/api/auth/playground-session", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${accessToken}` },
+  }).catch(() => {});
 }
 
 function signOut(message) {
