@@ -56,9 +56,10 @@ def contrast(a: RGB, b: RGB) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
-def readable_on(background: RGB, *candidates: RGB) -> RGB:
-    """The candidate (white and ink by default) that contrasts most with ``background``."""
-    return max(candidates or (WHITE, INK), key=lambda c: contrast(c, background))
+def readable_on(grounds: tuple[RGB, ...], *candidates: RGB) -> RGB:
+    """The candidate (white and ink by default) whose weakest contrast with the colours of
+    the background (both ends of a gradient) is the strongest."""
+    return max(candidates or (WHITE, INK), key=lambda c: min(contrast(c, g) for g in grounds))
 
 
 def _mix(a: RGB, b: RGB, t: float) -> RGB:
@@ -165,16 +166,18 @@ def fit_text(text: str, width: int, height: int, *, largest: int, smallest: int)
 # --- drawing --------------------------------------------------------------------------------
 
 
-def _background(size: tuple[int, int], brand: Brand, style: Style) -> tuple[Image.Image, RGB]:
-    """The canvas and the colour text is judged against."""
+def _background(
+    size: tuple[int, int], brand: Brand, style: Style
+) -> tuple[Image.Image, tuple[RGB, ...]]:
+    """The canvas and the colours text is judged against."""
     if style == "minimal":
-        return Image.new("RGB", size, PAPER), PAPER
+        return Image.new("RGB", size, PAPER), (PAPER,)
     if style == "gradient":
         top, bottom = brand.main, _mix(brand.main, brand.accent, 0.6)
         mask = Image.linear_gradient("L").resize(size)
         canvas = Image.composite(Image.new("RGB", size, bottom), Image.new("RGB", size, top), mask)
-        return canvas, _mix(top, bottom, 0.5)
-    return Image.new("RGB", size, brand.main), brand.main
+        return canvas, (top, bottom)
+    return Image.new("RGB", size, brand.main), (brand.main,)
 
 
 def _logo(data: bytes | None, max_w: int, max_h: int) -> Image.Image | None:
@@ -198,14 +201,14 @@ def render(
     width, height = size
     short = min(width, height)
     margin = round(short * 0.08)
-    canvas, ground = _background(size, brand, style)
+    canvas, grounds = _background(size, brand, style)
     draw = ImageDraw.Draw(canvas)
     if style == "minimal":
         # The brand's own colour where it reads (WCAG AA, 4.5:1), ink where it does not.
-        ink = brand.main if contrast(brand.main, ground) >= 4.5 else INK
+        ink = brand.main if contrast(brand.main, PAPER) >= 4.5 else INK
         draw.rectangle((0, 0, round(width * 0.025), height), fill=brand.accent)
     else:
-        ink = readable_on(ground)
+        ink = readable_on(grounds)
 
     top = margin
     logo = _logo(brand.logo, round(width * 0.35), round(short * 0.12))

@@ -253,8 +253,11 @@ def _frames(
     """Headline first, then the post's images, then the rest of its text."""
     frames = [compose.render(source.headline, brand, size, style)]
     frames += [compose.fit_photo(p, size, brand.main) for p in photos]
-    rest = [c for c in text_chunks(source.text) if c != source.headline]
-    frames += [compose.render(chunk, brand, size, style) for chunk in rest]
+    # The rest of the text: without the first sentence when that was the headline.
+    rest = _clean(source.text)
+    if rest.startswith(source.headline):
+        rest = rest[len(source.headline) :]
+    frames += [compose.render(chunk, brand, size, style) for chunk in text_chunks(rest)]
     return frames
 
 
