@@ -133,6 +133,8 @@ class Runtime:
     async def open(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or Settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # A misconfigured image model stops the start before anything is opened.
+        image_model = _image_model(settings)
         forms: dict[str, tuple[Form, str]] = {}
         closers: list[Callable[[], Awaitable[None]]] = []
 
@@ -192,7 +194,6 @@ class Runtime:
             spec or "not configured",
         )
 
-        image_model = _image_model(settings)
         forms["image_model"] = (
             ("production", image_model.name)
             if image_model is not None

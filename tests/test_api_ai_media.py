@@ -380,3 +380,48 @@ async def test_the_brand_is_set_through_the_organization_and_checked(tmp_path: P
             "/api/organizations", json={"settings": {"brandLogoMediaId": None}}, headers=auth
         )
         assert cleared.json()["settings"]["brandLogoMediaId"] is None
+
+
+async def test_a_failure_part_way_takes_back_what_was_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.workspace import media
+
+    real_upload = media.upload
+    calls = 0
+
+    async def second_fails(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError("the media store's disk is full")
+        return await real_upload(*args, **kwargs)
+
+    monkeypatch.setattr(media, "upload", second_fails)
+    async with api_client(make_settings(tmp_path / "data")) as (_app, client):
+        ana = await register(client)
+        auth = bearer(ana["accessToken"])
+        failed = await client.post(
+            IMAGES, json={"text": "Hi.", "platforms": ["instagram", "twitter"]}, headers=auth
+        )
+        assert failed.status_code == 500
+        assert calls == 2
+        assert await _library(client, auth) == []
+        usage = (await client.get("/api/media/storage-usage", headers=auth)).json()
+        assert usage["usedBytes"] == 0  # the first file and its thumbnail are gone too
+
+
+async def test_an_image_model_is_configured_whole_or_refused(tmp_path: Path) -> None:
+    from chorus.runtime import Runtime
+
+    with pytest.raises(ValueError, match="CHORUS_OPENAI_API_KEY"):
+        await Runtime.open(make_settings(tmp_path / "a", image_model="openai:gpt-image-1"))
+    with pytest.raises(ValueError, match="openai:<model>"):
+        await Runtime.open(
+            make_settings(tmp_path / "b", image_model="midjourney:v6", openai_api_key="sk-x")
+        )
+    async with api_client(
+        make_settings(tmp_path / "c", image_model="openai:dall-e-3", openai_api_key="sk-x")
+    ) as (app, _client):
+        assert app.state.runtime.forms["image_model"] == ("production", "openai:dall-e-3")
+        assert "sk-x" not in repr(app.state.runtime)
