@@ -210,7 +210,18 @@ async def test_with_an_image_model_openais_images_api_draws_them(tmp_path: Path)
         async with api_client(_model_settings(tmp_path, base)) as (app, client):
             ana = await register(client)
             auth, org = bearer(ana["accessToken"]), ana["organization"]["id"]
-            await _brand(app, org, brandColors=[TEAL], brandVoice=["warm, never smug"])
+            logo = await client.post(
+                "/api/media/upload",
+                files={"file": ("l.png", png(200, 200, (20, 20, 200)), "application/octet-stream")},
+                headers=auth,
+            )
+            await _brand(
+                app,
+                org,
+                brandColors=[TEAL],
+                brandVoice=["warm, never smug"],
+                brandLogoMediaId=ObjectId(logo.json()["id"]),
+            )
             post_id = await _post(app, client, auth, org, ["instagram", "linkedin"])
             made = await client.post(IMAGES, json={"postId": post_id}, headers=auth)
             assert made.status_code == 201, made.text
@@ -229,8 +240,11 @@ async def test_with_an_image_model_openais_images_api_draws_them(tmp_path: Path)
             assert items["portrait"]["dimensions"] == {"width": 1024, "height": 1280}
             assert items["square"]["dimensions"] == {"width": 1024, "height": 1024}
             data = (await client.get(items["portrait"]["url"], headers=auth)).content
-            pixel = Image.open(io.BytesIO(data)).getpixel((500, 600))
-            assert _close(pixel, image_color(prompt), 6)
+            picture = Image.open(io.BytesIO(data))
+            assert _close(picture.getpixel((500, 600)), image_color(prompt), 6)
+            # The brand's logo stamped where composed graphics have it.
+            margin = round(1024 * 0.08)
+            assert _close(picture.getpixel((margin + 20, margin + 20)), (20, 20, 200), 30)
             # Each call's tokens are in the AI usage ledger the plan's credits read.
             rows = (
                 await app.state.runtime.db[AI_USAGE]

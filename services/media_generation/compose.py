@@ -241,6 +241,21 @@ def render(
     return canvas
 
 
+def with_logo(data: bytes, logo: bytes | None) -> bytes:
+    """A picture (the image model's) with the brand's logo in its top-left corner, placed
+    as on composed graphics; unchanged without a readable logo."""
+    with Image.open(io.BytesIO(data)) as source:
+        source.seek(0)
+        picture = source.convert("RGB")
+    short = min(picture.size)
+    mark = _logo(logo, round(picture.width * 0.35), round(short * 0.12))
+    if mark is None:
+        return data
+    margin = round(short * 0.08)
+    picture.paste(mark, (margin, margin), mark)
+    return encode(picture)
+
+
 def encode(image: Image.Image) -> bytes:
     """JPEG: the one image type every network takes (Instagram takes nothing else)."""
     out = io.BytesIO()

@@ -218,6 +218,7 @@ async def images(
             ratio = size[0] / size[1]
             spec = media.ImageSpec(8_000_000, max(size), aspect_min=ratio, aspect_max=ratio)
             data, _ = await asyncio.to_thread(media.fit_image, answer.data, spec)
+            data = await asyncio.to_thread(compose.with_logo, data, brand.logo)
             made.append((aspect, platforms, f"generated-{aspect}.jpg", data))
     else:
         for aspect, platforms in groups.items():
