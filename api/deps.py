@@ -22,7 +22,13 @@ from starlette.convertors import Convertor, register_url_convertor
 from api.errors import ApiError
 from api.ports import AppRuntime
 from api.principal import Principal
-from api.security import InvalidToken, api_key_org, decode_access_token, hash_secret
+from api.security import (
+    API_KEY_PREFIX,
+    InvalidToken,
+    api_key_org,
+    decode_access_token,
+    hash_secret,
+)
 from api.sessions import Sessions
 from persistence.admin import OrganizationAdmin
 from persistence.ids import utcnow
@@ -133,14 +139,18 @@ async def get_principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
-    """The caller, from ``Authorization: Bearer`` or ``x-api-key``; 401 otherwise.
+    """The caller, from ``Authorization: Bearer`` (an access token, or an API key as Stripe
+    and OpenAI take theirs) or ``x-api-key``; 401 otherwise.
 
     A credential that is sent is checked, never skipped: an ``Authorization`` header that is
     not a valid bearer token is a 401 even if an API key came along."""
     if "authorization" in request.headers:
         if bearer is None or not bearer.credentials:
             raise unauthorized("the Authorization header must be 'Bearer <access token>'")
-        principal = await from_token(runtime, bearer.credentials)
+        if bearer.credentials.startswith(f"{API_KEY_PREFIX}_"):
+            principal = await _from_api_key(runtime, bearer.credentials)
+        else:
+            principal = await from_token(runtime, bearer.credentials)
     elif api_key:
         principal = await _from_api_key(runtime, api_key)
     else:

@@ -64,6 +64,10 @@ async def test_key_is_shown_once_listed_without_secret_and_authenticates(
     # The key acts for its user everywhere a token does, writes included.
     via_key = await client.post("/api/api-keys", json={"name": "child"}, headers={"x-api-key": key})
     assert via_key.status_code == 201
+    # Also as a bearer credential, the way Stripe's and OpenAI's clients send theirs.
+    as_bearer = await client.get("/api/users/me", headers=bearer(key))
+    assert as_bearer.status_code == 200, as_bearer.text
+    assert as_bearer.json()["email"] == "keys@example.com"
 
     deleted = await client.delete(f"/api/api-keys/{body['id']}", headers=admin)
     assert deleted.status_code == 204
@@ -80,6 +84,7 @@ async def test_bad_api_keys_are_401(api: tuple[FastAPI, httpx.AsyncClient]) -> N
     for key in ["nope", forged, f"chk_{ObjectId()}_abc", "crt_x_y"]:
         response = await client.get("/api/users/me", headers={"x-api-key": key})
         assert_error_shape(response, 401)
+        assert_error_shape(await client.get("/api/users/me", headers=bearer(key)), 401)
 
 
 @pytest.mark.parametrize("role", ["viewer", "user"])
