@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import copy
+import datetime
 import functools
 import threading
 import time
@@ -710,7 +712,10 @@ class EngineCollection(mongomock_ng.Collection):
         near, _ = extract_near_specs(spec) if spec else ([], spec)
         projected = fields if isinstance(fields, Mapping) else {}
         if near or any(isinstance(v, Mapping) for v in projected.values()):
-            return list(super()._get_dataset(spec, sort, fields, dict))[skip:end]
+            found = list(super()._get_dataset(spec, sort, fields, dict))[skip:end]
+            if self.codec_options.tz_aware:
+                found = [helpers.make_datetime_timezone_aware_in_document(d) for d in found]
+            return found
         order = _normalized_sort(sort)
         store = self._store
         store._remove_expired_documents()
@@ -719,11 +724,17 @@ class EngineCollection(mongomock_ng.Collection):
             docs = store.ordered_matches(spec or {}, order, end)
         if docs is None:
             docs = _sorted_documents(list(self._iter_documents(spec)), order)
+        window = docs[skip:end]
+        aware = bool(self.codec_options.tz_aware)
+        if not fields:  # the whole document: one pass copies it and marks dates as UTC
+            return [_copy_out(doc, aware) for doc in window]
         out = []
-        for doc in docs[skip:end]:
+        for doc in window:
             copied = self._copy_only_fields(doc, fields, dict, filter=spec)
             if copied is not None:
-                out.append(copied)
+                out.append(
+                    helpers.make_datetime_timezone_aware_in_document(copied) if aware else copied
+                )
         return out
 
     def find(self, *args: Any, **kwargs: Any) -> Cursor:
@@ -822,12 +833,36 @@ class EngineCursor(Cursor):
         cached = self._window_cache
         if cached is not None and cached[:3] == (self._factory, self._skip, limit):
             return cached[3]
-        collection = self.collection
-        results = collection._window(self._spec, self._sort, self._projection, self._skip, limit)
-        if collection.codec_options.tz_aware:
-            results = [helpers.make_datetime_timezone_aware_in_document(x) for x in results]
+        results = self.collection._window(
+            self._spec, self._sort, self._projection, self._skip, limit
+        )
         self._window_cache = (self._factory, self._skip, limit, results)
         return results
+
+
+# Values returned as they are stored: immutable, so sharing them with the store is safe.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bson.ObjectId, bytes, bson.Int64})
+
+
+def _copy_out(value: Any, aware: bool) -> Any:
+    """A stored document as a find returns it: mongomock's _copy_field followed by
+    make_datetime_timezone_aware_in_document (when `aware`), in one pass."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dict:
+        return {k: _copy_out(v, aware) for k, v in value.items()}
+    if kind is list:
+        return [_copy_out(v, aware) for v in value]
+    if kind is datetime.datetime:
+        return value.replace(tzinfo=helpers.utc) if aware else value
+    if isinstance(value, Mapping):
+        copied = {k: _copy_out(v, aware) for k, v in value.items()}
+        return copied
+    if isinstance(value, list):
+        return [_copy_out(v, aware) for v in value]
+    copied = copy.copy(value)
+    return helpers.make_datetime_timezone_aware_in_document(copied) if aware else copied
 
 
 def _normalized_sort(sort: Any) -> list[tuple[str, int]]:

@@ -110,6 +110,8 @@ def field_keys(doc: Mapping[str, Any], parts: Sequence[str]) -> tuple[list[Key],
         if key is None:
             return None
         keys.append(key)
+    if not keys:  # an empty array on the way: still in the index, as a server keeps it
+        return [(_NULL, None)], True
     return list(dict.fromkeys(keys)), multi
 
 
@@ -330,6 +332,10 @@ def narrowing_plan(index: SortedIndex, conds: Mapping[str, Condition]) -> Plan |
             if len(prefixes) > 64:
                 return None
             continue
+        if index.multi[len(prefixes[0])] and condition.low and condition.high:
+            # On an array, each bound may be met by a different element ([0, 10] matches
+            # {$gte: 1, $lt: 5}): only one bound may narrow.
+            condition = Condition(rank=condition.rank, low=condition.low)
         plan = Plan(index)
         for prefix in prefixes:
             plan.spans.append(index.span(*condition.bounds(prefix)))
@@ -362,7 +368,7 @@ def ordered_plan(
     if any(index.multi[at + i] for i in range(len(names))):
         return None
     first = conds.get(names[0])
-    if first is not None and first.points is None:
+    if first is not None and first.points is None:  # not multikey: both bounds narrow
         span = index.span(*first.bounds(prefix))
     elif first is not None and first.points is not None and len(first.points) == 1:
         point = first.points[0]
