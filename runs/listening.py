@@ -24,6 +24,7 @@ from persistence.models import NetworkActivity
 from persistence.organizations import load_organization
 from runs.engine import RunEngine
 from runs.sdk import RunRequest, SdkRuns
+from services.events import CRISIS_DETECTED
 from services.social_accounts import listening
 from services.social_accounts.ports import AccountsRuntime
 
@@ -76,6 +77,21 @@ async def listen_account(engine: RunEngine, org_id: ObjectId, account_id: Object
             level,
             account_id,
             thread_id,
+        )
+        # Everyone in the organization is told (urgent: even in quiet hours).
+        await services.events.emit(
+            org_id,
+            CRISIS_DETECTED,
+            {
+                "severity": level,
+                "summary": report.response_plan.summary,
+                "drivers": report.assessment.drivers[:5],
+                "socialAccountId": str(account_id),
+                "threadId": thread_id,
+                "mentions": len(new),
+            },
+            resource=("thread", thread_id),
+            actor=("system", None),
         )
     return Heard(account_id, len(new), level, thread_id)
 

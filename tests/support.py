@@ -98,6 +98,30 @@ async def add_organization(db: Any, org_id: Any = None, name: str = "Test Org") 
     return oid
 
 
+async def emitted(db: Any, org_id: Any, event_type: str) -> list[Any]:
+    """The domain events of ``event_type`` the organization's outbox holds, oldest first."""
+    from bson import ObjectId
+
+    from persistence.models import DomainEvent
+    from persistence.repository import TenantRepository
+
+    return await TenantRepository(db, DomainEvent).find(
+        ObjectId(str(org_id)), {"type": event_type}, sort=[("_id", 1)]
+    )
+
+
+async def notified(db: Any, org_id: Any, category: str) -> list[Any]:
+    """The notifications of ``category`` stored for the organization's people."""
+    from bson import ObjectId
+
+    from persistence.models import Notification
+    from persistence.repository import TenantRepository
+
+    return await TenantRepository(db, Notification).find(
+        ObjectId(str(org_id)), {"category": category}
+    )
+
+
 def run_context(org: Any, services: Any, **extra: Any) -> Any:
     """A run context for ``org`` on ``services`` (a runtime), as the run engine builds it;
     ``extra`` sets its other fields (``now``, ``thread_id``, ``graph``, ``model``)."""

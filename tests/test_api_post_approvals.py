@@ -7,7 +7,7 @@ from pathlib import Path
 
 from api_support import add_member, api_client, assert_error_shape, bearer, register
 from bson import ObjectId
-from support import make_settings
+from support import emitted, make_settings, notified
 from workspace_support import connect, iso, post_body, soon, stored_post
 
 
@@ -36,6 +36,14 @@ async def test_a_users_post_goes_through_the_inbox_to_the_schedule(tmp_path: Pat
 
         inbox = await client.get("/api/posts?status=pending_approval", headers=manager)
         assert [p["id"] for p in inbox.json()["items"]] == [pid]
+        # The manager and the admin are told a post waits; its author is not.
+        db = app.state.runtime.db
+        [told] = await emitted(db, org, "post.approval_requested")
+        assert told.data["postId"] == pid
+        waiting = await notified(db, org, "approval_waiting")
+        people = {str(n.user_id) for n in waiting}
+        assert len(people) == 2
+        assert ana["user"]["id"] in people
 
         # A user may not approve, even their own post.
         assert_error_shape(await client.post(f"/api/posts/{pid}/approve", headers=user), 403)

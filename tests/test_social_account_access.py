@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from bson import ObjectId
 from sandbox_support import connect, sandbox_fixture, sandbox_url  # noqa: F401 - fixture
-from support import make_settings, opened_runtime
+from support import emitted, make_settings, opened_runtime
 
 from chorus.platforms import PlatformRegistry
 from chorus.runtime import Runtime
@@ -140,6 +140,12 @@ async def test_a_refused_refresh_marks_the_account_with_the_networks_reason(
     assert account.status.reconnect_reason
     assert account.status.reconnect_reason in refused.value.reason
     assert "unknown" not in account.status.reconnect_reason.lower()
+    # The admins are told once, in the network's words, whatever else then fails.
+    [told] = await emitted(rt.db, org, "account.needs_reconnect")
+    assert told.data["platform"] == "twitter"
+    assert told.data["reason"] == account.status.reconnect_reason
+    await StoredAccountAccess(rt).mark_needs_reconnect(org, account_id, "again")
+    assert len(await emitted(rt.db, org, "account.needs_reconnect")) == 1
 
 
 async def test_an_account_that_needs_reconnecting_is_not_tried_against_the_network(

@@ -14,7 +14,7 @@ import pytest
 from bson import ObjectId
 from sandbox_support import connect as consent
 from sandbox_support import sandbox_fixture, sandbox_url  # noqa: F401 - fixture
-from support import make_settings, opened_runtime
+from support import emitted, make_settings, opened_runtime
 
 from chorus.jobs import CRONS, JOBS
 from chorus.runtime import Runtime
@@ -99,6 +99,7 @@ async def test_a_calm_batch_is_assessed_and_starts_nothing(world: World) -> None
     account = await TenantRepository(world.rt.db, SocialAccount).get(world.org, world.account.id)
     assert account is not None
     assert account.listening.last_risk_level == heard.risk_level
+    assert await emitted(world.rt.db, world.org, "crisis.detected") == []
 
 
 async def test_a_wave_of_injury_and_lawsuit_mentions_starts_crisis_response(
@@ -123,10 +124,14 @@ async def test_a_wave_of_injury_and_lawsuit_mentions_starts_crisis_response(
     assert run.thread_id == heard.crisis_thread_id
     assert run.metadata["source"] == "listening"
     assert len(run.kwargs["input"]["input"]["mentions"]) == 40
+    [told] = await emitted(world.rt.db, world.org, "crisis.detected")
+    assert told.data["severity"] == heard.risk_level
+    assert told.data["threadId"] == heard.crisis_thread_id
     # The next pass hears nothing new and starts nothing more.
     again = await listen_account(world.rt.engine, world.org, world.account.id)
     assert again.new_mentions == 0
     assert await TenantRepository(world.rt.db, LgRun).count(world.org) == 1
+    assert len(await emitted(world.rt.db, world.org, "crisis.detected")) == 1
 
 
 async def test_the_scheduled_pass_listens_to_each_account_once_across_workers(

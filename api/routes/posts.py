@@ -492,7 +492,12 @@ async def submit_post(
     """Send a draft for approval (checked as it will go out); it joins the inbox
     (``GET /api/posts?status=pending_approval``)."""
     post = await approvals.submit(
-        runtime.db, principal.org_id, post_id, _person(principal), body.note if body else None
+        runtime.db,
+        principal.org_id,
+        post_id,
+        _person(principal),
+        body.note if body else None,
+        events=runtime.events,
     )
     return _answer(post, response)
 

@@ -22,6 +22,7 @@ from persistence.errors import NotFound
 from persistence.ids import utcnow
 from persistence.models import SocialAccount
 from persistence.repository import TenantRepository, tenant_filter
+from services.events import ACCOUNT_NEEDS_RECONNECT
 from services.social_accounts.access_port import OpenAccount
 from services.social_accounts.ports import AccountsRuntime
 from services.social_accounts.tokens import sealed, unsealed
@@ -71,6 +72,7 @@ class StoredAccountAccess:
     async def mark_needs_reconnect(
         self, org_id: ObjectId, account_id: ObjectId, reason: str
     ) -> None:
+        before = await self._accounts.get(org_id, account_id)
         updated = await self._accounts.update(
             org_id,
             account_id,
@@ -80,9 +82,23 @@ class StoredAccountAccess:
                 "authentication.refreshingUntil": None,
             },
         )
-        if updated is None:
+        if updated is None or before is None:
             raise NotFound("no such social account", code="social_account_not_found")
         log.info("social account %s needs reconnecting: %s", account_id, reason)
+        if before.status.connection != "needs_reconnect":
+            # Told once, when it happens: the admins get "reconnect your account".
+            await self._runtime.events.emit(
+                org_id,
+                ACCOUNT_NEEDS_RECONNECT,
+                {
+                    "accountId": str(account_id),
+                    "platform": before.platform,
+                    "accountName": before.account_info.username,
+                    "reason": reason,
+                },
+                resource=("social_account", str(account_id)),
+                actor=("system", None),
+            )
 
     # --- internals ------------------------------------------------------------------------------
 

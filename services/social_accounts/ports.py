@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal, Protocol
 
 from persistence.crypto import CredentialCipher
+from services.events import EventBus
 from tools.platforms.base import SocialProvider
 
 
@@ -29,3 +30,5 @@ class AccountsRuntime(Protocol):
     db: Any
     cipher: CredentialCipher
     platforms: Platforms
+    # Who must act is told through domain events (an account to reconnect, a crisis).
+    events: EventBus

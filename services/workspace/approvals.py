@@ -23,6 +23,7 @@ from persistence.models import Post, PostComment
 from persistence.models.workspace import CommentKind
 from persistence.repository import TenantRepository, tenant_filter
 from services import organizations
+from services.events import POST_APPROVAL_REQUESTED, EventBus
 from services.workspace import posts, rules
 
 MAX_COMMENTS_PAGE = 200
@@ -85,9 +86,16 @@ async def comments(
 
 
 async def submit(
-    db: Any, org_id: ObjectId, post_id: ObjectId, author: Person, note: str | None = None
+    db: Any,
+    org_id: ObjectId,
+    post_id: ObjectId,
+    author: Person,
+    note: str | None = None,
+    *,
+    events: EventBus | None = None,
 ) -> Post:
-    """Send a draft (or a failed, cancelled or rejected post) for approval."""
+    """Send a draft (or a failed, cancelled or rejected post) for approval; with ``events``,
+    the managers and admins are told a post is waiting."""
     post = await posts.get(db, org_id, post_id)
     posts.ensure_editable(post)
     if post.scheduling.status not in ("draft", "failed", "cancelled"):
@@ -109,6 +117,18 @@ async def submit(
     )
     if note and note.strip():
         await add_comment(db, org_id, post_id, author, note, "submission")
+    if events is not None:
+        await events.emit(
+            org_id,
+            POST_APPROVAL_REQUESTED,
+            {
+                "postId": str(post_id),
+                "text": saved.content.text,
+                "platforms": sorted({t.platform for t in saved.platforms}),
+            },
+            resource=("post", str(post_id)),
+            actor=("user", str(author.user_id)),
+        )
     return saved
 
 
