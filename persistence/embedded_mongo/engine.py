@@ -212,20 +212,30 @@ class EngineCollectionStore(CollectionStore):
                     found = index.candidates(values)
                     if best is None or len(found) < len(best):
                         best = found
-        conds = conditions(spec)
-        if conds:
-            for index in self._sorted.values():
-                plan = narrowing_plan(index, conds)
-                if plan is None or (best is not None and plan.size >= len(best)):
-                    continue
-                found = set(index.wild)
-                for start, stop in plan.spans:
-                    found.update(entry[-1][1] for entry in index.walk(start, stop, False))
-                if best is None or len(found) < len(best):
-                    best = found
+        narrowed = self._narrowed(conditions(spec))
+        if narrowed is not None:
+            best = narrowed if best is None else best & narrowed
         if best is None or len(best) > len(self._documents) // 2:
             return None
         return [self._documents[k] for k in sorted(best, key=self._seq.__getitem__)]
+
+    def _narrowed(self, conds: Mapping[str, Any]) -> set[Hashable] | None:
+        """Documents every narrowing sorted index admits (the intersection of their
+        candidates, each a superset of the matches), or None if none narrows to half."""
+        if not conds:
+            return None
+        plans = [p for p in (narrowing_plan(i, conds) for i in self._sorted.values()) if p]
+        plans.sort(key=lambda p: p.size + len(p.index.wild))
+        half = len(self._documents) // 2
+        found: set[Hashable] | None = None
+        for plan in plans:
+            if plan.size + len(plan.index.wild) > half:
+                break
+            keys = plan.index.doc_keys(plan.spans)
+            found = keys if found is None else found & keys
+            if len(found) <= _NARROW_MIN_DOCS:
+                break  # few enough to test each
+        return found
 
     def ordered_matches(
         self, spec: Mapping[str, Any], sort: list[tuple[str, int]], want: int | None
@@ -245,15 +255,18 @@ class EngineCollectionStore(CollectionStore):
                 best_walk = plan
         if best_walk is None:
             return None
-        narrowed = len(self._documents)
-        for index in self._sorted.values():
-            plan = narrowing_plan(index, conds)
-            if plan is not None:
-                narrowed = min(narrowed, plan.size + len(index.wild))
-        expected = best_walk.size if want is None else want * best_walk.size / max(1, narrowed)
-        if expected > narrowed:
+        allowed = self._narrowed(conds)
+        narrowed = len(self._documents) if allowed is None else len(allowed)
+        # In matcher calls: the walk tests only documents the other indexes admit (a set
+        # lookup costs a small fraction of one), and stops after `want` matches.
+        steps = best_walk.size
+        if want is not None:
+            steps = min(steps, want * best_walk.size / max(1, narrowed))
+        if steps / 20 + min(want or narrowed, narrowed) > narrowed:
             return None
-        return self._walk(best_walk.index, best_walk.spans[0], best_walk.sort_at, sort, spec, want)
+        return self._walk(
+            best_walk.index, best_walk.spans[0], best_walk.sort_at, sort, spec, want, allowed
+        )
 
     def _walk(
         self,
@@ -263,6 +276,7 @@ class EngineCollectionStore(CollectionStore):
         sort: list[tuple[str, int]],
         spec: Mapping[str, Any],
         want: int | None,
+        allowed: set[Hashable] | None,
     ) -> list[dict[str, Any]]:
         assert at is not None
         width = len(sort)
@@ -273,8 +287,8 @@ class EngineCollectionStore(CollectionStore):
 
         def flush() -> None:
             for entry in sorted(run, key=lambda e: e[-1]):  # ties in natural order
-                doc_key = entry[-1][1]
-                if doc_key in seen:
+                doc_key = index.doc_key(entry)
+                if doc_key in seen or (allowed is not None and doc_key not in allowed):
                     continue
                 seen.add(doc_key)
                 doc = self._documents[doc_key]
@@ -282,7 +296,7 @@ class EngineCollectionStore(CollectionStore):
                     found.append(doc)
 
         for entry in index.walk(span[0], span[1], sort[0][1] < 0):
-            key = entry[at : at + width]
+            key = entry[2 * at : 2 * (at + width)]
             if key != run_key:
                 flush()
                 if want is not None and len(found) >= want:

@@ -30,9 +30,8 @@ from sortedcontainers import SortedList
 
 # Type ranks from mongomock_ng.filtering._get_compare_type (the BSON comparison order).
 _NULL, _NUMBER, _STRING, _OBJECT_ID, _BOOL, _DATE = 5, 10, 15, 35, 40, 45
-# Greater than every (rank, value) key and every (seq, doc_key) tail: closes an interval
-# over a whole key prefix.
-_TOP = (math.inf,)
+# Greater than every rank and every seq: closes an interval over a whole key prefix.
+_TOP = math.inf
 # A document expanding to more entries than this (arrays in several key fields, which a
 # server refuses anyway) is left wild rather than indexed.
 _MAX_ENTRIES_PER_DOC = 256
@@ -46,7 +45,9 @@ def encode(value: Any) -> Key | None:
     if kind is str:
         return (_STRING, value)
     if kind is ObjectId:
-        return (_OBJECT_ID, value)
+        # Its 12 bytes order as the ObjectId does, and bytes are not tracked by the
+        # garbage collector (a full collection walks every tracked object of the store).
+        return (_OBJECT_ID, value.binary)
     if value is None or value is NOTHING:
         return (_NULL, None)
     if isinstance(value, bool):
@@ -116,10 +117,11 @@ def field_keys(doc: Mapping[str, Any], parts: Sequence[str]) -> tuple[list[Key],
 
 
 class SortedIndex:
-    """The entries of one compound index: ``(key_1, ..., key_n, (seq, doc_key))``, sorted.
+    """The entries of one compound index: ``(rank_1, value_1, ..., rank_n, value_n, seq)``.
 
     ``seq`` is the document's place in natural order: it breaks ties the way mongomock's
-    stable sort does, and makes every entry unique.
+    stable sort does, and makes every entry unique. Entries are flat tuples of untracked
+    values (the garbage collector stops tracking them), one object per entry.
     """
 
     def __init__(self, fields: Sequence[str]) -> None:
@@ -127,6 +129,7 @@ class SortedIndex:
         self._parts = [f.split(".") for f in self.fields]
         self.entries: SortedList = SortedList()
         self._by_doc: dict[Hashable, list[Key]] = {}
+        self._doc_of_seq: dict[int, Hashable] = {}
         self.wild: set[Hashable] = set()
         # Per field, how many documents give it several values (or an array): an ordered
         # walk must not sort on such a field, mongomock sorts arrays by their first element.
@@ -158,8 +161,11 @@ class SortedIndex:
         if total > _MAX_ENTRIES_PER_DOC:
             self.wild.add(doc_key)
             return
-        entries = [(*combo, (seq, doc_key)) for combo in itertools.product(*per_field)]
+        entries = [
+            (*itertools.chain.from_iterable(combo), seq) for combo in itertools.product(*per_field)
+        ]
         self._by_doc[doc_key] = entries
+        self._doc_of_seq[seq] = doc_key
         self.entries.update(entries)
         if multi_positions:
             self._multi_by_doc[doc_key] = tuple(multi_positions)
@@ -175,6 +181,7 @@ class SortedIndex:
             return
         for entry in entries:
             self.entries.remove(entry)
+        self._doc_of_seq.pop(entries[0][-1], None)
         for i in self._multi_by_doc.pop(doc_key, ()):
             self.multi[i] -= 1
 
@@ -184,6 +191,17 @@ class SortedIndex:
 
     def walk(self, start: int, stop: int, reverse: bool) -> Iterator[Key]:
         return self.entries.islice(start, stop, reverse=reverse)
+
+    def doc_key(self, entry: Key) -> Hashable:
+        return self._doc_of_seq[entry[-1]]
+
+    def doc_keys(self, spans: Sequence[tuple[int, int]]) -> set[Hashable]:
+        """The documents with an entry in `spans`, and the wild ones."""
+        of_seq = self._doc_of_seq
+        found = set(self.wild)
+        for start, stop in spans:
+            found.update(of_seq[entry[-1]] for entry in self.entries.islice(start, stop))
+        return found
 
 
 # --- query conditions -------------------------------------------------------------------
@@ -204,15 +222,15 @@ class Condition:
     def bounds(self, prefix: Key) -> tuple[Key, Key]:
         """The entry interval [low, high) of this range after an equality prefix."""
         if self.low is None:
-            low = (*prefix, (self.rank,))
+            low = (*prefix, self.rank)
         else:
             key, inclusive = self.low
-            low = (*prefix, key) if inclusive else (*prefix, key, _TOP)
+            low = (*prefix, *key) if inclusive else (*prefix, *key, _TOP)
         if self.high is None:
-            high = (*prefix, (self.rank + 0.5,))  # type: ignore[operator]
+            high = (*prefix, self.rank + 0.5)  # type: ignore[operator]
         else:
             key, inclusive = self.high
-            high = (*prefix, key, _TOP) if inclusive else (*prefix, key)
+            high = (*prefix, *key, _TOP) if inclusive else (*prefix, *key)
         return low, high
 
 
@@ -328,11 +346,11 @@ def narrowing_plan(index: SortedIndex, conds: Mapping[str, Condition]) -> Plan |
         if condition is None:
             break
         if condition.points is not None:
-            prefixes = [(*p, point) for p in prefixes for point in condition.points]
+            prefixes = [(*p, *point) for p in prefixes for point in condition.points]
             if len(prefixes) > 64:
                 return None
             continue
-        if index.multi[len(prefixes[0])] and condition.low and condition.high:
+        if index.multi[len(prefixes[0]) // 2] and condition.low and condition.high:
             # On an array, each bound may be met by a different element ([0, 10] matches
             # {$gte: 1, $lt: 5}): only one bound may narrow.
             condition = Condition(rank=condition.rank, low=condition.low)
@@ -362,7 +380,7 @@ def ordered_plan(
         condition = conds.get(name)
         if condition is None or condition.points is None or len(condition.points) != 1:
             return None
-        prefix = (*prefix, condition.points[0])
+        prefix = (*prefix, *condition.points[0])
     else:
         return None
     if any(index.multi[at + i] for i in range(len(names))):
@@ -372,7 +390,7 @@ def ordered_plan(
         span = index.span(*first.bounds(prefix))
     elif first is not None and first.points is not None and len(first.points) == 1:
         point = first.points[0]
-        span = index.span((*prefix, point), (*prefix, point, _TOP))
+        span = index.span((*prefix, *point), (*prefix, *point, _TOP))
     else:
         span = index.span(prefix, (*prefix, _TOP))
     return Plan(index, [span], sort_at=at)
