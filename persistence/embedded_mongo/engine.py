@@ -242,9 +242,10 @@ class EngineCollectionStore(CollectionStore):
     ) -> list[dict[str, Any]] | None:
         """The first `want` matches (all if None) in `sort` order by walking an index.
 
-        None when no index yields that order, or when narrowing and sorting would read
-        fewer documents than the walk (estimated as if every narrowed candidate matched).
-        Ties keep natural order, as mongomock's stable sort does."""
+        None when no index yields that order, or when testing and sorting the narrowed
+        candidates would cost less than the walk (the cost counted in matcher calls, with
+        the indexes' selectivities taken as independent). Ties keep natural order, as
+        mongomock's stable sort does."""
         if len(self._documents) < _NARROW_MIN_DOCS or not sort:
             return None
         conds = conditions(spec)
@@ -255,15 +256,40 @@ class EngineCollectionStore(CollectionStore):
                 best_walk = plan
         if best_walk is None:
             return None
-        allowed = self._narrowed(conds)
-        narrowed = len(self._documents) if allowed is None else len(allowed)
-        # In matcher calls: the walk tests only documents the other indexes admit (a set
-        # lookup costs a small fraction of one), and stops after `want` matches.
-        steps = best_walk.size
-        if want is not None:
-            steps = min(steps, want * best_walk.size / max(1, narrowed))
-        if steps / 20 + min(want or narrowed, narrowed) > narrowed:
-            return None
+        total = len(self._documents)
+        others = []  # (size, plan) of the other indexes that narrow: cheap bisections
+        smallest = total
+        for index in self._sorted.values():
+            plan = narrowing_plan(index, conds)
+            if plan is not None:
+                size = plan.size + len(index.wild)
+                smallest = min(smallest, size)
+                if index is not best_walk.index:
+                    others.append((size, plan))
+        others.sort(key=lambda o: o[0])
+        # Matches expected in the walked range, taking the other indexes as independent.
+        selectivity = 1.0
+        for size, _ in others:
+            selectivity *= size / total
+        expected = max(1.0, best_walk.size * selectivity)
+        steps = (
+            best_walk.size
+            if want is None
+            else min(best_walk.size, want * best_walk.size / expected)
+        )
+        if want is None:
+            if best_walk.size > smallest:
+                return None  # narrowing reads fewer documents; the sort is then cheap
+        elif smallest <= steps / 20 + want:
+            return None  # so few candidates that testing and sorting them all is cheaper
+        # Another index's candidates spare the matcher for documents they exclude; worth
+        # building (about a tenth of a matcher call each) only for sets within that budget.
+        allowed: set[Hashable] | None = None
+        for size, plan in others:
+            if size > steps * 10:
+                break
+            keys = plan.index.doc_keys(plan.spans)
+            allowed = keys if allowed is None else allowed & keys
         return self._walk(
             best_walk.index, best_walk.spans[0], best_walk.sort_at, sort, spec, want, allowed
         )
