@@ -38,7 +38,7 @@ from pymongo.errors import DuplicateKeyError, InvalidOperation, WriteError
 
 from .codec import encode_document
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
-from .ordered import SortedIndex, conditions, narrowing_plan, ordered_plan
+from .ordered import SortedIndex, conditions, independent, narrowing_plan, ordered_plan
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -225,11 +225,10 @@ class EngineCollectionStore(CollectionStore):
         if not conds:
             return None
         plans = [p for p in (narrowing_plan(i, conds) for i in self._sorted.values()) if p]
-        plans.sort(key=lambda p: p.size + len(p.index.wild))
         half = len(self._documents) // 2
         found: set[Hashable] | None = None
-        for plan in plans:
-            if plan.size + len(plan.index.wild) > half:
+        for size, plan in independent([(p.size + len(p.index.wild), p) for p in plans]):
+            if size > half:
                 break
             keys = plan.index.doc_keys(plan.spans)
             found = keys if found is None else found & keys
@@ -266,7 +265,7 @@ class EngineCollectionStore(CollectionStore):
                 smallest = min(smallest, size)
                 if index is not best_walk.index:
                     others.append((size, plan))
-        others.sort(key=lambda o: o[0])
+        others = independent(others)
         # Matches expected in the walked range, taking the other indexes as independent.
         selectivity = 1.0
         for size, _ in others:

@@ -332,6 +332,7 @@ class Plan:
     index: SortedIndex
     spans: list[tuple[int, int]] = field(default_factory=list)
     sort_at: int | None = None
+    used: frozenset[str] = frozenset()  # the paths whose conditions bound the spans
 
     @property
     def size(self) -> int:
@@ -354,13 +355,26 @@ def narrowing_plan(index: SortedIndex, conds: Mapping[str, Condition]) -> Plan |
             # On an array, each bound may be met by a different element ([0, 10] matches
             # {$gte: 1, $lt: 5}): only one bound may narrow.
             condition = Condition(rank=condition.rank, low=condition.low)
-        plan = Plan(index)
+        plan = Plan(index, used=frozenset(index.fields[: len(prefixes[0]) // 2 + 1]))
         for prefix in prefixes:
             plan.spans.append(index.span(*condition.bounds(prefix)))
         return plan
     if prefixes == [()]:
         return None
-    return Plan(index, [index.span(p, (*p, _TOP)) for p in prefixes])
+    spans = [index.span(p, (*p, _TOP)) for p in prefixes]
+    return Plan(index, spans, used=frozenset(index.fields[: len(prefixes[0]) // 2]))
+
+
+def independent(plans: Sequence[tuple[int, Plan]]) -> list[tuple[int, Plan]]:
+    """Of (size, plan) pairs, smallest first, those that each bound a path no smaller one
+    did: (status) after (organizationId, status) would only count the same condition twice."""
+    covered: set[str] = set()
+    kept = []
+    for size, plan in sorted(plans, key=lambda p: p[0]):
+        if plan.used - covered:
+            kept.append((size, plan))
+            covered |= plan.used
+    return kept
 
 
 def ordered_plan(
