@@ -4,8 +4,8 @@ Every response says: do not sniff types, do not frame me, send no referrer acros
 no camera/microphone/geolocation; over TLS, HSTS. The console, the API docs and the account
 pages the emails link to are pages a browser renders, so they get a CSP that only allows this
 origin's scripts (their assets are served from here, not a CDN). LangServe's playground
-ships its own inline bootstrap, so it gets the same policy with inline scripts allowed and
-nothing from other origins.
+ships its own inline bootstrap and compiles its JSON-schema form validators at run time, so
+it gets the same policy with inline scripts and eval allowed, and nothing from other origins.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ STRICT_CSP = (
     "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-PLAYGROUND_CSP = STRICT_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+PLAYGROUND_CSP = STRICT_CSP.replace(
+    "script-src 'self'", "script-src 'self' 'unsafe-inline' 'unsafe-eval'"
+)
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
 PAGES = ("/console", "/docs", "/account")

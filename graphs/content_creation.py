@@ -43,6 +43,7 @@ from graphs.retry import MODEL_RETRY
 from memory.kinds import MemoryKind
 from services import posts
 from tools.context import RunContext
+from tools.platform_rules import validate_post
 
 MAX_REVISIONS = 5
 
@@ -66,13 +67,19 @@ class ContentCreationState(TypedDict):
     status: NotRequired[str | None]
     postId: NotRequired[str | None]
     pendingPostId: NotRequired[str | None]
+    # Why the reviewer's last approval could not be applied (shown on the next card).
+    approvalProblem: NotRequired[str | None]
 
 
 class Decision(BaseModel):
-    """What a reviewer answers at the approval interrupt."""
+    """What a reviewer answers at the approval interrupt. An approval may pick another of
+    the proposed slots (its index) and edit the text, which must still pass the platform's
+    rules and the organization's banned terms: an invalid post is never stored."""
 
     action: Literal["approve", "revise", "reject"]
     feedback: str | None = Field(default=None, max_length=2000)
+    slot: int | None = Field(default=None, ge=0, le=9)
+    text: str | None = Field(default=None, min_length=1, max_length=10000)
 
 
 async def trends(
@@ -172,7 +179,7 @@ async def submit(state: ContentCreationState, runtime: Runtime[RunContext]) -> d
     return {"pendingPostId": str(pending.id)}
 
 
-async def approval(state: ContentCreationState) -> dict[str, Any]:
+async def approval(state: ContentCreationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     # Nothing happens before interrupt(): the node re-runs from the top on resume.
     drafted = state["draft"]
     answer = interrupt(
@@ -189,6 +196,9 @@ async def approval(state: ContentCreationState) -> dict[str, Any]:
             # named one): a client shows them on that clock, not the reader's own.
             "timezone": state.get("timezone"),
             "actions": ["approve", "revise", "reject"],
+            # With approve: another proposed slot (its index) and/or edited text.
+            "approveWith": ["slot", "text"],
+            "problem": state.get("approvalProblem"),
         }
     )
     try:
@@ -199,11 +209,43 @@ async def approval(state: ContentCreationState) -> dict[str, Any]:
             f'{{"action": "reject"}}: {exc.errors()[0]["msg"]}'
         ) from exc
     update: dict[str, Any] = {"decision": decision.model_dump()}
+    update["approvalProblem"] = None
+    if decision.action == "approve":
+        try:
+            update |= await _reviewers_choice(state, runtime.context, decision)
+        except ValueError as exc:
+            # Asked again with the reason, rather than failing the run: LangGraph would keep
+            # this answer for the interrupt, so a corrected one could never replace it.
+            return {"approvalProblem": str(exc), "decision": decision.model_dump()}
     if decision.action == "revise":
         update |= {"feedback": decision.feedback or "Make it better.", "status": "revising"}
         update["revisions"] = state.get("revisions", 0) + 1
     elif decision.action == "reject":
         update["status"] = "rejected"
+    return update
+
+
+async def _reviewers_choice(
+    state: ContentCreationState, run: RunContext, decision: Decision
+) -> dict[str, Any]:
+    """The chosen slot first (the post is scheduled at the first), the edited text checked
+    like the model's; ValueError says what to fix."""
+    update: dict[str, Any] = {}
+    slots = list(state.get("slots") or [])
+    if decision.slot is not None:
+        if decision.slot >= len(slots):
+            raise ValueError(f"slot {decision.slot}: choose one of 0..{len(slots) - 1}")
+        chosen = slots.pop(decision.slot)
+        update["slots"] = [chosen, *slots]
+    if decision.text is not None:
+        final = state["optimized"]
+        banned = (await org_settings(run)).banned_terms
+        problems = validate_post(
+            decision.text, final["hashtags"], state["platform"], banned_terms=banned
+        )
+        if problems:
+            raise ValueError("the edited text: " + "; ".join(p.message for p in problems))
+        update["optimized"] = final | {"text": decision.text}
     return update
 
 
@@ -213,6 +255,8 @@ def after_draft(state: ContentCreationState) -> str:
 
 
 def after_approval(state: ContentCreationState) -> str:
+    if state.get("approvalProblem"):
+        return "approval"  # the card again, with what to fix
     action = state["decision"]["action"]
     if action == "revise" and state.get("revisions", 0) <= MAX_REVISIONS:
         return "draft"
@@ -263,7 +307,9 @@ def build(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
     graph.add_edge("schedule", "optimize")
     graph.add_edge("optimize", "submit")
     graph.add_edge("submit", "approval")
-    graph.add_conditional_edges("approval", after_approval, ["draft", "store", "discard"])
+    graph.add_conditional_edges(
+        "approval", after_approval, ["draft", "store", "discard", "approval"]
+    )
     graph.add_edge("store", END)
     graph.add_edge("discard", END)
     return graph.compile(checkpointer=checkpointer, name="content_creation")

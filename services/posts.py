@@ -124,6 +124,8 @@ async def store_generated(db: Any, org_id: ObjectId, draft: GeneratedPost) -> Po
             tenant_filter(org_id, {**key, "scheduling.status": "pending_approval"}),
             {
                 "$set": {
+                    # As approved: the reviewer may have edited the text at the approval.
+                    "content.text": draft.text,
                     "scheduling.status": status,
                     "scheduling.scheduledAt": draft.scheduled_at,
                     "moderation.status": "approved",

@@ -292,6 +292,43 @@ async def test_editing_a_scheduled_post_reschedules_it(tmp_path: Path) -> None:
         assert unscheduled.json()["scheduling"]["scheduledAt"] is None
 
 
+async def test_scheduling_warns_of_a_duplicate_and_a_neighbour_within_the_hour(
+    tmp_path: Path,
+) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (app, client):
+        ana = await register(client)
+        auth = bearer(ana["accessToken"])
+        org = ana["organization"]["id"]
+        x = await connect(app, org, "twitter")
+        at = soon(60)
+        first = await client.post(
+            "/api/posts", json=post_body([x], scheduling={"scheduledAt": iso(at)}), headers=auth
+        )
+        assert first.status_code == 201, first.text
+        assert first.json()["warnings"] == []
+        # The same text 20 minutes later on the same account: both warnings, saved anyway.
+        again = await client.post(
+            "/api/posts",
+            json=post_body([x], scheduling={"scheduledAt": iso(at + timedelta(minutes=20))}),
+            headers=auth,
+        )
+        assert again.status_code == 201, again.text
+        codes = {w["code"] for w in again.json()["warnings"]}
+        assert codes == {"duplicate_text", "same_account_within_hour"}
+        assert {w["otherPostId"] for w in again.json()["warnings"]} == {first.json()["id"]}
+        # Moved three hours away with other words: nothing to warn about.
+        other = post_body([x], scheduling={"scheduledAt": iso(at + timedelta(hours=3))})
+        other["content"]["text"] = "An entirely different announcement for the afternoon."
+        moved = await client.put(
+            f"/api/posts/{again.json()['id']}", json={**other, "version": 0}, headers=auth
+        )
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["warnings"] == []
+        # A draft is not queued: no warnings however alike.
+        draft = await client.post("/api/posts", json=post_body([x]), headers=auth)
+        assert draft.json()["warnings"] == []
+
+
 async def test_roles_decide_who_schedules_and_publishes(tmp_path: Path) -> None:
     async with api_client(make_settings(tmp_path / "data")) as (app, client):
         ana = await register(client)

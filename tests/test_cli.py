@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,14 @@ def test_seed_demo_is_idempotent(data_dir: Path) -> None:
 
 
 def test_worker_without_redis_explains_itself(data_dir: Path) -> None:
-    result = runner.invoke(app, ["worker", "--burst"])
+    # ``worker`` configures the process's logging onto the stderr CliRunner lends it and then
+    # closes; later commands in this process would log into that closed stream.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        result = runner.invoke(app, ["worker", "--burst"])
+    finally:
+        root.handlers[:], root.level = handlers, level
     assert result.exit_code == 2
     assert "CHORUS_REDIS_URL" in result.output
 

@@ -95,6 +95,7 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.chorus_errors = errors  # a test may look at (and account for) what the page threw
     yield page
     page.close()
     assert not errors, errors
@@ -134,9 +135,16 @@ def test_wrong_password_is_refused(server: str, page: Any) -> None:
 
 def test_chat_workflow_approval_and_past_threads(server: str, page: Any) -> None:
     _sign_in(page, server)
-    # The token lives in memory and sessionStorage, never in a cookie or localStorage.
+    # The token lives in memory and sessionStorage, never in localStorage; the only cookie
+    # is the playground's, HttpOnly and sent to /graphs alone.
     assert page.evaluate("localStorage.length") == 0
-    assert page.context.cookies() == []
+    [cookie] = page.context.cookies()
+    assert (cookie["name"], cookie["path"], cookie["httpOnly"]) == (
+        "chorus_playground",
+        "/graphs",
+        True,
+    )
+    assert cookie["sameSite"] == "Strict"
 
     # Console chat: the answer streams into an assistant bubble, the steps show as chips.
     page.evaluate(STREAM_WATCH)
@@ -230,6 +238,7 @@ def test_revise_with_feedback_then_reject(server: str, page: Any) -> None:
 
 def test_a_signed_in_console_opens_the_langserve_playground(server: str, page: Any) -> None:
     playground = f"{server}/graphs/scheduler/playground/"
+    page.context.clear_cookies()  # an earlier test of this browser signed in
     before = page.goto(playground)
     assert before is not None
     assert before.status == 401  # not signed in: no cookie yet
@@ -244,3 +253,8 @@ def test_a_signed_in_console_opens_the_langserve_playground(server: str, page: A
     assert opened.status == 200, opened.text()
     # HttpOnly: the browser sends the cookie, but no script of the page can read it.
     assert "chorus_playground" not in page.evaluate("document.cookie")
+    # LangServe's own playground bundle cannot draw a nullable field (its form renderer
+    # throws 'Unknown type: {"type":"null"}' for Optional inputs); the page still loads and
+    # runs. Only that error of its bundle is accounted for; any other fails the test.
+    page.wait_for_timeout(500)
+    page.chorus_errors[:] = [e for e in page.chorus_errors if not e.startswith("Unknown type:")]

@@ -96,6 +96,33 @@ async def test_every_graph_compiles_with_the_checkpointer(world: World) -> None:
         assert graph.name == name
 
 
+async def test_an_approval_may_pick_another_slot_and_edit_the_text(world: World) -> None:
+    run = run_for(world, "content_creation")
+    await run.invoke(BRIEF)
+    [pending] = (await run.state()).interrupts
+    slots = pending.value["slots"]
+    assert len(slots) >= 2
+    assert pending.value["approveWith"] == ["slot", "text"]
+
+    # An edit that breaks the platform's rules is refused: nothing stored, the card again
+    # with the reason; so is a slot that was not proposed.
+    await run.invoke(Command(resume={"action": "approve", "text": "Cold brew! " * 300}))
+    state = await run.state()
+    assert state.next == ("approval",)
+    assert "instagram allows 2200" in state.interrupts[0].value["problem"]
+    assert "postId" not in state.values
+    await run.invoke(Command(resume={"action": "approve", "slot": 7}))
+    assert "slot 7" in (await run.state()).interrupts[0].value["problem"]
+
+    edited = "Our Ethiopia cold brew is here: bright, floral, smooth. Try it this week."
+    done = await run.invoke(Command(resume={"action": "approve", "slot": 1, "text": edited}))
+    post = await TenantRepository(world.runtime.db, Post).get(world.org, ObjectId(done["postId"]))
+    assert post is not None
+    assert post.content.text == edited
+    assert post.scheduling.scheduled_at is not None
+    assert post.scheduling.scheduled_at.isoformat()[:16] == _utc(slots[1]["at"])[:16]
+
+
 async def test_content_creation_pauses_for_approval_then_stores_the_post(world: World) -> None:
     run = run_for(world, "content_creation")
     await run.invoke(BRIEF)

@@ -305,3 +305,11 @@ def test_praise_around_a_failure_reads_as_sarcasm(text: str) -> None:
 )
 def test_basic_foreign_complaints_are_negative(text: str) -> None:
     assert score(text).label == "negative", text
+
+
+def test_obsessed_with_a_product_is_praise() -> None:
+    """Issue 18: a friendly launch batch read as low risk because VADER scores "obsessed"
+    negative; on social media it is praise."""
+    from tools.sentiment import score
+
+    assert score("My coworkers are obsessed with the new cold brew already").label == "positive"

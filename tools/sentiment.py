@@ -211,6 +211,11 @@ BRAND_SAFETY_PHRASES: dict[str, tuple[str, float]] = {
     r"allergic\s+reaction": ("xallergicreaction", -2.5),
     r"rip\s+off": ("ripoff", -2.5),
 }
+# Social-media praise that VADER reads as negative ("obsessed" -1.8 in its lexicon): "my
+# coworkers are obsessed with the new cold brew" is the best review a brand can get.
+SOCIAL_PRAISE_PHRASES: dict[str, tuple[str, float]] = {
+    r"(?<!not\s)obsessed\s+with": ("xobsessedwith", 1.8),
+}
 # Set phrases that are sarcastic on their own (VADER: "thanks for nothing" +0.44).
 SARCASTIC_PHRASES: dict[str, tuple[str, float]] = {
     r"thanks\s+for\s+nothing": ("xthanksfornothing", -2.5),
@@ -325,7 +330,12 @@ def analyzer() -> SentimentIntensityAnalyzer:
     vader = SentimentIntensityAnalyzer()
     vader.lexicon.update(BRAND_SAFETY_LEXICON)
     vader.lexicon.update(FOREIGN_NEGATIVE)
-    extra = [*SOCIAL_EMOJI.values(), *BRAND_SAFETY_PHRASES.values(), *SARCASTIC_PHRASES.values()]
+    extra = [
+        *SOCIAL_EMOJI.values(),
+        *BRAND_SAFETY_PHRASES.values(),
+        *SARCASTIC_PHRASES.values(),
+        *SOCIAL_PRAISE_PHRASES.values(),
+    ]
     extra += FOREIGN_PHRASES.values()
     extra += [SLANG_FIRE_TOKEN, SARCASM_TOKEN]
     vader.lexicon.update(dict(extra))
@@ -369,7 +379,8 @@ def prepare(text: str) -> tuple[str, bool]:
         text, found = re.subn(rf"\b{pattern}", token, text, flags=re.I)
         sarcasm = sarcasm or found > 0
     text = FIRE_SLANG.sub(lambda m: f"{m.group(1)} {SLANG_FIRE_TOKEN[0]}", text)
-    for pattern, (token, _) in {**BRAND_SAFETY_PHRASES, **FOREIGN_PHRASES}.items():
+    phrases = {**BRAND_SAFETY_PHRASES, **FOREIGN_PHRASES, **SOCIAL_PRAISE_PHRASES}
+    for pattern, (token, _) in phrases.items():
         text = re.sub(rf"\b{pattern}", token, text, flags=re.I)
     return text, sarcasm
 

@@ -11,6 +11,7 @@ from api.routes.schemas import ApiModel
 from persistence.ids import IsoDateTime, PyObjectId
 from persistence.models import Post, PostComment
 from persistence.models.content import ContentType, Platform, PostStatus, TargetStatus
+from services.publishing import ScheduleWarning
 from services.workspace.posts import PostInput, TargetInput, is_locked
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -139,6 +140,17 @@ class ModerationOut(ApiModel):
     rejection_reason: str | None = None
 
 
+class ScheduleWarningOut(ApiModel):
+    """Something a person probably did not mean; the post is saved all the same."""
+
+    code: Literal["duplicate_text", "same_account_within_hour"]
+    message: str
+    social_account_id: str
+    platform: Platform
+    other_post_id: str
+    other_scheduled_at: datetime | None = None
+
+
 class PostOut(ApiModel):
     id: str
     user_id: str | None = None
@@ -150,13 +162,29 @@ class PostOut(ApiModel):
     tags: list[str]
     version: int
     locked: bool = Field(description="Claimed by the publishing engine: no more edits.")
+    warnings: list[ScheduleWarningOut] = Field(
+        default_factory=list,
+        description="When the post is queued: the same text already queued for an account, "
+        "or another post on the same account within the hour.",
+    )
     created_at: datetime
     updated_at: datetime | None = None
 
     @classmethod
-    def of(cls, post: Post) -> PostOut:
+    def of(cls, post: Post, warnings: list[ScheduleWarning] | None = None) -> PostOut:
         data: dict[str, Any] = post.model_dump(mode="json", by_alias=False)
         data["locked"] = is_locked(post)
+        data["warnings"] = [
+            {
+                "code": w.code,
+                "message": w.message,
+                "social_account_id": str(w.social_account_id),
+                "platform": w.platform,
+                "other_post_id": str(w.other_post_id),
+                "other_scheduled_at": w.other_scheduled_at,
+            }
+            for w in warnings or []
+        ]
         return cls.model_validate(data)
 
 

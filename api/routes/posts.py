@@ -44,6 +44,7 @@ from persistence.ids import IsoDateTime
 from persistence.models import Post
 from persistence.models.content import Platform, PostStatus
 from runs import approvals as run_approvals
+from services.publishing import schedule_warnings
 from services.workspace import approvals, bulk, listing, preview
 from services.workspace import posts as service
 from services.workspace.posts import StaleVersion
@@ -66,6 +67,14 @@ def etag(post: Post) -> str:
 def _answer(post: Post, response: Response) -> PostOut:
     response.headers["ETag"] = etag(post)
     return PostOut.of(post)
+
+
+async def _answer_queued(post: Post, response: Response, db: object) -> PostOut:
+    """The saved post, with what to warn about where it is now queued to go out."""
+    response.headers["ETag"] = etag(post)
+    queued = post.scheduling.status in ("scheduled", "pending_approval")
+    found = await schedule_warnings(db, post.organization_id, post) if queued else []
+    return PostOut.of(post, found)
 
 
 def _if_match_version(post_id: object, if_match: str | None) -> int | None:
@@ -353,7 +362,7 @@ async def create_post(
         body.to_input(),
         may_publish=principal.can("publish"),
     )
-    return _answer(post, response)
+    return await _answer_queued(post, response, runtime.db)
 
 
 @router.get("/{post_id}", response_model=PostOut, responses=errors(404))
@@ -418,7 +427,7 @@ async def update_post(
         if by_header:
             raise ApiError(412, exc.message, code="version_conflict") from exc
         raise
-    return _answer(post, response)
+    return await _answer_queued(post, response, runtime.db)
 
 
 @router.delete(
@@ -460,7 +469,7 @@ async def schedule_post(
     post = await service.schedule(
         runtime.db, principal.org_id, post_id, body.scheduled_at, version=body.version
     )
-    return _answer(post, response)
+    return await _answer_queued(post, response, runtime.db)
 
 
 @router.post(

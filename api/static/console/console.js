@@ -162,13 +162,38 @@ function isAi(message) {
   return message?.type === "ai" || message?.type === "AIMessageChunk" || message?.role === "assistant";
 }
 
+/** Escapes what the model wrote as HTML: Markdown is rendered, raw HTML is shown as text. */
+function escapeHtml(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** An answer's Markdown (headings, lists, tables, code) as HTML in ``target``: marked renders
+ * it with raw HTML escaped, and DOMPurify removes anything unsafe a link or image could carry.
+ * Without the two vendored scripts, the text as it is. */
+function renderMarkdown(target, text) {
+  const { marked, DOMPurify } = window;
+  if (!marked || !DOMPurify || !text) {
+    target.textContent = text || "";
+    return;
+  }
+  if (!renderMarkdown.configured) {
+    marked.use({ renderer: { html: (token) => escapeHtml(token.text) } });
+    renderMarkdown.configured = true;
+  }
+  target.innerHTML = DOMPurify.sanitize(marked.parse(text, { async: false }));
+  target.classList.add("markdown");
+}
+
 function bubble(role, text, { label } = {}) {
   const who = role === "user" ? "You" : label || "Chorus";
+  const body = el("div", { class: "text", text: text || "" });
+  // The person's own words stay plain text; an answer is rendered.
+  if (role === "assistant" && text) renderMarkdown(body, text);
   const node = el(
     "article",
     { class: `bubble ${role}`, "aria-label": `${who} said` },
     el("span", { class: "who", text: who }),
-    el("div", { class: "text", text: text || "" }),
+    body,
   );
   $("log").append(node);
   scrollLog();
@@ -235,10 +260,22 @@ function showApproval(interrupt) {
   $("approval-question").textContent = value.question || "This run is waiting for your decision.";
   const body = $("approval-body");
   body.replaceChildren();
+  const editable = Array.isArray(value.approveWith) ? value.approveWith : [];
+  state.approvalDraft = value.draft?.text ?? null;
+  // Why the last approval could not be applied (a rule the edited text broke, say).
+  if (value.problem) body.append(el("p", { class: "error", role: "alert", text: value.problem }));
 
   if (value.draft) {
     const draft = value.draft;
     body.append(el("h4", { text: "Draft" }), el("p", { class: "draft-text", id: "draft-text", text: draft.text || "" }));
+    if (editable.includes("text")) {
+      body.append(
+        el("details", {},
+          el("summary", { text: "Edit the text before approving" }),
+          el("textarea", { id: "draft-edit", rows: 5, class: "draft-text", value: draft.text || "",
+                           "aria-label": "Edited post text" })),
+      );
+    }
     const tags = draft.hashtags || [];
     body.append(
       el("h4", { text: "Hashtags" }),
@@ -259,7 +296,14 @@ function showApproval(interrupt) {
   if (Array.isArray(value.slots)) {
     body.append(
       el("h4", { text: "Proposed slots" }),
-      el("ol", { class: "slots", id: "slots" }, value.slots.map((s) => el("li", { text: formatSlot(s, value.timezone) }))),
+      el("ol", { class: "slots", id: "slots" }, value.slots.map((s, i) => {
+        const label = formatSlot(s, value.timezone);
+        if (!editable.includes("slot")) return el("li", { text: label });
+        // Approve at another proposed slot: the first is the default.
+        const pick = el("input", { type: "radio", name: "slot", value: String(i), checked: i === 0,
+                                   "aria-label": label });
+        return el("li", {}, el("label", {}, pick, " ", label));
+      })),
     );
   }
   if (value.riskLevel) body.append(el("p", { text: `Risk level: ${value.riskLevel}` }));
@@ -296,6 +340,12 @@ async function decide(action) {
       return;
     }
     resume.feedback = feedback;
+  }
+  if (action === "approve") {
+    const picked = document.querySelector('input[name="slot"]:checked');
+    if (picked && picked.value !== "0") resume.slot = Number(picked.value);
+    const edited = $("draft-edit")?.value.trim();
+    if (edited && edited !== (state.approvalDraft || "").trim()) resume.text = edited;
   }
   for (const button of $("approval").querySelectorAll("button")) button.disabled = true;
   $("approval").hidden = true;
@@ -428,7 +478,7 @@ async function finishRun(current, values, failed) {
     const last = [...values.messages].reverse().find(isAi);
     if (last) {
       const target = current?.querySelector(".text") || bubble("assistant", "").querySelector(".text");
-      target.textContent = textOf(last);
+      renderMarkdown(target, textOf(last));
       if (last.name && current) current.querySelector(".who").textContent = `Chorus · ${last.name}`;
     }
   } else if (current) {
