@@ -28,6 +28,7 @@ from api.routes import (
     admin,
     ai,
     ai_agents,
+    ai_media,
     ai_tasks,
     analytics,
     analytics_competitors,
@@ -154,6 +155,7 @@ def build_app(
     app.include_router(ai.router)
     app.include_router(ai_tasks.router)
     app.include_router(ai_agents.router)
+    app.include_router(ai_media.router)
     app.include_router(analytics_import.router)
     app.include_router(analytics.router)
     app.include_router(analytics_competitors.router)

@@ -17,6 +17,7 @@ from runs.ports import RunServices
 from services.billing.gateway import Billing
 from services.events import EventBus
 from services.integrations.delivery import WebhookDispatcher
+from services.media_generation.generate import ImageModel
 from services.network_webhooks.verify import Secrets as WebhookSecrets
 from services.social_accounts.ports import Platforms
 
@@ -67,6 +68,11 @@ class AppRuntime(RunServices, Protocol):
 
     @property
     def media(self) -> MediaStore: ...
+
+    @property
+    def image_model(self) -> ImageModel | None:
+        """The image model of /api/ai/images/generate; None: images are composed."""
+        ...
 
     @property
     def events(self) -> EventBus: ...

@@ -24,6 +24,8 @@ _MEANING = {
     423: "The account is locked for a while (Retry-After).",
     428: "The edit must say which version it was made on (If-Match or a version field).",
     429: "Too many attempts (Retry-After).",
+    502: "An outside service this calls (e.g. the image model) refused or failed; nothing "
+    "was stored.",
     501: "This server cannot do it (a tool it needs, e.g. ffmpeg, is not installed).",
     503: "A component this needs (e.g. email) is not answering; nothing was changed.",
 }

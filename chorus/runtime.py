@@ -42,6 +42,8 @@ from runs.engine import RunEngine
 from services.billing.gateway import Billing, LocalBilling
 from services.events import EventBus
 from services.integrations.delivery import WebhookDispatcher
+from services.media_generation.generate import ImageModel
+from services.media_generation.openai_images import OpenAIImages
 from services.network_webhooks.verify import Secrets as WebhookSecrets
 from services.notifications.notifier import Notifier
 from services.publishing import PublishConfig, Publisher, Ticker
@@ -110,6 +112,8 @@ class Runtime:
     forms: dict[str, tuple[Form, str]] = field(default_factory=dict)
     # Set by ``announce`` in a serving process: the secret operator routes ask for.
     operator_token: str | None = field(default=None, repr=False)
+    # The image model of /api/ai/images/generate (None: images are composed with Pillow).
+    image_model: ImageModel | None = field(default=None, repr=False)
     # The process's one run engine (graphs compiled once on this runtime's checkpointer).
     engine: RunEngine = field(init=False, repr=False)
     # Domain events: the outbox, the organizations' pub/sub channels, this process's handlers.
@@ -129,6 +133,8 @@ class Runtime:
     async def open(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or Settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # A misconfigured image model stops the start before anything is opened.
+        image_model = _image_model(settings)
         forms: dict[str, tuple[Form, str]] = {}
         closers: list[Callable[[], Awaitable[None]]] = []
 
@@ -186,6 +192,12 @@ class Runtime:
         forms["chat_model"] = (
             ("embedded" if spec in ("local", "scripted") else "production") if spec else "off",
             spec or "not configured",
+        )
+
+        forms["image_model"] = (
+            ("production", image_model.name)
+            if image_model is not None
+            else ("embedded", "graphics composed with Pillow (no image model)")
         )
 
         if settings.s3_bucket:
@@ -250,6 +262,7 @@ class Runtime:
             forms=forms,
             _closers=closers,
         )
+        runtime.image_model = image_model
         runtime.engine = RunEngine(runtime)
         runtime.events = EventBus(db, pubsub)
         # Whoever emits (an API process, a worker) tells the people concerned.
@@ -500,6 +513,22 @@ def _documents(
             + (", fsync per write" if settings.embedded_fsync else ""),
         ),
     )
+
+
+def _image_model(settings: Settings) -> ImageModel | None:
+    """The configured image model (``CHORUS_IMAGE_MODEL=openai:gpt-image-1``), or None."""
+    spec = (settings.image_model or "").strip()
+    if not spec:
+        return None
+    provider, _, model = spec.partition(":")
+    if provider != "openai" or not model:
+        raise ValueError(
+            f"CHORUS_IMAGE_MODEL={spec!r}: expected openai:<model>, e.g. openai:gpt-image-1"
+        )
+    key = secret(settings.openai_api_key)
+    if not key:
+        raise ValueError("CHORUS_IMAGE_MODEL needs CHORUS_OPENAI_API_KEY (or OPENAI_API_KEY)")
+    return OpenAIImages(model, key, settings.openai_base_url)
 
 
 def _billing(settings: Settings) -> Billing:

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CHORUS_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL"),
     )
     openai_default_model: str = "gpt-4o-mini"
+    image_model: str | None = Field(
+        default=None,
+        description="Image model as provider:model (openai:gpt-image-1, openai:dall-e-3) for "
+        "/api/ai/images/generate, with the OpenAI key and base URL above; unset: images are "
+        "composed with Pillow from the brand's colours and logo.",
+    )
     anthropic_default_model: str = "claude-3-5-haiku-latest"
     openai_embedding_model: str = "text-embedding-3-small"
     local_model_threads: int = Field(default=2, ge=1)

@@ -18,7 +18,7 @@ from bson import ObjectId
 from pydantic import BaseModel
 
 from persistence.errors import InvalidInput, NotFound
-from persistence.models import Organization
+from persistence.models import MediaAsset, Organization
 from persistence.models.organizations import OrganizationSettings
 from persistence.organizations import load_organization, load_settings
 from persistence.repository import TenantRepository
@@ -33,6 +33,8 @@ MAX_TERM = 100
 MAX_VOICE_LINES = 20
 MAX_VOICE_LINE = 300
 MAX_DOMAINS = 50
+MAX_BRAND_COLORS = 5
+_HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 RETENTION_DAYS = (30, 3650)
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -67,6 +69,9 @@ class OrganizationUpdate(BaseModel):
     brand_voice: list[str] | None = None
     allowed_domains: list[str] | None = None
     data_retention_days: int | None = None
+    brand_colors: list[str] | None = None
+    # An image of the media library, as its id text; None clears it.
+    brand_logo_media_id: str | None = None
 
 
 # Where each field lives in the document, and how the API names it for the caller.
@@ -78,6 +83,8 @@ _PATHS: dict[str, tuple[str, str]] = {
     "brand_voice": ("settings.brandVoice", "body.settings.brandVoice"),
     "allowed_domains": ("settings.allowedDomains", "body.settings.allowedDomains"),
     "data_retention_days": ("settings.dataRetentionDays", "body.settings.dataRetentionDays"),
+    "brand_colors": ("settings.brandColors", "body.settings.brandColors"),
+    "brand_logo_media_id": ("settings.brandLogoMediaId", "body.settings.brandLogoMediaId"),
 }
 
 
@@ -218,10 +225,48 @@ def validated(update: OrganizationUpdate) -> dict[str, Any]:
                 }
             )
         values["data_retention_days"] = days
+    if "brand_colors" in given:
+        values["brand_colors"] = _colors(update.brand_colors or [], errors)
+    if "brand_logo_media_id" in given:
+        raw = update.brand_logo_media_id
+        if raw is not None and not ObjectId.is_valid(raw):
+            errors.append(
+                {"field": "body.settings.brandLogoMediaId", "message": "a media library id"}
+            )
+        values["brand_logo_media_id"] = ObjectId(raw) if raw and ObjectId.is_valid(raw) else None
     if errors:
         names = ", ".join(dict.fromkeys(e["field"] for e in errors))
         raise InvalidInput(f"invalid input: {names}", fields=errors)
     return values
+
+
+def _colors(values: list[str], errors: list[dict[str, str]]) -> list[str]:
+    """#RRGGBB colours, main first (generated graphics: background, then accent)."""
+    at = "body.settings.brandColors"
+    if len(values) > MAX_BRAND_COLORS:
+        errors.append({"field": at, "message": f"at most {MAX_BRAND_COLORS} colours"})
+        return []
+    out: list[str] = []
+    for i, raw in enumerate(values):
+        color = raw.strip()
+        if not _HEX_COLOR.match(color):
+            errors.append({"field": f"{at}.{i}", "message": "a colour as #RRGGBB, e.g. #0F766E"})
+        elif color.upper() not in out:
+            out.append(color.upper())
+    return out
+
+
+async def _check_logo(db: Any, org_id: ObjectId, media_id: ObjectId | None) -> None:
+    """The logo must be an image of this organization's library (another's id is refused
+    like a missing one)."""
+    if media_id is None:
+        return
+    asset = await TenantRepository(db, MediaAsset).get(org_id, media_id)
+    if asset is None or asset.kind != "image":
+        raise InvalidInput.field(
+            "body.settings.brandLogoMediaId",
+            "no image with this id in the media library; upload the logo first",
+        )
 
 
 def _current(org: Organization, name: str) -> Any:
@@ -238,6 +283,8 @@ async def update(db: Any, org_id: ObjectId, changes: OrganizationUpdate) -> Orga
     """Apply ``changes`` to the organization: all of them, or none if one is invalid."""
     org = await get(db, org_id)
     values = validated(changes)
+    if "brand_logo_media_id" in values:
+        await _check_logo(db, org_id, values["brand_logo_media_id"])
     changed = {k: v for k, v in values.items() if _current(org, k) != v}
     if not changed:
         return org

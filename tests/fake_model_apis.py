@@ -7,7 +7,9 @@ can see what the clients sent.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import socket
 import threading
@@ -19,6 +21,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from PIL import Image
 
 
 def _free_port() -> int:
@@ -79,6 +82,48 @@ def _completion(
     }
 
 
+# A prompt containing this is refused as the Images API refuses one its safety system rejects.
+REFUSED_PROMPT = "REFUSE-ME"
+
+
+def image_color(prompt: str) -> tuple[int, int, int]:
+    """The flat colour the fake paints for ``prompt`` (tests compare it)."""
+    digest = hashlib.sha256(prompt.encode()).digest()
+    return (digest[0], digest[1], digest[2])
+
+
+def _image_generation(body: dict[str, Any]) -> JSONResponse | dict[str, Any]:
+    """``POST /v1/images/generations`` as documented: ``data[].b64_json`` (gpt-image-1 always,
+    DALL·E when ``response_format`` is b64_json), ``usage`` for gpt-image-1 only."""
+    if REFUSED_PROMPT in body.get("prompt", ""):
+        return JSONResponse(
+            {
+                "error": {
+                    "message": "Your request was rejected as a result of our safety system.",
+                    "type": "image_generation_user_error",
+                    "param": None,
+                    "code": "content_policy_violation",
+                }
+            },
+            status_code=400,
+        )
+    width, height = (int(v) for v in body.get("size", "1024x1024").split("x"))
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), image_color(body["prompt"])).save(out, "PNG")
+    item: dict[str, Any] = {"b64_json": base64.b64encode(out.getvalue()).decode()}
+    answer: dict[str, Any] = {"created": int(time.time()), "data": [item]}
+    if body.get("model", "").startswith("dall-e"):
+        item["revised_prompt"] = body["prompt"]
+    else:
+        answer["usage"] = {
+            "input_tokens": 50,
+            "output_tokens": 4160,
+            "total_tokens": 4210,
+            "input_tokens_details": {"text_tokens": 50, "image_tokens": 0},
+        }
+    return answer
+
+
 def _tool_call_message(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     call = {
         "id": "call_1",
@@ -132,6 +177,12 @@ def build_app(
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/images/generations")
+    async def images(request: Request) -> Any:
+        body = await request.json()
+        requests.append({"path": "images", "auth": request.headers.get("authorization"), **body})
+        return _image_generation(body)
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Any:

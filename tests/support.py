@@ -27,6 +27,7 @@ _PRODUCTION_OFF: dict[str, Any] = {
     "chroma_url": None,
     "openai_api_key": None,
     "anthropic_api_key": None,
+    "image_model": None,
     "s3_bucket": None,
     "ses_sender": None,
     "langsmith_api_key": None,

@@ -252,6 +252,16 @@ async def test_engagement_predict_uses_the_model_without_a_chat_call(api: Api) -
     assert response.status_code == 200, response.text
     body = response.json()
     assert 0 <= body["low"] <= body["rate"] <= body["high"]
+    # Proposed slots: the first is the planned time, and its hour is what the model read.
+    draft = {"text": "Fresh roast is here", "platform": "instagram", "hashtags": ["#coffee"]}
+    at_slot = await post(
+        api,
+        "/api/ai/engagement/predict",
+        {**draft, "slots": ["2026-03-05T18:00:00Z", "2026-03-06T09:00:00Z"]},
+        api.viewer,
+    )
+    assert at_slot.status_code == 200, at_slot.text
+    assert at_slot.json()["features"]["hour"] == 18
 
 
 async def test_audience_reports_platforms_and_best_times(api: Api) -> None:

@@ -76,6 +76,8 @@ async def test_admin_changes_the_settings_the_agents_read(
         "brandVoice": ["Warm, never smug"],
         "allowedDomains": ["example.com", "acme.example"],
         "dataRetentionDays": 730,
+        "brandColors": [],
+        "brandLogoMediaId": None,
     }
     # What the agents read is what was stored.
     stored = await org_service.settings(app.state.runtime.db, ObjectId(reg["organization"]["id"]))

@@ -174,10 +174,11 @@ async def predict(body: OptimizeRequest, principal: Reader, engine: EngineDep) -
     """The engagement model's prediction for a draft, without a model call: ``rate`` (a
     fraction), an 80% range, whether the tenant's model or platform priors answered, and the
     features that move it most."""
+    draft = body.model_dump(exclude_none=True, exclude={"slots"})
+    if body.at is None and body.slots:  # the first proposed slot is the planned time
+        draft["at"] = body.slots[0]
     try:
-        return await predict_for(
-            engine.services, principal.org_id, **body.model_dump(exclude_none=True)
-        )
+        return await predict_for(engine.services, principal.org_id, **draft)
     except ValueError as exc:
         raise InvalidInput(f"invalid input: {exc}") from exc
 

@@ -61,8 +61,9 @@ async def put_organization(
     body: OrganizationIn, principal: OrgAdmin, runtime: RuntimeDep
 ) -> OrganizationDetailOut:
     """Change the name and settings sent: ``timezone`` (IANA), ``industry``,
-    ``bannedTerms``, ``brandVoice``, ``allowedDomains``, ``dataRetentionDays``. All or
-    nothing: one invalid field and none is changed."""
+    ``bannedTerms``, ``brandVoice``, ``allowedDomains``, ``dataRetentionDays``,
+    ``brandColors`` (#RRGGBB) and ``brandLogoMediaId`` (an image of the media library). All
+    or nothing: one invalid field and none is changed."""
     org = await organizations.update(runtime.db, principal.org_id, body.update())
     return OrganizationDetailOut.of(org)
 

@@ -26,6 +26,8 @@ class OrganizationSettingsOut(ApiModel):
     brand_voice: list[str]
     allowed_domains: list[str]
     data_retention_days: int
+    brand_colors: list[str] = Field(default_factory=list)
+    brand_logo_media_id: str | None = None
 
 
 class OrganizationDetailOut(ApiModel):
@@ -52,6 +54,8 @@ class OrganizationDetailOut(ApiModel):
                 brand_voice=s.brand_voice,
                 allowed_domains=s.allowed_domains,
                 data_retention_days=s.data_retention_days,
+                brand_colors=s.brand_colors,
+                brand_logo_media_id=str(s.brand_logo_media_id) if s.brand_logo_media_id else None,
             ),
             created_at=org.created_at,
             updated_at=org.updated_at,
@@ -71,6 +75,17 @@ class OrganizationSettingsIn(StrictIn):
         default=None, description="Invitations go only to these email domains; [] for any."
     )
     data_retention_days: int | None = Field(default=None, description="30 to 3650.")
+    brand_colors: list[str] | None = Field(
+        default=None,
+        max_length=5,
+        description="#RRGGBB, main first: generated graphics use it as background, the "
+        "second as accent.",
+    )
+    brand_logo_media_id: str | None = Field(
+        default=None,
+        max_length=24,
+        description="An image of the media library drawn on generated graphics; null clears.",
+    )
 
 
 class OrganizationIn(StrictIn):

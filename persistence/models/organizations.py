@@ -72,6 +72,10 @@ class OrganizationSettings(Model):
     industry: str | None = None
     # Short guidelines the content agents write by ("warm, never smug"), before memories.
     brand_voice: list[str] = Field(default_factory=list)
+    # The brand's colours as #RRGGBB, main first (generated graphics use the first as their
+    # background and the second as their accent), and its logo: an item of the media library.
+    brand_colors: list[str] = Field(default_factory=list)
+    brand_logo_media_id: PyObjectId | None = None
 
 
 class OrganizationGdpr(Model):

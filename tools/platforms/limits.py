@@ -20,7 +20,20 @@ from typing import Literal
 
 from tools.platform_rules import PlatformRules, rules_for
 
-__all__ = ["LIMITS", "Limits", "MediaRule", "RateBudget", "limits_for", "media_problems"]
+__all__ = [
+    "ASPECT_SIZES",
+    "IMAGE_ASPECT",
+    "LIMITS",
+    "VIDEO_ASPECT",
+    "Aspect",
+    "Limits",
+    "MediaRule",
+    "RateBudget",
+    "image_aspect",
+    "limits_for",
+    "media_problems",
+    "video_aspect",
+]
 
 MB = 1024 * 1024
 MediaKind = Literal["image", "video", "gif"]
@@ -269,3 +282,43 @@ def media_problems(
     if videos and len(kinds) > videos and not limits.mixed_media:
         problems.append(f"{platform} does not mix images and videos in one post.")
     return problems
+
+
+# --- the shapes media is made in -------------------------------------------------------------
+
+Aspect = Literal["square", "portrait", "landscape", "vertical"]
+# (width, height) of each shape at the size the networks recommend uploading: 1:1, 4:5,
+# 16:9 and 9:16, 1080 pixels on the short side (1600x900 for 16:9, X's recommended size).
+ASPECT_SIZES: dict[Aspect, tuple[int, int]] = {
+    "square": (1080, 1080),
+    "portrait": (1080, 1350),
+    "landscape": (1600, 900),
+    "vertical": (1080, 1920),
+}
+# The shape an image made for a post on each network takes: the one its feed shows largest
+# without cropping (Instagram and Facebook feeds: 4:5; X, YouTube and Bluesky: 16:9 cards;
+# TikTok photo mode: 9:16; LinkedIn: 1:1).
+IMAGE_ASPECT: dict[str, Aspect] = {
+    "instagram": "portrait",
+    "facebook": "portrait",
+    "twitter": "landscape",
+    "youtube": "landscape",
+    "bluesky": "landscape",
+    "tiktok": "vertical",
+    "linkedin": "square",
+    "sandbox": "square",
+}
+# Videos: full-screen vertical where the network is built around it (TikTok, Reels),
+# landscape elsewhere.
+VIDEO_ASPECT: dict[str, Aspect] = {
+    "tiktok": "vertical",
+    "instagram": "vertical",
+}
+
+
+def image_aspect(network: str) -> Aspect:
+    return IMAGE_ASPECT.get(network, "square")
+
+
+def video_aspect(network: str) -> Aspect:
+    return VIDEO_ASPECT.get(network, "landscape")
