@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import copy
+import datetime
 import functools
 import threading
 import time
@@ -25,15 +27,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import bson
 import mongomock_ng
-from mongomock_ng import aggregate, helpers
+from mongomock_ng import aggregate, filtering, helpers
+from mongomock_ng.collection import Cursor
 from mongomock_ng.command_cursor import CommandCursor
 from mongomock_ng.filtering import filter_applies
+from mongomock_ng.geospatial import extract_near_specs
 from mongomock_ng.session import ClientSession, SessionOptions
 from mongomock_ng.store import CollectionStore, DatabaseStore, ServerStore
 from pymongo.errors import DuplicateKeyError, InvalidOperation, WriteError
 
 from .codec import encode_document
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
+from .ordered import SortedIndex, conditions, independent, narrowing_plan, ordered_plan
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -113,6 +118,7 @@ class EngineCollectionStore(CollectionStore):
         self._next_seq = 0
         self._unique: dict[str, UniqueIndex] = {}
         self._equality: dict[str, EqualityIndex] = {}
+        self._sorted: dict[tuple[str, ...], SortedIndex] = {}
         super().__init__(name)
         self.dirty = False  # constructing is not a change
         self._quiet = False
@@ -136,6 +142,7 @@ class EngineCollectionStore(CollectionStore):
         self._encoded = {}
         self._unique = {}
         self._equality = {}
+        self._sorted = {}
         documents = getattr(self, "_documents", {})
         self._seq = {key: n for n, key in enumerate(documents)}
         self._next_seq = len(self._seq)
@@ -164,6 +171,18 @@ class EngineCollectionStore(CollectionStore):
             for doc_key, doc in documents.items():
                 eq.add(doc_key, doc)
             self._equality[field] = eq
+        # Every regular index (whatever its partial filter or sparseness: the sorted
+        # structure holds every document) becomes a sorted one, for ranges and order.
+        fields = tuple(f for f, _ in key)
+        if (
+            all(d in (1, -1) for _, d in key)
+            and fields not in self._sorted
+            and SortedIndex.supports(fields)
+        ):
+            ordered = SortedIndex(fields)
+            for doc_key, doc in documents.items():
+                ordered.add(doc_key, self._seq[doc_key], doc)
+            self._sorted[fields] = ordered
 
     def unique_conflict(self, doc_key: Hashable, doc: Mapping[str, Any]) -> str | None:
         """Name of a unique index the document would violate, if any."""
@@ -193,21 +212,143 @@ class EngineCollectionStore(CollectionStore):
                     found = index.candidates(values)
                     if best is None or len(found) < len(best):
                         best = found
+        narrowed = self._narrowed(conditions(spec))
+        if narrowed is not None:
+            best = narrowed if best is None else best & narrowed
         if best is None or len(best) > len(self._documents) // 2:
             return None
         return [self._documents[k] for k in sorted(best, key=self._seq.__getitem__)]
+
+    def _narrowed(self, conds: Mapping[str, Any]) -> set[Hashable] | None:
+        """Documents every narrowing sorted index admits (the intersection of their
+        candidates, each a superset of the matches), or None if none narrows to half."""
+        if not conds:
+            return None
+        plans = [p for p in (narrowing_plan(i, conds) for i in self._sorted.values()) if p]
+        half = len(self._documents) // 2
+        found: set[Hashable] | None = None
+        for size, plan in independent([(p.size + len(p.index.wild), p) for p in plans]):
+            if size > half:
+                break
+            keys = plan.index.doc_keys(plan.spans)
+            found = keys if found is None else found & keys
+            if len(found) <= _NARROW_MIN_DOCS:
+                break  # few enough to test each
+        return found
+
+    def ordered_matches(
+        self, spec: Mapping[str, Any], sort: list[tuple[str, int]], want: int | None
+    ) -> list[dict[str, Any]] | None:
+        """The first `want` matches (all if None) in `sort` order by walking an index.
+
+        None when no index yields that order, or when testing and sorting the narrowed
+        candidates would cost less than the walk (the cost counted in matcher calls, with
+        the indexes' selectivities taken as independent). Ties keep natural order, as
+        mongomock's stable sort does."""
+        if len(self._documents) < _NARROW_MIN_DOCS or not sort:
+            return None
+        conds = conditions(spec)
+        best_walk = None
+        for index in self._sorted.values():
+            plan = ordered_plan(index, conds, sort)
+            if plan is not None and (best_walk is None or plan.size < best_walk.size):
+                best_walk = plan
+        if best_walk is None:
+            return None
+        total = len(self._documents)
+        others = []  # (size, plan) of the other indexes that narrow: cheap bisections
+        smallest = total
+        for index in self._sorted.values():
+            plan = narrowing_plan(index, conds)
+            if plan is not None:
+                size = plan.size + len(index.wild)
+                smallest = min(smallest, size)
+                if index is not best_walk.index:
+                    others.append((size, plan))
+        others = independent(others)
+        # Matches expected in the walked range, taking the other indexes as independent.
+        selectivity = 1.0
+        for size, _ in others:
+            selectivity *= size / total
+        expected = max(1.0, best_walk.size * selectivity)
+        steps = (
+            best_walk.size
+            if want is None
+            else min(best_walk.size, want * best_walk.size / expected)
+        )
+        if want is None:
+            if best_walk.size > smallest:
+                return None  # narrowing reads fewer documents; the sort is then cheap
+        elif smallest <= steps / 20 + want:
+            return None  # so few candidates that testing and sorting them all is cheaper
+        # Another index's candidates spare the matcher for documents they exclude; worth
+        # building (about a tenth of a matcher call each) only for sets within that budget.
+        allowed: set[Hashable] | None = None
+        for size, plan in others:
+            if size > steps * 10:
+                break
+            keys = plan.index.doc_keys(plan.spans)
+            allowed = keys if allowed is None else allowed & keys
+        return self._walk(
+            best_walk.index, best_walk.spans[0], best_walk.sort_at, sort, spec, want, allowed
+        )
+
+    def _walk(
+        self,
+        index: SortedIndex,
+        span: tuple[int, int],
+        at: int | None,
+        sort: list[tuple[str, int]],
+        spec: Mapping[str, Any],
+        want: int | None,
+        allowed: set[Hashable] | None,
+    ) -> list[dict[str, Any]]:
+        assert at is not None
+        width = len(sort)
+        found: list[dict[str, Any]] = []
+        seen: set[Hashable] = set()
+        run: list[tuple[Any, ...]] = []
+        run_key: tuple[Any, ...] | None = None
+
+        def flush() -> None:
+            for entry in sorted(run, key=lambda e: e[-1]):  # ties in natural order
+                doc_key = index.doc_key(entry)
+                if doc_key in seen or (allowed is not None and doc_key not in allowed):
+                    continue
+                seen.add(doc_key)
+                doc = self._documents[doc_key]
+                if filter_applies(spec, doc):
+                    found.append(doc)
+
+        for entry in index.walk(span[0], span[1], sort[0][1] < 0):
+            key = entry[2 * at : 2 * (at + width)]
+            if key != run_key:
+                flush()
+                if want is not None and len(found) >= want:
+                    return found
+                run, run_key = [], key
+            run.append(entry)
+        flush()
+        if not found:
+            filter_applies(spec, {})  # still reject a malformed filter, as a scan would
+        return found
 
     def _index_doc(self, doc_key: Hashable, doc: Mapping[str, Any]) -> None:
         for index in self._unique.values():
             index.add(doc_key, doc)
         for eq in self._equality.values():
             eq.add(doc_key, doc)
+        seq = self._seq[doc_key]
+        for ordered in self._sorted.values():
+            ordered.add(doc_key, seq, doc)
 
     def _unindex_doc(self, doc_key: Hashable) -> None:
         for index in self._unique.values():
             index.remove(doc_key)
         for eq in self._equality.values():
             eq.remove(doc_key)
+        for ordered in self._sorted.values():
+            ordered.remove(doc_key)
 
     def _remove_expired_documents(self) -> None:
         if not self._ttl_indexes:
@@ -596,6 +737,52 @@ class EngineCollection(mongomock_ng.Collection):
         # Cursors evaluate lazily; materialize under the lock so no update is seen half-done.
         return iter(list(super()._get_dataset(spec, sort, fields, as_class)))
 
+    @_locked
+    def _window(
+        self, spec: Any, sort: Any, fields: Any, skip: int, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """Documents `skip` to `skip + limit` of a find, copied and projected.
+
+        mongomock copies every match before sorting and cutting; here the stored documents
+        are matched (through an index where one helps), sorted and cut first, and only
+        what is returned is copied. Shapes this does not handle exactly ($near, projection
+        operators that can drop a document) take mongomock's own path."""
+        end = None if limit is None else skip + limit
+        near, _ = extract_near_specs(spec) if spec else ([], spec)
+        projected = fields if isinstance(fields, Mapping) else {}
+        if near or any(isinstance(v, Mapping) for v in projected.values()):
+            found = list(super()._get_dataset(spec, sort, fields, dict))[skip:end]
+            if self.codec_options.tz_aware:
+                found = [helpers.make_datetime_timezone_aware_in_document(d) for d in found]
+            return found
+        order = _normalized_sort(sort)
+        store = self._store
+        store._remove_expired_documents()
+        docs = None
+        if order and all(not name.startswith("$") for name, _ in order):
+            docs = store.ordered_matches(spec or {}, order, end)
+        if docs is None:
+            docs = _sorted_documents(list(self._iter_documents(spec)), order)
+        window = docs[skip:end]
+        aware = bool(self.codec_options.tz_aware)
+        if not fields:  # the whole document: one pass copies it and marks dates as UTC
+            return [_copy_out(doc, aware) for doc in window]
+        out = []
+        for doc in window:
+            copied = self._copy_only_fields(doc, fields, dict, filter=spec)
+            if copied is not None:
+                out.append(
+                    helpers.make_datetime_timezone_aware_in_document(copied) if aware else copied
+                )
+        return out
+
+    def find(self, *args: Any, **kwargs: Any) -> Cursor:
+        cursor = super().find(*args, **kwargs)
+        # mongomock builds its Cursor inside find(); ours differs only in how it computes
+        # results (EngineCursor), so the instance takes our class and keeps its state.
+        cursor.__class__ = EngineCursor
+        return cursor
+
     # -- public API ----------------------------------------------------------------
     @_locked
     def create_index(self, keys: Any, cache_for: int = 300, session: Any = None, **kwargs: Any):
@@ -671,6 +858,72 @@ for _name in (
     "options",
 ):
     setattr(EngineCollection, _name, _locked(getattr(mongomock_ng.Collection, _name)))
+
+
+class EngineCursor(Cursor):
+    """A mongomock Cursor that asks the collection only for its skip/limit window."""
+
+    _window_cache: tuple[Any, int, int | None, list[Any]] | None = None
+
+    def _compute_results(self, with_limit_and_skip: bool = False) -> list[Any]:
+        if not with_limit_and_skip:
+            return super()._compute_results(with_limit_and_skip)
+        limit = abs(self._limit) if self._limit else None
+        cached = self._window_cache
+        if cached is not None and cached[:3] == (self._factory, self._skip, limit):
+            return cached[3]
+        results = self.collection._window(
+            self._spec, self._sort, self._projection, self._skip, limit
+        )
+        self._window_cache = (self._factory, self._skip, limit, results)
+        return results
+
+
+# Values returned as they are stored: immutable, so sharing them with the store is safe.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bson.ObjectId, bytes, bson.Int64})
+
+
+def _copy_out(value: Any, aware: bool) -> Any:
+    """A stored document as a find returns it: mongomock's _copy_field followed by
+    make_datetime_timezone_aware_in_document (when `aware`), in one pass."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dict:
+        return {k: _copy_out(v, aware) for k, v in value.items()}
+    if kind is list:
+        return [_copy_out(v, aware) for v in value]
+    if kind is datetime.datetime:
+        return value.replace(tzinfo=helpers.utc) if aware else value
+    if isinstance(value, Mapping):
+        copied = {k: _copy_out(v, aware) for k, v in value.items()}
+        return copied
+    if isinstance(value, list):
+        return [_copy_out(v, aware) for v in value]
+    copied = copy.copy(value)
+    return helpers.make_datetime_timezone_aware_in_document(copied) if aware else copied
+
+
+def _normalized_sort(sort: Any) -> list[tuple[str, int]]:
+    """(field, direction) pairs, as mongomock's _get_dataset reads a sort."""
+    if not sort:
+        return []
+    if isinstance(sort, Mapping):
+        sort = sort.items()
+    return [(item, 1) if isinstance(item, str) else (item[0], item[1]) for item in sort]
+
+
+def _sorted_documents(docs: list[Any], order: list[tuple[str, int]]) -> list[Any]:
+    """mongomock's sort (stable, one key at a time from the last), on stored documents."""
+    for key, direction in reversed(order):
+        if key == "$natural":
+            if direction < 0:
+                docs.reverse()
+            continue
+        if key.startswith("$"):
+            raise NotImplementedError(f"Sorting by {key} is not implemented in mongomock-ng yet")
+        docs.sort(key=lambda d, k=key: filtering.resolve_sort_key(k, d), reverse=direction < 0)
+    return docs
 
 
 def _check_encodable(document: Any) -> None:
