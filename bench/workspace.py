@@ -117,6 +117,10 @@ async def main() -> None:
             f"{args.posts:,} posts on {args.accounts} accounts over {DAYS} days "
             f"loaded in {time.perf_counter() - started:.1f} s"
         )
+        # Served as a server serves them: from the store it opens at start.
+        engine.close()
+        engine = EmbeddedMongo(Path(tmp) / "documents", snapshot_interval=0, journal=False)
+        db = engine.async_client["chorus"]
 
         months = [(2025 + m // 12, m % 12 + 1) for m in range(24)]
 
