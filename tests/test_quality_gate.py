@@ -264,7 +264,10 @@ async def test_the_local_model_never_hands_a_defect_to_approval(world: World) ->
         draft = await content_creator.call(
             {"brief": brief, "platform": "instagram"}, config(world, world.b, model="local")
         )
-        assert draft.attempts == 1  # the local model is asked once
+        # The gate never asks the local model again (a failing draft is composed at once);
+        # a platform-rule repair of a passing draft may ask it once more.
+        assert draft.attempts <= 2
+        assert draft.source in ("model", "composed")
         body = draft.text.rsplit("\n\n", 1)[0]
         assert review(body, DraftFacts(brief=brief, sources=brief)) == [], draft
 

@@ -127,7 +127,10 @@ async def get_media(media_id: IdPath, principal: Reader, runtime: RuntimeDep) ->
     response_class=Response,
     responses={
         **errors(404, 422),
-        200: {"description": "The file's bytes", "content": {"application/octet-stream": {}}},
+        200: {
+            "description": "The file's bytes, as the type sniffed from them at upload",
+            "content": {"image/*": {}, "video/*": {}, "application/octet-stream": {}},
+        },
     },
 )
 async def media_file(

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sse_starlette import ServerSentEvent
 
 from api.deps import EngineDep, Reader, Writer, rate_limited
+from api.responses import errors
 from api.routes import runs_assistants, runs_store, runs_threads
 from api.routes.lg_schemas import RunCreate, RunOut, ThreadState
 from api.routes.runs_sse import SSE_EVENT, sse_event, sse_response
@@ -142,7 +143,7 @@ async def wait_run(
     return await _wait(sdk, run, False)
 
 
-@runs_router.post("/runs/wait")
+@runs_router.post("/runs/wait", responses=errors(404))
 async def wait_stateless(body: RunCreate, sdk: Sdk, principal: Writer) -> Any:
     run = await sdk.start(
         principal.org_id,

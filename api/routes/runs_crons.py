@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Response
 
 from api.deps import EngineDep, Reader, Writer, rate_limited
+from api.responses import errors
 from api.routes.lg_schemas import CountBody, CronCreate, CronOut, CronPatch, CronSearch
 from persistence.models.crons import LgCron
 from runs.assistants import ASSISTANT_IDS, graph_for
@@ -46,7 +47,7 @@ def _spec(body: CronCreate | CronPatch) -> CronSpec:
     )
 
 
-@router.post("/runs/crons", response_model=CronOut)
+@router.post("/runs/crons", response_model=CronOut, responses=errors(404))
 async def create_cron(body: CronCreate, crons: CronsDep, principal: Writer) -> CronOut:
     """SDK ``crons.create``: each run on a new thread."""
     graph = graph_for(body.assistant_id)
@@ -74,7 +75,7 @@ def _query(crons: Crons, body: CronSearch | CountBody) -> dict[str, Any]:
     )
 
 
-@router.post("/runs/crons/search")
+@router.post("/runs/crons/search", responses=errors(404))
 async def search_crons(
     crons: CronsDep, principal: Reader, body: Annotated[CronSearch | None, Body()] = None
 ) -> list[dict[str, Any]]:
@@ -95,7 +96,7 @@ async def search_crons(
     return items
 
 
-@router.post("/runs/crons/count", response_model=int)
+@router.post("/runs/crons/count", response_model=int, responses=errors(404))
 async def count_crons(
     crons: CronsDep, principal: Reader, body: Annotated[CountBody | None, Body()] = None
 ) -> int:
