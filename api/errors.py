@@ -226,6 +226,13 @@ async def _pydantic_error(request: Request, exc: Exception) -> JSONResponse:
 async def _type_error(request: Request, exc: Exception) -> JSONResponse:
     # LangServe reads the request's "config" itself and raises TypeError for a null one.
     frames = traceback.extract_tb(exc.__traceback__)
+    if frames and frames[-1].name == "batch" and "langserve" in frames[-1].filename:
+        # ... and takes len() of a null "inputs" on /batch.
+        return error_response(
+            422,
+            "invalid input: body.inputs",
+            fields=[{"field": "body.inputs", "message": "must be a list of inputs"}],
+        )
     if (
         frames
         and frames[-1].name == "_unpack_request_config"

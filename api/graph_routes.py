@@ -8,20 +8,34 @@ can run a graph as another tenant.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langserve import add_routes
 
-from api.deps import rate_limited, require
+from api.deps import RuntimeDep, rate_limited, require
 from api.playground_cookie import graph_principal
 from api.principal import Principal
 from graphs.registry import GRAPH_NAMES, build_graph
 from runs.binding import bind, with_context
+from services.billing import limits
 
 # What a client may set in ``configurable``; everything else is dropped.
 CLIENT_KEYS = ("thread_id", "model")
+
+# Header credentials, or a signed-in console's playground cookie.
+_writer = require("write", graph_principal)
+
+
+async def _admit_model_work(
+    request: Request, principal: Annotated[Principal, Depends(_writer)], runtime: RuntimeDep
+) -> None:
+    """A 402 before anything is streamed when the organization has no AI credit left: the
+    run checks again, but once a stream has started its status can no longer say so.
+    Schemas and the playground page (GET) stay readable."""
+    if request.method == "POST":
+        await limits.check(runtime.db, principal.org_id, "ai_credits", adding=1)
 
 
 def _config_modifier(graph: str):
@@ -54,9 +68,9 @@ def mount_graphs(app: FastAPI, checkpointer: BaseCheckpointSaver) -> None:
             per_req_config_modifier=_config_modifier(name),
             # The same rate-limit class as /api/ai: each call may spend model tokens.
             dependencies=[
-                # Header credentials, or a signed-in console's playground cookie.
-                Depends(require("write", graph_principal)),
+                Depends(_writer),
                 Depends(rate_limited("ai", 60, 60, graph_principal)),
+                Depends(_admit_model_work),
             ],
             enabled_endpoints=[
                 "invoke",

@@ -76,6 +76,30 @@ async def test_a_graph_input_that_breaks_its_contract_is_422_on_every_route(
     assert error["fields"]
 
 
+async def test_a_batch_without_a_list_of_inputs_is_422(api: Api) -> None:
+    response = await post(api, "/graphs/scheduler/batch", {"inputs": None, "config": []})
+    assert assert_error_shape(response, 422)["fields"][0]["field"] == "body.inputs"
+
+
+async def test_a_stream_without_ai_credits_is_a_402_before_it_starts(api: Api) -> None:
+    """Found by the authenticated fuzz run: a stream whose run then hit the plan's limit
+    broke off mid-response. The allowance is checked before anything is sent."""
+    from persistence.ids import utcnow
+    from services.billing.usage import record_ai_usage
+
+    spent = await register(api.client, "spent@example.com", "Spent Co")
+    auth = bearer(spent["accessToken"])
+    org = ObjectId(spent["organization"]["id"])
+    await record_ai_usage(api.runtime.db, org, utcnow(), tokens=10**9, cost_usd=10_000.0)
+    body = {"input": {"input": {"platform": "instagram", "count": 3}}}
+    for route in ("stream", "stream_events", "invoke"):
+        response = await api.client.post(f"/graphs/scheduler/{route}", json=body, headers=auth)
+        assert assert_error_shape(response, 402)["code"] == "plan_limit", route
+    # What the graph takes stays readable.
+    schema = await api.client.get("/graphs/scheduler/input_schema", headers=auth)
+    assert schema.status_code == 200
+
+
 @pytest.mark.parametrize("content", [b"", b"not json", b'{"input": ', b"\xff\xfe\x00"])
 async def test_an_empty_or_unreadable_graph_body_is_a_4xx(api: Api, content: bytes) -> None:
     response = await api.client.post(
