@@ -57,6 +57,10 @@ async def test_items_are_put_got_searched_listed_and_deleted_in_memory(server: s
     assert [i["key"] for i in filtered["items"]] == ["warm-1"]
     everywhere = await client.store.search_items([], query="burnt smell", limit=1)
     assert everywhere["items"][0]["namespace"] == ["crisis_patterns"]
+    # The route the SDK called, by hand: a bad limit is refused, naming the field.
+    raw = await client.http.client.post("/store/items/search", json={"limit": -1})
+    assert raw.status_code == 422
+    assert "limit" in raw.text
 
     spaces = await client.store.list_namespaces()
     assert sorted(spaces["namespaces"]) == [["brand_voice"], ["crisis_patterns"]]

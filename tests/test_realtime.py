@@ -273,3 +273,20 @@ async def test_an_event_from_another_process_reaches_a_socket_through_redis(
             got = await _next(ws, 10)
             assert got["message"]["data"] == {"from": "worker"}
             assert got["message"]["organizationId"] == org
+
+
+async def test_the_ai_tasks_socket_hears_runs_and_tasks_only(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path / "data"))
+    async with serving(app) as (base, runtime):
+        ada = await _account(base, "ada@example.com", "Acme")
+        org = ada["user"]["organizationId"]
+        auth = {"Authorization": f"Bearer {ada['accessToken']}"}
+        async with connect(_ws(base, "/api/ws/ai-tasks"), additional_headers=auth) as tasks:
+            assert json.loads(await asyncio.wait_for(tasks.recv(), 5))["type"] == "welcome"
+            from bson import ObjectId
+
+            await runtime.events.emit(ObjectId(org), ev.POST_FAILED, {"platform": "x"})
+            await runtime.events.emit(ObjectId(org), "run.completed", {"graph": "scheduler"})
+            got = await _next(tasks)
+            assert (got["topic"], got["message"]["type"]) == ("ai-tasks", "run.completed")
+            assert await _quiet(tasks) == []  # a post's failure is not an AI task

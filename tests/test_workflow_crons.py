@@ -349,6 +349,13 @@ async def test_sdk_crons_create_search_fire_and_delete(tmp_path: Path) -> None:
                 stateless["cron_id"]
             ]
             assert await sdk.crons.count() == 2
+            counted = await client.post(
+                "/lg/runs/crons/count",
+                json={"assistant_id": "trend_analysis"},
+                headers={"x-api-key": key},
+            )
+            assert counted.json() == 2
+            assert await other.crons.count() == 0
 
             # Another tenant sees none of them, and cannot delete one or schedule on the thread.
             assert await other.crons.search() == []
