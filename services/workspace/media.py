@@ -24,7 +24,6 @@ from typing import Any
 
 import filetype
 from bson import ObjectId
-from bson.errors import InvalidId
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from persistence.errors import ChorusError, Conflict, InvalidInput, NotFound
@@ -33,8 +32,9 @@ from persistence.media import MediaStore
 from persistence.models import MediaAsset, Post
 from persistence.models.content import Dimensions
 from persistence.models.workspace import MediaDerivative, MediaKind
-from persistence.repository import TenantRepository, tenant_filter
+from persistence.repository import TenantRepository
 from services.billing import limits
+from services.workspace import pages
 
 MAX_MEDIA_BYTES = 100_000_000  # 100 MB, the upload limit of the API's body rules too
 THUMBNAIL_SIDE = 320
@@ -274,20 +274,7 @@ async def page(
         query["kind"] = kind
     if tag:
         query["tags"] = tag
-    if cursor:
-        try:
-            query["_id"] = {"$lt": ObjectId(cursor)}
-        except (InvalidId, TypeError) as exc:
-            raise InvalidInput.field("query.cursor", "not a cursor from this list") from exc
-    raw = (
-        await repo(db)
-        .collection.find(tenant_filter(org_id, query))
-        .sort([("_id", -1)])
-        .limit(limit + 1)
-        .to_list(None)
-    )
-    found = [MediaAsset.from_mongo(r) for r in raw[:limit]]
-    return found, str(found[-1].id) if len(raw) > limit else None
+    return await pages.newest_first(db, MediaAsset, org_id, query, cursor, limit)
 
 
 async def update(

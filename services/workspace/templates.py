@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bson import ObjectId
-from bson.errors import InvalidId
 
 from persistence.errors import InvalidInput, NotFound
 from persistence.ids import utcnow
 from persistence.models import ContentTemplate, Post
 from persistence.models.content import TemplateBody
 from persistence.repository import TenantRepository, tenant_filter
-from services.workspace import posts
+from services.workspace import pages, posts
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -137,20 +136,7 @@ async def page(
         query["category"] = category
     if search:
         query["name"] = {"$regex": re.escape(search.strip()), "$options": "i"}
-    if cursor:
-        try:
-            query["_id"] = {"$lt": ObjectId(cursor)}
-        except (InvalidId, TypeError) as exc:
-            raise InvalidInput.field("query.cursor", "not a cursor from this list") from exc
-    raw = (
-        await repo(db)
-        .collection.find(tenant_filter(org_id, query))
-        .sort([("_id", -1)])
-        .limit(limit + 1)
-        .to_list(None)
-    )
-    found = [ContentTemplate.from_mongo(r) for r in raw[:limit]]
-    return found, str(found[-1].id) if len(raw) > limit else None
+    return await pages.newest_first(db, ContentTemplate, org_id, query, cursor, limit)
 
 
 def fill(template: ContentTemplate, variables: dict[str, str]) -> str:
