@@ -6,7 +6,8 @@ config it accepts, ``kwargs`` as an object) but, at run time, reads only a shall
 integer in ``config`` or ``0`` for a string in the input passed. This validates the raw
 body against the published model in pydantic's strict JSON mode, which takes JSON exactly as
 the JSON Schema reads it (ISO text for dates, no coercion between types), before LangServe
-runs anything; what it refuses is a 422 naming the fields.
+runs anything, and before the AI-credit check (a malformed request is told what to fix,
+whatever the allowance); what it refuses is a 422 naming the fields.
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ class PublishedBodies:
             try:
                 adapter.validate_json(await request.body(), strict=True)
             except ValidationError as exc:
+                # An empty or unreadable body is refused here too ("Invalid JSON: EOF..."),
+                # so it is a 422 before the credit check, as any other malformed body.
                 errors = exc.errors(include_url=False)
-                if any(e["type"] == "json_invalid" for e in errors):
-                    return  # not JSON at all: LangServe's own answer (and ours to it) stands
                 raise RequestValidationError(
                     [{**e, "loc": ("body", *e["loc"])} for e in errors]
                 ) from exc

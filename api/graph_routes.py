@@ -73,8 +73,10 @@ def mount_graphs(app: FastAPI, checkpointer: BaseCheckpointSaver) -> None:
             dependencies=[
                 Depends(_writer),
                 Depends(rate_limited("ai", 60, 60, graph_principal)),
-                Depends(_admit_model_work),
+                # Before the credit check: a malformed request is told what to fix (422),
+                # whatever the organization's allowance.
                 Depends(bodies.dependency()),
+                Depends(_admit_model_work),
             ],
             enabled_endpoints=[
                 "invoke",

@@ -36,14 +36,15 @@ module_loop = pytest.mark.asyncio(loop_scope="module")
 class Api:
     client: httpx.AsyncClient
     auth: dict[str, str]
+    runtime: Any
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
     settings = make_settings(tmp_path_factory.mktemp("strict") / "data")
-    async with api_client(settings) as (_, client):
+    async with api_client(settings) as (app, client):
         account = await register(client, "strict@example.com", "Strict Co")
-        yield Api(client, bearer(account["accessToken"]))
+        yield Api(client, bearer(account["accessToken"]), app.state.runtime)
 
 
 # --- every request body is strict -------------------------------------------------------------
@@ -258,3 +259,28 @@ async def test_a_bulk_file_from_which_nothing_lands_is_422(api: Api) -> None:
         assert error["fields"], error
     listed = (await api.client.get("/api/posts", headers=api.auth)).json()["items"]
     assert listed == []
+
+
+@module_loop
+async def test_a_malformed_graph_body_is_422_even_with_no_ai_credit_left(api: Api) -> None:
+    """Found by the fuzz run: once the fuzzer's organization had spent its credits, every
+    graph route answered 402 to bodies it should have refused as malformed."""
+    from bson import ObjectId
+
+    from persistence.ids import utcnow
+    from services.billing.usage import record_ai_usage
+
+    spent = await register(api.client, "spent-strict@example.com", "Spent Strict")
+    auth = bearer(spent["accessToken"])
+    org = ObjectId(spent["organization"]["id"])
+    await record_ai_usage(api.runtime.db, org, utcnow(), tokens=10**9, cost_usd=10_000.0)
+    for content in (b"", b'{"input": {"input": {"platform": "twitter"}}, "kwargs": [1]}'):
+        response = await api.client.post(
+            "/graphs/scheduler/invoke",
+            content=content,
+            headers={**auth, "content-type": "application/json"},
+        )
+        assert_error_shape(response, 422)
+    valid = {"input": {"input": {"platform": "twitter"}}}
+    response = await api.client.post("/graphs/scheduler/invoke", json=valid, headers=auth)
+    assert_error_shape(response, 402)
