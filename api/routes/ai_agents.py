@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import Field
+from pydantic import Field, Strict
 from pydantic.alias_generators import to_camel
 
 from agents.base import Agent
@@ -124,7 +124,10 @@ async def agent_status(agent: str, principal: Reader, runtime: RuntimeDep) -> Ag
 
 class Example(BodyIn):
     text: str = Field(min_length=1, max_length=10000)
-    kind: MemoryKind | None = Field(default=None, description="default: the agent's own kind")
+    # An enum: by value, as the schema lists them (strict mode alone takes only the member).
+    kind: Annotated[MemoryKind, Strict(False)] | None = Field(
+        default=None, description="default: the agent's own kind"
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
