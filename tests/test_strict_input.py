@@ -284,3 +284,15 @@ async def test_a_malformed_graph_body_is_422_even_with_no_ai_credit_left(api: Ap
     valid = {"input": {"input": {"platform": "twitter"}}}
     response = await api.client.post("/graphs/scheduler/invoke", json=valid, headers=auth)
     assert_error_shape(response, 402)
+
+
+@module_loop
+async def test_a_last_event_id_the_stream_never_sent_is_422_before_it_starts(api: Api) -> None:
+    """Found by the fuzz run: ``Last-Event-ID: null`` broke the join stream off mid-response
+    (a 500 inside a 200)."""
+    path = "/lg/threads/t-1/runs/00000000-0000-0000-0000-000000000000/stream"
+    for bad in ("null", "", "12", "1-2-3"):
+        response = await api.client.get(path, headers={**api.auth, "Last-Event-ID": bad})
+        assert_error_shape(response, 422)
+    unknown = await api.client.get(path, headers={**api.auth, "Last-Event-ID": "1700000000000-0"})
+    assert_error_shape(unknown, 404)
