@@ -257,11 +257,19 @@ async def channels(request: Request) -> Response:
     if isinstance(record, Response):
         return record
     user = state.users[record.user]
-    items = (
-        [_channel_json(state, user)]
-        if request.query_params.get("mine") == "true" and "channel" in user.extra
-        else []
-    )
+    handle = request.query_params.get("forHandle")
+    if handle is not None:
+        # forHandle matches a channel's handle with or without its "@", in any case.
+        wanted = "@" + handle.removeprefix("@").lower()
+        items = [
+            _channel_json(state, u)
+            for u in state.users.values()
+            if "channel" in u.extra and u.username.lower() == wanted
+        ]
+    elif request.query_params.get("mine") == "true" and "channel" in user.extra:
+        items = [_channel_json(state, user)]
+    else:
+        items = []
     return JSONResponse(
         {
             "kind": "youtube#channelListResponse",

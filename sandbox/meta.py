@@ -377,6 +377,26 @@ def _ig_json(state: MetaState, ig: SandboxUser) -> dict[str, Any]:
     }
 
 
+_DISCOVERY = re.compile(r"business_discovery\.username\(([^)]*)\)(?:\{([^}]*)\})?")
+
+
+def _business_discovery(
+    state: MetaState, request: Request, username: str, fields: str | None
+) -> Response:
+    """``?fields=business_discovery.username(name){...}``: another professional account's
+    public fields, nested under ``business_discovery`` beside the caller's own id."""
+    found = next(
+        (u for u in state.users.values() if u.kind == "business" and u.username == username),
+        None,
+    )
+    if found is None:
+        return graph_error("Invalid user id", 110, subcode=2207013, kind="IGApiException")
+    full = _ig_json(state, found)
+    wanted = [f.strip() for f in (fields or "id").split(",")]
+    picked = {"id": found.id} | {k: full[k] for k in wanted if k in full}
+    return JSONResponse({"business_discovery": picked, "id": request.path_params["object_id"]})
+
+
 # --- objects ------------------------------------------------------------------------------------
 
 
@@ -417,6 +437,9 @@ async def node(request: Request) -> Response:
             full["access_token"] = token.token
         return JSONResponse(_pick(full, request))
     if user is not None:
+        discovered = _DISCOVERY.search(request.query_params.get("fields", ""))
+        if discovered is not None:
+            return _business_discovery(state, request, *discovered.groups())
         return JSONResponse(_pick(_ig_json(state, user), request))
     if object_id in state.containers:
         container = _advance_container(state, state.containers[object_id])

@@ -217,3 +217,20 @@ async def test_refresh_keeps_the_account_and_a_revoked_user_needs_a_reconnect(
     sandbox.revoke(NET, user="10001")
     with pytest.raises(NeedsReconnect):
         await ig.refresh(fresh)
+
+
+async def test_a_competitor_is_looked_up_through_business_discovery(
+    ig: InstagramProvider, sandbox: SandboxControl, account: Account
+) -> None:
+    sandbox.add_user(
+        NET, username="rival.roasters", name="Rival Roasters", followers=42000, following=12,
+        kind="business",
+    )  # fmt: skip
+    found = await ig.public_account(account.tokens, "@rival.roasters")
+    assert (found.profile.username, found.profile.display_name) == (
+        "rival.roasters",
+        "Rival Roasters",
+    )
+    assert (found.metrics.followers, found.metrics.following, found.metrics.posts) == (42000, 12, 0)
+    with pytest.raises(PermanentError, match="no Instagram Business or Creator account @nobody"):
+        await ig.public_account(account.tokens, "nobody")

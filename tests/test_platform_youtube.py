@@ -249,3 +249,21 @@ async def test_mentions_are_comment_threads_by_others_after_the_cursor(
     sandbox.mention(NET, parent=done.platform_post_id, text="And the beans?")
     later = await yt.mentions(conn.tokens, first.next_cursor)
     assert [m.text for m in later.items] == ["And the beans?"]
+
+
+async def test_a_competitor_channel_is_looked_up_by_its_handle(
+    yt: YouTubeProvider, sandbox: SandboxControl, conn: Connection
+) -> None:
+    sandbox.add_user(
+        NET,
+        username="@RivalRoasters",
+        name="Rival Roasters",
+        followers=51000,
+        extra={"channel": "UCrival0000000000000000001"},
+    )
+    found = await yt.public_account(conn.tokens, "rivalroasters")
+    assert found.profile.platform_id == "UCrival0000000000000000001"
+    assert found.profile.display_name == "Rival Roasters"
+    assert (found.metrics.followers, found.metrics.posts) == (51000, 0)
+    with pytest.raises(PermanentError, match="no YouTube channel @nobody"):
+        await yt.public_account(conn.tokens, "@nobody")

@@ -13,6 +13,9 @@ Endpoints:
   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
 * ``POST|GET /{ig-media-id}/comments``:
   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
+* another professional account by username (competitors): ``GET /{ig-user-id}?fields=
+  business_discovery.username(name){...}``:
+  https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/business_discovery
 * insights (``views``, ``reach``, ``likes``, ``comments``, ``shares``, ``saved``):
   https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights
 
@@ -43,6 +46,7 @@ from tools.platforms.base import (
     PermanentError,
     PostMetrics,
     Profile,
+    PublicAccount,
     Publication,
     Published,
     Tokens,
@@ -297,6 +301,44 @@ class InstagramProvider(MetaProvider):
             posts=body.get("media_count"),
             impressions=insights.get("views"),
             reach=insights.get("reach"),
+        )
+
+    async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
+        """Another Business or Creator account's public numbers through Business Discovery
+        (personal accounts are not discoverable: Meta answers error 110 for them)."""
+        name = handle.strip().removeprefix("@")
+        try:
+            body = await self.get(
+                tokens.access_token,
+                self._account_id(tokens),
+                fields=f"business_discovery.username({name})"
+                "{id,username,name,profile_picture_url,followers_count,follows_count,media_count}",
+            )
+        except PermanentError as exc:
+            if exc.code != "110/2207013":
+                raise
+            raise PermanentError(
+                f"no Instagram Business or Creator account @{name}",
+                network=self.network,
+                status=404,
+                code=exc.code,
+            ) from exc
+        found = body.get("business_discovery") or {}
+        return PublicAccount(
+            profile=Profile(
+                platform_id=found.get("id", name),
+                username=found.get("username", name),
+                display_name=found.get("name"),
+                avatar_url=found.get("profile_picture_url"),
+                follower_count=found.get("followers_count"),
+                kind="business",
+                url=f"{self.cfg.instagram_web}/{found.get('username', name)}",
+            ),
+            metrics=AccountMetrics(
+                followers=found.get("followers_count"),
+                following=found.get("follows_count"),
+                posts=found.get("media_count"),
+            ),
         )
 
     async def mentions(self, tokens: Tokens, cursor: str | None = None) -> MentionsPage:

@@ -163,7 +163,9 @@ class HttpProvider(ABC):
 
     async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
         """The default for networks whose API offers no lookup of other accounts to an app
-        like ours (LinkedIn, TikTok, and Meta outside Business Discovery's review)."""
+        like ours: LinkedIn and TikTok (their lookups are partner or research programs),
+        and Facebook Pages (Page Public Metadata Access is a reviewed feature).
+        X, Bluesky, Instagram (Business Discovery) and YouTube (``forHandle``) override it."""
         raise Unsupported(
             f"{self.network}'s API offers no lookup of another account's public numbers",
             network=self.network,

@@ -6,7 +6,8 @@ Endpoints:
   https://developers.google.com/identity/protocols/oauth2/web-server (authorize, ``POST
   oauth2.googleapis.com/token``, ``/revoke``). Access tokens live an hour; the refresh
   token does not rotate; a refused refresh is ``invalid_grant``.
-* ``GET /channels?mine=true``: https://developers.google.com/youtube/v3/docs/channels/list
+* ``GET /channels?mine=true`` (and ``forHandle=`` for a competitor's channel):
+  https://developers.google.com/youtube/v3/docs/channels/list
 * resumable upload, ``POST /upload/youtube/v3/videos?uploadType=resumable`` then ``PUT``
   chunks (multiples of 256 KiB) with ``Content-Range``; ``308 Resume Incomplete`` until
   the last: https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol
@@ -63,6 +64,7 @@ from tools.platforms.base import (
     PlatformError,
     PostMetrics,
     Profile,
+    PublicAccount,
     Publication,
     Published,
     RateLimited,
@@ -509,6 +511,26 @@ class YouTubeProvider(HttpProvider):
             if stats.get("hiddenSubscriberCount")
             else _int(stats.get("subscriberCount")),
             posts=_int(stats.get("videoCount")),
+        )
+
+    async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
+        """Another channel by its handle (``channels.list?forHandle=``): public statistics,
+        one quota unit, readable with the connected account's own token."""
+        name = handle.strip().removeprefix("@")
+        body = await self._get(tokens, "channels", part="snippet,statistics", forHandle=name)
+        items = body.get("items") or []
+        if not items:
+            raise PermanentError(f"no YouTube channel @{name}", network=NETWORK, status=404)
+        channel = items[0]
+        stats = channel.get("statistics") or {}
+        return PublicAccount(
+            profile=self._profile(channel),
+            metrics=AccountMetrics(
+                followers=None
+                if stats.get("hiddenSubscriberCount")
+                else _int(stats.get("subscriberCount")),
+                posts=_int(stats.get("videoCount")),
+            ),
         )
 
     async def mentions(self, tokens: Tokens, cursor: str | None = None) -> MentionsPage:
