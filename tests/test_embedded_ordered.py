@@ -304,7 +304,8 @@ def test_a_walk_bounded_by_the_whole_filter_skips_the_matcher_and_answers_the_sa
     for _ in range(60):
         low, high = sorted([when(rng), when(rng)])
         ops = rng.choice([("$gte", "$lt"), ("$gt", "$lte"), ("$gte",), ("$lt",)])
-        bounds = dict(zip(ops, (low, high) if len(ops) == 2 else (rng.choice([low, high]),)))
+        values = (low, high) if len(ops) == 2 else (rng.choice([low, high]),)
+        bounds = dict(zip(ops, values, strict=True))
         query = {"organizationId": rng.choice(ORGS), "scheduling.scheduledAt": bounds}
         direction = rng.choice([1, -1])
         sort = [("scheduling.scheduledAt", direction), ("_id", direction)]
