@@ -38,7 +38,14 @@ from pymongo.errors import DuplicateKeyError, InvalidOperation, WriteError
 
 from .codec import encode_document
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
-from .ordered import SortedIndex, conditions, independent, narrowing_plan, ordered_plan
+from .ordered import (
+    SortedIndex,
+    conditions,
+    exact_paths,
+    independent,
+    narrowing_plan,
+    ordered_plan,
+)
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -255,6 +262,13 @@ class EngineCollectionStore(CollectionStore):
                 best_walk = plan
         if best_walk is None:
             return None
+        exact = exact_paths(spec)
+        if exact is not None and exact <= best_walk.used:
+            # Every entry of the span matches the whole filter: no other index can spare
+            # the walk anything, and the matcher has nothing left to decide.
+            return self._walk(
+                best_walk.index, best_walk.spans[0], best_walk.sort_at, sort, None, want, None
+            )
         total = len(self._documents)
         others = []  # (size, plan) of the other indexes that narrow: cheap bisections
         smallest = total
@@ -299,10 +313,11 @@ class EngineCollectionStore(CollectionStore):
         span: tuple[int, int],
         at: int | None,
         sort: list[tuple[str, int]],
-        spec: Mapping[str, Any],
+        spec: Mapping[str, Any] | None,
         want: int | None,
         allowed: set[Hashable] | None,
     ) -> list[dict[str, Any]]:
+        """Walk the span in sort order; `spec` None: every entry is a match."""
         assert at is not None
         width = len(sort)
         found: list[dict[str, Any]] = []
@@ -317,7 +332,7 @@ class EngineCollectionStore(CollectionStore):
                     continue
                 seen.add(doc_key)
                 doc = self._documents[doc_key]
-                if filter_applies(spec, doc):
+                if spec is None or filter_applies(spec, doc):
                     found.append(doc)
 
         for entry in index.walk(span[0], span[1], sort[0][1] < 0):
@@ -329,7 +344,7 @@ class EngineCollectionStore(CollectionStore):
                 run, run_key = [], key
             run.append(entry)
         flush()
-        if not found:
+        if not found and spec is not None:
             filter_applies(spec, {})  # still reject a malformed filter, as a scan would
         return found
 
