@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytz
@@ -75,6 +75,9 @@ class Context:
 
     aware: bool  # the client is tz_aware: dates come out as UTC-aware
     copy_out: CopyOut  # a stored sub-document or array as a find returns it
+    # Operator expressions compiled so far, by their text: one closure per distinct
+    # expression, so a repeated one is evaluated once per document (_memoized).
+    shared: dict[str, Expr] = field(default_factory=dict)
 
 
 # --- expressions ---------------------------------------------------------------------------
@@ -84,26 +87,47 @@ def _field(path: str, ctx: Context) -> Expr:
     parts = path.split(".")
     if not all(parts):
         raise Unsupported(path)
+    head, *tail = parts
+    aware = ctx.aware
+    utc = helpers.utc
+    copy_out = ctx.copy_out
 
     def get(doc: Doc) -> Any:
-        value: Any = doc
-        for part in parts:
+        value: Any = doc.get(head, NOTHING)
+        for part in tail:
             if type(value) is dict:
                 value = value.get(part, NOTHING)
-                if value is NOTHING:
-                    return NOTHING
+            elif value is NOTHING:
+                return NOTHING
             elif isinstance(value, list | tuple):
                 raise Fallback  # mongomock maps the rest of the path over the array
             else:
                 return NOTHING
         kind = type(value)
-        if kind in _SCALARS:
+        if kind in _SCALARS or value is NOTHING:
             return value
         if kind is datetime.datetime:
-            return value.replace(tzinfo=helpers.utc) if ctx.aware else value
-        return ctx.copy_out(value)
+            return value.replace(tzinfo=utc) if aware else value
+        return copy_out(value)
 
     return get
+
+
+def _memoized(compute: Expr) -> Expr:
+    """``compute`` remembering its last document's scalar answer: an expression a pipeline
+    uses twice (the engagements sum in a total and in a rate) is evaluated once per document
+    when the accumulators read each document in turn."""
+    last: list[Any] = [None, None]
+
+    def memo(doc: Doc) -> Any:
+        if doc is last[0]:
+            return last[1]
+        value = compute(doc)
+        if type(value) in _SCALARS:  # never share a mutable answer between two outputs
+            last[0], last[1] = doc, value
+        return value
+
+    return memo
 
 
 def _const(value: Any) -> Expr:
@@ -126,8 +150,12 @@ def compile_expression(expr: Any, ctx: Context) -> Expr:
     if any(isinstance(k, str) and k.startswith("$") for k in expr):
         if len(expr) != 1:
             raise Unsupported("an operator with siblings")
-        [(op, args)] = expr.items()
-        return _operator(op, args, ctx)
+        key = repr(expr)
+        shared = ctx.shared.get(key)
+        if shared is None:
+            [(op, args)] = expr.items()
+            shared = ctx.shared[key] = _memoized(_operator(op, args, ctx))
+        return shared
     fields = [(k, compile_expression(v, ctx)) for k, v in expr.items()]
 
     def document(doc: Doc) -> dict[str, Any]:
@@ -317,6 +345,8 @@ def _group(options: Any, ctx: Context) -> Stage:
             (name, mm_aggregate._GROUPING_OPERATOR_MAP[op], compile_expression(arg, ctx))
         )
 
+    value_fns = [value_of for _, _, value_of in outputs]
+
     def group(docs: list[Any]) -> list[dict[str, Any]]:
         if constant_key:
             groups = [(None, docs)]
@@ -337,9 +367,16 @@ def _group(options: Any, ctx: Context) -> Stage:
             groups = sorted(by_key.values(), key=lambda g: _bson_key(g[0]))
         out = []
         for key, members in groups:
+            # Document by document (each one's repeated expressions computed once), each
+            # accumulator's values in the members' order, as mongomock collects them.
+            columns: list[list[Any]] = [[] for _ in outputs]
+            for doc in members:
+                for column, value_of in zip(columns, value_fns, strict=True):
+                    value = value_of(doc)
+                    if value is not NOTHING:
+                        column.append(value)
             row: dict[str, Any] = {}
-            for name, accumulate, value_of in outputs:
-                values = [v for v in map(value_of, members) if v is not NOTHING]
+            for (name, accumulate, _), values in zip(outputs, columns, strict=True):
                 row[name] = accumulate(values)
             row["_id"] = key
             out.append(row)
