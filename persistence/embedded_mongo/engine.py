@@ -36,7 +36,9 @@ from mongomock_ng.session import ClientSession, SessionOptions
 from mongomock_ng.store import CollectionStore, DatabaseStore, ServerStore
 from pymongo.errors import DuplicateKeyError, InvalidOperation, WriteError
 
+from . import fast_pipeline
 from .codec import encode_document
+from .fast_match import compile_filter
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
 from .ordered import (
     SortedIndex,
@@ -817,14 +819,53 @@ class EngineCollection(mongomock_ng.Collection):
             filters.append(stages.pop(0)["$match"])
         if filters:
             spec = filters[0] if len(filters) == 1 else {"$and": filters}
-            selected = list(self.find(spec))
-            docs = list(aggregate.process_pipeline(selected, self.database, stages, session))
+            docs = self._fast_aggregate(spec, stages, session)
+            if docs is None:
+                selected = list(self.find(spec))
+                docs = list(aggregate.process_pipeline(selected, self.database, stages, session))
         else:
             docs = list(super().aggregate(pipeline, session=session, **kwargs))
         if self.codec_options.tz_aware:
             # Computed dates ($dateFromParts, $dateTrunc...) come back naive from mongomock.
             docs = [helpers.make_datetime_timezone_aware_in_document(d) for d in docs]
         return CommandCursor(docs)
+
+    def _fast_aggregate(
+        self, spec: Mapping[str, Any], stages: list[Any], session: Any
+    ) -> list[dict[str, Any]] | None:
+        """The pipeline's output through its compiled stages (fast_pipeline.py), reading the
+        stored documents in place; None when it has no compiled stage or hit a document the
+        compiled code is not sure about, and mongomock must run it."""
+        aware = bool(self.codec_options.tz_aware)
+        context = fast_pipeline.Context(aware, lambda value: _copy_out(value, aware))
+        try:
+            plan = fast_pipeline.compile_pipeline(stages, context)
+        except fast_pipeline.Unsupported:
+            return None
+        if plan is None:
+            return None
+
+        def run_rest(rest: list[Any], docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return list(aggregate.process_pipeline(docs, self.database, rest, session))
+
+        try:
+            stored = self._stored_matches(helpers.patch_datetime_awareness_in_document(spec))
+            return plan.run(stored, context, run_rest)
+        except Exception:
+            return None
+
+    def _stored_matches(self, spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The stored documents (not copies: read them only) matching a patched filter, in
+        natural order, narrowed through the indexes and tested by the compiled matcher."""
+        store = self._store
+        store._remove_expired_documents()
+        docs = store.candidates(spec)
+        if docs is None:
+            docs = list(store._documents.values())
+        if not docs:
+            filter_applies(spec, {})  # still reject a malformed filter, as a scan would
+        matches = compile_filter(spec)
+        return [d for d in docs if matches(d)]
 
     @_locked
     def update_one(self, filter: Any, update: Any, *args: Any, **kwargs: Any):
