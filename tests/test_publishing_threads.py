@@ -188,6 +188,25 @@ async def test_an_unknown_outcome_mid_thread_is_looked_up_and_nothing_is_posted_
     await scene.access.providers["twitter"].aclose()
 
 
+async def test_a_thread_whose_post_went_unanswered_is_found_and_only_its_replies_follow(
+    scene: Scene,
+) -> None:
+    scene.access.providers["twitter"] = make_provider("twitter", timeout=0.3)
+    scene.sandbox.fault("x", "timeout", method="POST", path="^/2/tweets$", delay=1.0)
+    post = await thread_post(scene)
+    await run_due(scene.publisher())
+    [waiting] = (await scene.reload(post)).platforms
+    assert waiting.status == "publishing"
+    assert waiting.platform_post_id is None
+    assert waiting.platform_data["inFlight"] == "post"  # recorded before the call
+    await make_due(scene, post)
+    assert (await run_due(scene.publisher()))["published"] == 1
+    [target] = (await scene.reload(post)).platforms
+    assert_chain(scene, target.platform_post_id or "", target.platform_data["partIds"], PARTS)
+    assert x_made(scene) == Counter([ROOT, *PARTS])
+    await scene.access.providers["twitter"].aclose()
+
+
 async def test_a_worker_killed_mid_thread_leaves_its_progress_and_the_heir_makes_no_part_twice(
     scene: Scene,
 ) -> None:

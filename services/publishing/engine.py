@@ -292,6 +292,7 @@ class Publisher:
                 "firstAttemptAt": target.first_attempt_at or now,
                 "nextAttemptAt": None,
                 **_partial_changes(resume),
+                **_first_step(publication, resume),
             },
         )
 
@@ -534,6 +535,14 @@ def _furthest(stored: Published | None, found: Published) -> Published:
     return replace(
         found, part_ids=parts, first_comment_id=found.first_comment_id or stored.first_comment_id
     )
+
+
+def _first_step(publication: Publication, resume: Published | None) -> dict[str, Any]:
+    """For a thread or first comment, the step this attempt calls first (the post itself
+    unless it exists), recorded with the ``publishing`` mark before the call."""
+    if resume is not None or not (publication.thread or publication.first_comment):
+        return {}
+    return {"platformData.inFlight": "post"}
 
 
 def _has_extras(made: Published) -> bool:
