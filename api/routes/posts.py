@@ -384,19 +384,28 @@ async def preview_post(post_id: IdPath, principal: Reader, runtime: RuntimeDep) 
         targets=[
             TargetPreviewOut.model_validate(
                 {
-                    **{k: v for k, v in vars(t).items() if k != "violations"},
+                    **_checked(t),
                     "social_account_id": str(t.social_account_id),
-                    "valid": t.valid,
-                    "violations": [vars(v) for v in t.violations],
-                    "media": [
-                        {"media_id": m["mediaId"], "type": m["type"], "url": m["url"]}
-                        for m in t.media
-                    ],
+                    "thread": [_checked(p) for p in t.thread],
+                    "first_comment": _checked(t.first_comment) if t.first_comment else None,
+                    "unsupported": [vars(v) for v in t.unsupported],
                 }
             )
             for t in targets
         ],
     )
+
+
+def _checked(item: preview.TargetPreview | preview.PartPreview) -> dict[str, object]:
+    """A target's or a part's preview as the response names its fields."""
+    return {
+        **vars(item),
+        "valid": item.valid,
+        "violations": [vars(v) for v in item.violations],
+        "media": [
+            {"media_id": m["mediaId"], "type": m["type"], "url": m["url"]} for m in item.media
+        ],
+    }
 
 
 @router.put(

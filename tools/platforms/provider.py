@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 
-from tools.platform_rules import post_length, validate_post
+from tools.platform_rules import comment_max_length, post_length, validate_post
 from tools.platforms.base import (
     AuthKind,
     AuthorizationUrl,
@@ -31,6 +31,7 @@ from tools.platforms.base import (
     Media,
     PermanentError,
     PlatformError,
+    Progress,
     PublicAccount,
     Publication,
     Published,
@@ -219,7 +220,7 @@ class HttpProvider(ABC):
         if publication.first_comment and "first_comment" not in caps:
             raise Unsupported(f"{self.network} has no first comment", network=self.network)
         if publication.first_comment and post_length(publication.first_comment, self.network) > (
-            self.limits.text.max_length
+            comment_max_length(self.network)
         ):
             problems.append("the first comment is longer than the network allows")
         problems += media_problems(self.network, _triples(publication.media))
@@ -230,18 +231,31 @@ class HttpProvider(ABC):
             raise PermanentError(" ".join(dict.fromkeys(problems)), network=self.network)
 
     async def publish(
-        self, tokens: Tokens, publication: Publication, *, resume: Published | None = None
+        self,
+        tokens: Tokens,
+        publication: Publication,
+        *,
+        resume: Published | None = None,
+        progress: Progress | None = None,
     ) -> Published:
         self.check(publication)
         root = resume or await self._publish_root(tokens, publication)
         parts = list(root.part_ids)
         comment_id = root.first_comment_id
+
+        async def tell(step: str) -> None:
+            if progress is not None:
+                await progress(replace(root, part_ids=tuple(parts), first_comment_id=comment_id),
+                               step)  # fmt: skip
+
         try:
             parent = parts[-1] if parts else root.platform_post_id
-            for part in publication.thread[len(parts) :]:
+            for number, part in enumerate(publication.thread[len(parts) :], len(parts) + 1):
+                await tell(f"thread part {number}")
                 parent = await self._publish_reply(tokens, root, parent, part)
                 parts.append(parent)
             if publication.first_comment and comment_id is None:
+                await tell("first comment")
                 comment_id = await self._publish_comment(tokens, root, publication.first_comment)
         except PlatformError as exc:
             exc.partial = replace(root, part_ids=tuple(parts), first_comment_id=comment_id)
