@@ -6,13 +6,18 @@ the platform, the content type, the local weekday and hour of publishing (in the
 timezone), text length (without hashtags and URLs), hashtag count, link, question and emoji
 count.
 
-The model is a small gradient-boosted tree ensemble (Huber loss, robust to the odd viral post)
-on the log-odds of the rate, measured from the platform's median log-odds: rates are skewed
-fractions whose effects multiply, and where the trees know nothing the answer stays at the
-platform's typical rate. For an hour the tenant has never posted at on a platform, the model
-answers for the nearest hour it knows and the prior's hour shape scales that (trees cannot
-extrapolate). The 80% band is the 10th-90th percentile of the out-of-fold residuals, per
-platform when there are enough; its coverage is checked on held-out folds.
+The model works on the log-odds of the rate, measured from the platform's median log-odds:
+rates are skewed fractions whose effects multiply, and where the model knows nothing the answer
+stays at the platform's typical rate. It has two parts, both with Huber loss (robust to the odd
+viral post): a regularised linear part on what the writer controls (length, hashtags, link,
+question, emoji, media type), so that any change to a draft moves its prediction by the effect
+the tenant's posts show for it, and a small gradient-boosted tree ensemble fitted to what the
+linear part leaves (timing, interactions). Trees alone are flat between their cuts: two
+different drafts often fell into the same leaves and got the identical figure. For an hour the
+tenant has never posted at on a platform, the model answers for the nearest hour it knows and
+the prior's hour shape scales that (trees cannot extrapolate). The 80% band is the 10th-90th
+percentile of the out-of-fold residuals, per platform when there are enough; its coverage is
+checked on held-out folds.
 
 Where a platform has fewer than ``MIN_POSTS`` posts, its predictions come from the platform
 priors (``tools.priors``) instead: the typical rate for the content type and hour, with the
@@ -23,9 +28,10 @@ The training report gives the cross-validated mean absolute error of the model n
 the per-platform mean (and, a harder baseline, the per-platform median), so nobody has to take
 the model on trust.
 
-``EngagementModels`` caches one trained model per tenant and retrains only when a cheap
-fingerprint of the tenant's data (document counts and latest timestamps) changes. Training is
-CPU-bound and runs in a worker thread.
+``EngagementModels`` caches one trained model per tenant and retrains only when the tenant's
+data changes: its analytics version (bumped by every metrics write) is checked on every call,
+and a fingerprint of the data (document counts and latest timestamps) when the version moved or
+every few minutes. Training is CPU-bound and runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import math
 import re
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -48,8 +54,12 @@ from langchain_core.tools import ToolException, tool
 from langgraph.prebuilt import ToolRuntime
 from pydantic import Field
 from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.linear_model import HuberRegressor
 from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from persistence.analytics_versions import analytics_version
 from persistence.ids import utcnow
 from persistence.models import Analytics, Post, SocialAccount
 from persistence.models.content import PLATFORMS, ContentType, Platform
@@ -63,6 +73,9 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPES: tuple[str, ...] = ContentType.__args__  # type: ignore[attr-defined]
 MIN_POSTS = 30  # per platform, below which the priors answer for it
+# How long a cached model is trusted on an unchanged analytics version before its data
+# fingerprint is compared again (``EngagementModels``).
+VERIFY_SECONDS = 300.0
 CV_FOLDS = 5
 INTERVAL = (0.1, 0.9)
 # The band around a prior-based prediction: x/÷ this factor. Per-post rates scatter by about
@@ -393,6 +406,33 @@ def _doc_time(doc: Analytics) -> datetime:
 # --- the model -----------------------------------------------------------------------------
 
 
+# The columns a writer controls: length, hashtags, link, question, emoji and the media type.
+# A tree model is flat between its cuts, so two different drafts often fell into the same
+# leaves and got the identical figure; a regularised linear part on these columns, fitted
+# first, makes every prediction move with the draft by an effect learned from the tenant's
+# posts (shrunk toward none where the posts do not show one). The trees then fit what is left,
+# the timing and the interactions, as before.
+DRAFT_COLUMNS: tuple[str, ...] = (
+    *(f"content_type={c}" for c in CONTENT_TYPES),
+    "text_length_vs_median",
+    "hashtags_vs_median",
+    "has_link",
+    "has_question",
+    "emoji_count",
+)
+_DRAFT_INDEX = np.array([FEATURE_NAMES.index(c) for c in DRAFT_COLUMNS])
+# The ridge penalty on standardised columns, in samples' worth: with a few hundred posts an
+# effect needs a clear, repeated difference to move a prediction by much.
+DRAFT_ALPHA = 30.0
+
+
+def _draft_linear() -> Pipeline:
+    # Huber, like the trees: one viral post must not hand its rate to whatever its text had.
+    return make_pipeline(
+        StandardScaler(), HuberRegressor(epsilon=1.35, alpha=DRAFT_ALPHA, max_iter=1000)
+    )
+
+
 def _estimator() -> GradientBoostingRegressor:
     # Small, shallow and regularised: a tenant has a few hundred posts. Huber loss keeps the
     # odd viral post from dragging its neighbours' predictions up. Fixed seed: the same data
@@ -411,19 +451,23 @@ def _estimator() -> GradientBoostingRegressor:
 
 @dataclass(frozen=True)
 class _Fit:
-    estimator: GradientBoostingRegressor
+    linear: Pipeline  # on the draft's columns (``DRAFT_COLUMNS``)
+    estimator: GradientBoostingRegressor  # on every column, fitted to what the linear part left
     norms: dict[str, PlatformNorms]
 
     def predict_logit(self, rows: Sequence[DraftFeatures]) -> np.ndarray:
         centers = np.array([self.norms[r.platform].center for r in rows])
-        return centers + self.estimator.predict(vectorize(rows, self.norms))
+        x = vectorize(rows, self.norms)
+        return centers + self.linear.predict(x[:, _DRAFT_INDEX]) + self.estimator.predict(x)
 
 
 def _fit(samples: Sequence[Sample]) -> _Fit:
     norms = platform_norms(samples)
     x = vectorize([s.features for s in samples], norms)
     y = np.array([logit(s.rate) - norms[s.features.platform].center for s in samples])
-    return _Fit(_estimator().fit(x, y), norms)
+    linear = _draft_linear().fit(x[:, _DRAFT_INDEX], y)
+    rest = y - linear.predict(x[:, _DRAFT_INDEX])
+    return _Fit(linear, _estimator().fit(x, rest), norms)
 
 
 class EngagementModel:
@@ -727,51 +771,90 @@ def _show(field: str, value: Any) -> str:
 # --- the per-tenant cache ------------------------------------------------------------------
 
 
+@dataclass
+class _Cached:
+    model: EngagementModel
+    version: int | None  # the analytics version it was last checked against; None: never
+    checked_at: float  # when its fingerprint was last compared, on the cache's clock
+
+
 class EngagementModels:
     """Trained models by organization id. ``get`` returns the cached model while the tenant's
-    data fingerprint is unchanged and retrains (once, even under concurrent calls) when it
-    changes. Least recently used tenants are dropped beyond ``max_tenants``."""
+    data is unchanged and retrains (once, even under concurrent calls) when it changes.
+    Least recently used tenants are dropped beyond ``max_tenants``.
 
-    def __init__(self, *, max_tenants: int = 256, min_posts: int = MIN_POSTS) -> None:
+    "Unchanged" is first asked of the organization's analytics version, one indexed read that
+    every metrics write bumps (``persistence.analytics_versions``). The data fingerprint, which
+    aggregates every analytics row, post and account of the tenant and used to cost more than
+    the rest of an optimizer run, is computed only when the version moved or the model was last
+    checked ``verify_seconds`` ago: a write that skips the bump (a published post, an account's
+    timezone) is still noticed, that much later."""
+
+    def __init__(
+        self,
+        *,
+        max_tenants: int = 256,
+        min_posts: int = MIN_POSTS,
+        verify_seconds: float = VERIFY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_tenants = max_tenants
         self.min_posts = min_posts
+        self.verify_seconds = verify_seconds
         self.trainings = 0  # how many times a model was trained: for tests and metrics
-        self._models: OrderedDict[ObjectId, EngagementModel] = OrderedDict()
+        self._clock = clock
+        self._models: OrderedDict[ObjectId, _Cached] = OrderedDict()
         self._locks: dict[ObjectId, asyncio.Lock] = {}
 
     async def get(self, db: Any, org_id: ObjectId) -> EngagementModel:
+        # The version is read before anything else: a write during a training leaves the
+        # model stored with the older version, so the next call checks again.
+        version = await analytics_version(db, org_id)
+        cached = self._models.get(org_id)
+        if (
+            cached is not None
+            and cached.version == version
+            and self._clock() - cached.checked_at < self.verify_seconds
+        ):
+            self._models.move_to_end(org_id)
+            return cached.model
         fingerprint = await data_fingerprint(db, org_id)
-        model = self._fresh(org_id, fingerprint)
+        model = self._fresh(org_id, fingerprint, version)
         if model is not None:
             return model
         lock = self._locks.setdefault(org_id, asyncio.Lock())
         async with lock:
-            model = self._fresh(org_id, fingerprint)  # another call may have trained it
+            model = self._fresh(org_id, fingerprint, version)  # another call may have trained
             if model is not None:
                 return model
             model = EngagementModel(min_posts=self.min_posts)
             await model.train(db, org_id)
             self.trainings += 1
-            self.put(org_id, model)
+            self.put(org_id, model, version=version)
             return model
 
-    def put(self, org_id: ObjectId, model: EngagementModel) -> None:
-        """Keep a model trained elsewhere (a warm-up job); ``get`` still checks its
-        fingerprint before using it."""
+    def put(self, org_id: ObjectId, model: EngagementModel, *, version: int | None = None) -> None:
+        """Keep a model trained elsewhere (a warm-up job); without the analytics ``version``
+        it was trained at, ``get`` checks its fingerprint before using it."""
         if model.report is None:
             raise ValueError("only a trained model can be cached")
-        self._models[org_id] = model
+        self._models[org_id] = _Cached(model, version, self._clock())
         self._models.move_to_end(org_id)
         while len(self._models) > self.max_tenants:
             dropped, _ = self._models.popitem(last=False)
             self._locks.pop(dropped, None)
 
-    def _fresh(self, org_id: ObjectId, fingerprint: str) -> EngagementModel | None:
-        model = self._models.get(org_id)
-        if model is None or model.report is None or model.report.fingerprint != fingerprint:
+    def _fresh(self, org_id: ObjectId, fingerprint: str, version: int) -> EngagementModel | None:
+        """The cached model if it was trained on data with this fingerprint (and from now on
+        known to match ``version``)."""
+        cached = self._models.get(org_id)
+        if cached is None or cached.model.report is None:
             return None
+        if cached.model.report.fingerprint != fingerprint:
+            return None
+        cached.version, cached.checked_at = version, self._clock()
         self._models.move_to_end(org_id)
-        return model
+        return cached.model
 
     def clear(self, org_id: ObjectId | None = None) -> None:
         if org_id is None:

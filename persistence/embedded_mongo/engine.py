@@ -200,6 +200,28 @@ class EngineCollectionStore(CollectionStore):
                 return name
         return None
 
+    def by_ids(self, spec: Mapping[str, Any] | None) -> tuple[list[Any], dict[str, Any]] | None:
+        """For `{"_id": {"$in": [...]}, ...}` with ObjectId or string ids: the documents with
+        those ids, in natural order, and the rest of `spec` to test them with; else None.
+
+        Those id types are equal exactly when their store keys are, so the `$in` holds for
+        the documents found and is not tested again: mongomock tests `$in` by comparing the
+        value with each listed id in turn, which made a join by a few hundred ids quadratic
+        (posts' hashtags for an analytics window: 160 ms for 111 ids)."""
+        if not spec or "_id" not in spec:
+            return None
+        condition = spec["_id"]
+        if not isinstance(condition, Mapping) or set(condition) != {"$in"}:
+            return None
+        ids = condition["$in"]
+        if not isinstance(ids, (list, tuple)) or not all(
+            type(i) is bson.ObjectId or type(i) is str for i in ids
+        ):
+            return None
+        found = {i for i in ids if i in self._documents}
+        docs = [self._documents[k] for k in sorted(found, key=self._seq.__getitem__)]
+        return docs, {k: v for k, v in spec.items() if k != "_id"}
+
     def candidates(self, spec: Mapping[str, Any] | None) -> list[Any] | None:
         """Documents that may match `spec`, in natural order; None means scan all."""
         if not spec or len(self._documents) < _NARROW_MIN_DOCS:
@@ -731,6 +753,10 @@ class EngineCollection(mongomock_ng.Collection):
         store = self._store
         with self._engine_client.engine_lock:
             store._remove_expired_documents()
+            by_ids = store.by_ids(filter)
+            if by_ids is not None:
+                found, rest = by_ids
+                return iter([d for d in found if filter_applies(rest, d)])
             docs = store.candidates(filter)
             if docs is None:
                 return super()._iter_documents(filter)
