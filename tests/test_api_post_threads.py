@@ -179,6 +179,15 @@ async def test_a_thread_or_comment_the_network_cannot_take_is_a_422_naming_netwo
         assert error["fields"][0]["message"].startswith("linkedin: first comment: too_long: ")
         assert "1250" in error["fields"][0]["message"]
 
+        # A part's media follow the network's rules for one post: X takes four images.
+        photo = await upload(client, auth)
+        crowded = [{"text": "2/ Five photos", "mediaFiles": [{"mediaId": photo}] * 5}]
+        error = refused(
+            await client.post("/api/posts", json=threaded([x], thread=crowded), headers=auth)
+        )
+        assert error["fields"][0]["field"] == "body.content.thread.0.mediaFiles"
+        assert error["fields"][0]["message"].startswith("twitter: thread part 1: too_many_media")
+
         # The organization's banned terms hold in every part.
         await client.put(
             "/api/organizations", json={"settings": {"bannedTerms": ["cheap"]}}, headers=auth
