@@ -284,3 +284,49 @@ async def test_thread_posts_belong_to_their_organization_and_roles_still_decide(
             await client.get(f"/api/posts/{other}/preview", headers=bearer(ana["accessToken"])),
             404,
         )
+
+
+async def test_bulk_schedule_takes_threads_and_first_comments_line_by_line(
+    tmp_path: Path,
+) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (app, client):
+        ana = await register(client)
+        auth = bearer(ana["accessToken"])
+        org = ana["organization"]["id"]
+        x = await connect(app, org, "twitter")
+        li = await connect(app, org, "linkedin")
+        year = soon(24 * 400).year
+        csv_text = (
+            "text,scheduledAt,accounts,thread,firstComment\n"
+            f'1/ Roast day,{year}-05-04T09:00:00Z,{x},"2/ Beans in\n---\n3/ Beans out",Ask us\n'
+            f'1/ On LinkedIn,{year}-05-05T09:00:00Z,{li},"2/ LinkedIn has no threads",\n'
+            f'Long part,{year}-05-06T09:00:00Z,{x},"{"word " * 70}",\n'
+        )
+        response = await client.post(
+            "/api/posts/bulk-schedule",
+            content=csv_text.encode(),
+            headers={**auth, "Content-Type": "text/csv"},
+        )
+        assert response.status_code == 200, response.text
+        report = response.json()
+        # A record is numbered by the line it ends on (the first one spans lines 2-4).
+        assert [c["line"] for c in report["created"]] == [4]
+        errors = {(e["line"], e["field"]): e["message"] for e in report["errors"]}
+        assert errors[(5, "thread")].startswith("linkedin: thread_unsupported")
+        assert errors[(6, "thread.0.text")].startswith("twitter: thread part 1: too_long")
+        stored = await stored_post(app, org, report["created"][0]["postId"])
+        assert stored is not None
+        assert [p.text for p in stored.content.thread] == ["2/ Beans in", "3/ Beans out"]
+        assert stored.content.first_comment == "Ask us"
+
+        jsonl = (
+            f'{{"text": "1/ JSON", "scheduledAt": "{year}-05-07T09:00:00Z", "accounts": ["{x}"], '
+            '"thread": ["2/ as a list"], "firstComment": "Comment"}\n'
+        )
+        files = {"file": ("posts.jsonl", jsonl.encode(), "application/x-ndjson")}
+        second = await client.post("/api/posts/bulk-schedule", files=files, headers=auth)
+        assert second.status_code == 200, second.text
+        [created] = second.json()["created"]
+        stored = await stored_post(app, org, created["postId"])
+        assert stored is not None
+        assert [p.text for p in stored.content.thread] == ["2/ as a list"]

@@ -325,7 +325,8 @@ async def bulk_schedule(
     format: Annotated[bulk.Format, Query()] = "auto",
 ) -> BulkReportOut:
     """Schedule a post per line of a CSV (header: text, scheduledAt, accounts, hashtags,
-    title, tags, timezone) or JSON lines file. Each line lands whole or is reported in
+    title, tags, timezone, thread, firstComment; a thread cell's parts are separated by a
+    line holding only ``---``) or JSON lines file. Each line lands whole or is reported in
     ``errors`` with its line number, field and reason; the other lines still land."""
     text = await _bulk_text(request)
     report = await bulk.schedule_lines(
