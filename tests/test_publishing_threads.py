@@ -7,6 +7,7 @@ Counts are taken on the sandbox's servers, so "made twice" is observed, not assu
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 
@@ -285,6 +286,26 @@ async def test_parts_recorded_as_made_are_never_made_again_even_when_the_network
     assert target.platform_data["partIds"][0] == made.part_ids[0]
     assert_chain(scene, made.platform_post_id, target.platform_data["partIds"], PARTS)
     assert x_made(scene) == Counter([ROOT, *PARTS])
+
+
+async def test_a_holder_whose_claim_was_taken_over_mid_thread_makes_no_further_part(
+    scene: Scene,
+) -> None:
+    """Every part is preceded by a write guarded by the holder's token: once another worker
+    holds the post, the old holder stops before its next call instead of racing the heir."""
+    scene.sandbox.fault("x", "slow", method="POST", path="^/2/tweets$", delay=0.5)
+    post = await thread_post(scene)
+    old = scene.publisher(worker="old")
+    [raw] = await old.due(10)
+    held = await old.claim(raw)
+    assert held is not None
+    publishing = asyncio.create_task(old.publish(held))
+    await asyncio.sleep(0.2)  # the root's call is in flight
+    await TenantRepository(scene.runtime.db, Post).update(
+        scene.org, post.id, {"publishing.token": "the-heir"}
+    )
+    assert await publishing == "lost"
+    assert x_made(scene) == Counter([ROOT])  # the root it was making; no reply after it
 
 
 async def test_another_organizations_thread_is_not_published_to_our_account(scene: Scene) -> None:
