@@ -152,11 +152,17 @@ async def find(
 # --- the calendar ------------------------------------------------------------------------
 
 
+# What a calendar leaves unread of a post: its targeting, its performance counters and the
+# publishing engine's claim are not shown there, so they are neither copied nor validated
+# (the posts carry those fields at their defaults).
+_CALENDAR_UNREAD = {"targeting": 0, "performance": 0, "publishing": 0}
+
+
 @dataclass
 class CalendarAccount:
     social_account_id: ObjectId
     platform: str
-    posts: list[Post]
+    posts: list[Post]  # as the calendar shows them: without the fields of _CALENDAR_UNREAD
 
 
 @dataclass
@@ -209,7 +215,7 @@ async def calendar(
     flt.start, flt.end = start, end
     raw = (
         await repo(db)
-        .collection.find(tenant_filter(org_id, flt.query()))
+        .collection.find(tenant_filter(org_id, flt.query()), _CALENDAR_UNREAD)
         .sort([("scheduling.scheduledAt", 1), ("_id", 1)])
         .to_list(None)
     )
