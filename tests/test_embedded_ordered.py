@@ -330,3 +330,38 @@ def test_a_walk_bounded_by_the_whole_filter_skips_the_matcher_and_answers_the_sa
         got = list(ours.find(query, sort=sort))
         assert calls > 0, query
         assert got == list(plain.find(query, sort=sort)), query
+
+
+@pytest.mark.parametrize(
+    "projection",
+    [
+        {"scheduling": 1, "tags": 1},
+        {"scheduling": True, "platforms": 1, "_id": 0},
+        {"_id": 1, "rank": 1, "missing": 1},
+        {"platforms": 0, "n": 0},
+        {"tags": False, "_id": 0},
+        {"scheduling.status": 1, "tags": 1},  # dotted: mongomock's own path
+        {"scheduling": 1, "rank": 0},  # a mix mongomock refuses
+    ],
+)
+def test_projections_of_whole_fields_answer_what_mongomock_answers(
+    stores: Any, projection: dict[str, Any]
+) -> None:
+    _, ours, plain = stores
+    query = {"organizationId": ORGS[1]}
+    sort = [("scheduling.scheduledAt", 1), ("_id", 1)]
+    try:
+        expected = list(plain.find(query, projection, sort=sort, limit=30))
+    except ValueError:
+        with pytest.raises(ValueError, match="mix including and excluding"):
+            list(ours.find(query, projection, sort=sort, limit=30))
+        return
+    got = list(ours.find(query, projection, sort=sort, limit=30))
+    assert got == expected
+    assert len(got) == 30
+    # Copies: changing what a find returned leaves the store as it was.
+    for doc in got:
+        for value in doc.values():
+            if isinstance(value, (list, dict)):
+                value.clear()
+    assert list(ours.find(query, projection, sort=sort, limit=30)) == expected

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import types
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import ConfigDict, Field, StringConstraints
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.routes.schemas import ApiModel
 from persistence.ids import IsoDateTime, PyObjectId
 from persistence.models import Post, PostComment
-from persistence.models.content import ContentType, Platform, PostStatus, TargetStatus
+from persistence.models.content import (
+    ContentType,
+    Platform,
+    PlatformTarget,
+    PostStatus,
+    TargetStatus,
+)
 from services.publishing import ScheduleWarning
+from services.workspace.listing import Calendar
 from services.workspace.posts import PartInput, PostInput, TargetInput, is_locked
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -239,10 +248,8 @@ class PostOut(ApiModel):
     @classmethod
     def of(cls, post: Post, warnings: list[ScheduleWarning] | None = None) -> PostOut:
         data: dict[str, Any] = post.model_dump(mode="json", by_alias=False)
-        for target in data["platforms"]:
-            made = target.get("platform_data") or {}
-            target["thread_post_ids"] = list(made.get("partIds") or [])
-            target["first_comment_id"] = made.get("firstCommentId")
+        for target, stored in zip(data["platforms"], post.platforms, strict=True):
+            target["thread_post_ids"], target["first_comment_id"] = _parts_made(stored)
         data["locked"] = is_locked(post)
         data["warnings"] = [
             {
@@ -279,6 +286,82 @@ class CalendarOut(ApiModel):
     start: datetime = Field(description="The first local midnight, in UTC.")
     end: datetime = Field(description="The local midnight after the last day, in UTC.")
     days: list[CalendarDayOut]
+
+
+def _include_of(model: type[BaseModel]) -> dict[str, Any]:
+    """An output model's fields as a ``model_dump`` include, nested models walked: what a
+    stored model's dump keeps to have just the output's fields."""
+    spec: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation, many = info.annotation, False
+        if get_origin(annotation) in (Union, types.UnionType):  # X | None
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        if get_origin(annotation) is list:
+            annotation, many = get_args(annotation)[0], True
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            nested = _include_of(annotation)
+            spec[name] = {"__all__": nested} if many else nested
+        else:
+            spec[name] = True
+    return spec
+
+
+# PostOut's fields that a stored Post has (``locked`` and ``warnings`` are added).
+_POST_OUT_FIELDS = _include_of(PostOut)
+
+
+def _parts_made(target: PlatformTarget) -> tuple[list[str], str | None]:
+    """The network ids of a target's thread parts and first comment made so far, as the
+    publishing engine records them in its platform data."""
+    made = target.platform_data or {}
+    return list(made.get("partIds") or []), made.get("firstCommentId")
+
+
+def post_json(post: Post) -> dict[str, Any]:
+    """``PostOut.of(post)`` in its JSON form (camelCase keys), in one serialization of the
+    stored post. PostOut.of dumps the post and validates the dump again; for a calendar's
+    thousands of posts, validated when they were written, that second pass was most of
+    the answer's time. tests/test_post_json.py holds the two equal."""
+    data = post.model_dump(mode="json", by_alias=True, include=_POST_OUT_FIELDS)
+    data["id"] = data.pop("_id")
+    for target, stored in zip(data["platforms"], post.platforms, strict=True):
+        target["threadPostIds"], target["firstCommentId"] = _parts_made(stored)
+    data["locked"] = is_locked(post)
+    data["warnings"] = []
+    return data
+
+
+def calendar_json(found: Calendar) -> bytes:
+    """The CalendarOut body of a calendar, serialized (a post under two accounts is
+    serialized once)."""
+    cache: dict[Any, dict[str, Any]] = {}
+
+    def one(post: Post) -> dict[str, Any]:
+        data = cache.get(post.id)
+        if data is None:
+            data = cache[post.id] = post_json(post)
+        return data
+
+    body = {
+        "timezone": found.timezone,
+        "start": found.start,
+        "end": found.end,
+        "days": [
+            {
+                "date": day.date.isoformat(),
+                "accounts": [
+                    {
+                        "socialAccountId": str(group.social_account_id),
+                        "platform": group.platform,
+                        "posts": [one(p) for p in group.posts],
+                    }
+                    for group in day.accounts
+                ],
+            }
+            for day in found.days
+        ],
+    }
+    return pydantic_core.to_json(body)
 
 
 class IssueOut(ApiModel):

@@ -810,6 +810,10 @@ class EngineCollection(mongomock_ng.Collection):
         aware = bool(self.codec_options.tz_aware)
         if not fields:  # the whole document: one pass copies it and marks dates as UTC
             return [_copy_out(doc, aware) for doc in window]
+        flat = _flat_projection(projected)
+        if flat is not None:  # whole top-level fields: only those are read and copied
+            keep = _projected_keeper(*flat)
+            return [{k: _copy_out(v, aware) for k, v in doc.items() if keep(k)} for doc in window]
         out = []
         for doc in window:
             copied = self._copy_only_fields(doc, fields, dict, filter=spec)
@@ -971,10 +975,11 @@ def _copy_out(value: Any, aware: bool) -> Any:
     kind = type(value)
     if kind in _IMMUTABLE:
         return value
+    # Immutable members are taken as they are, without a call each: most of a document.
     if kind is dict:
-        return {k: _copy_out(v, aware) for k, v in value.items()}
+        return {k: v if type(v) in _IMMUTABLE else _copy_out(v, aware) for k, v in value.items()}
     if kind is list:
-        return [_copy_out(v, aware) for v in value]
+        return [v if type(v) in _IMMUTABLE else _copy_out(v, aware) for v in value]
     if kind is datetime.datetime:
         return value.replace(tzinfo=helpers.utc) if aware else value
     if isinstance(value, Mapping):
@@ -984,6 +989,34 @@ def _copy_out(value: Any, aware: bool) -> Any:
         return [_copy_out(v, aware) for v in value]
     copied = copy.copy(value)
     return helpers.make_datetime_timezone_aware_in_document(copied) if aware else copied
+
+
+def _flat_projection(fields: Mapping[str, Any]) -> tuple[bool, frozenset[str], bool] | None:
+    """(include, names, keep _id) for a projection that names whole top-level fields with
+    0/1, else None (dotted paths, operators, a mix mongomock refuses: its own path)."""
+    keep_id = True
+    names = []
+    modes = set()
+    for key, value in fields.items():
+        if type(value) not in (int, bool) or value not in (0, 1):
+            return None
+        if key == "_id":
+            keep_id = bool(value)
+            continue
+        if not isinstance(key, str) or "." in key or key.startswith("$"):
+            return None
+        modes.add(bool(value))
+        names.append(key)
+    if len(modes) != 1:
+        return None
+    return modes.pop(), frozenset(names), keep_id
+
+
+def _projected_keeper(include: bool, names: frozenset[str], keep_id: bool) -> Callable[[str], bool]:
+    """Whether a top-level key of a stored document survives the projection."""
+    if include:
+        return lambda k: k in names or (keep_id and k == "_id")
+    return lambda k: k not in names and (keep_id or k != "_id")
 
 
 def _normalized_sort(sort: Any) -> list[tuple[str, int]]:
