@@ -503,6 +503,12 @@ class SocialProvider(Protocol):
 
     async def account_metrics(self, tokens: Tokens) -> AccountMetrics: ...
 
+    async def audience_demographics(self, tokens: Tokens) -> dict[str, dict[str, float]]:
+        """Who follows the account: ``{dimension: {bucket: share}}`` (``tools.platforms.
+        audience``), empty when the network has none to give yet (too few followers);
+        :class:`Unsupported` where the network's API reports no audience demographics."""
+        ...
+
     async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
         """Any account's public profile and counts by its handle, read with the tokens of an
         account of ours (:class:`Unsupported` where the network has no such lookup;

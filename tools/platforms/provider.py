@@ -172,6 +172,13 @@ class HttpProvider(ABC):
             network=self.network,
         )
 
+    async def audience_demographics(self, tokens: Tokens) -> dict[str, dict[str, float]]:
+        """The default for networks whose API reports no audience demographics (X, TikTok's
+        Display API, Bluesky)."""
+        raise Unsupported(
+            f"{self.network}'s API reports no audience demographics", network=self.network
+        )
+
     # --- connecting: the defaults for networks without that way in ----------------------
 
     def authorization_url(

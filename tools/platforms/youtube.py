@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tools.platform_rules import repair_title
+from tools.platforms.audience import Demographics, non_empty, shares
 from tools.platforms.base import (
     AccessTokenExpired,
     Account,
@@ -88,12 +89,14 @@ class YouTubeConfig(ProviderConfig):
     token_url: str = "https://oauth2.googleapis.com/token"
     revoke_url: str = "https://oauth2.googleapis.com/revoke"
     api_base: str = "https://www.googleapis.com/youtube/v3"
+    analytics_base: str = "https://youtubeanalytics.googleapis.com/v2"
     upload_base: str = "https://www.googleapis.com/upload/youtube/v3"
     web_base: str = "https://www.youtube.com"
     scopes: tuple[str, ...] = (
         "https://www.googleapis.com/auth/youtube.upload",
         "https://www.googleapis.com/auth/youtube.readonly",
         "https://www.googleapis.com/auth/youtube.force-ssl",
+        "https://www.googleapis.com/auth/yt-analytics.readonly",  # audience demographics
     )
     chunk_size: int = 32 * CHUNK_UNIT  # 8 MiB; must be a multiple of 256 KiB
 
@@ -105,6 +108,7 @@ class YouTubeConfig(ProviderConfig):
             token_url=f"{root}/oauth2/token",
             revoke_url=f"{root}/oauth2/revoke",
             api_base=f"{root}/youtube/v3",
+            analytics_base=f"{root}/youtubeanalytics/v2",
             upload_base=f"{root}/upload/youtube/v3",
             web_base=f"{root}/web",
             **kw,
@@ -533,6 +537,45 @@ class YouTubeProvider(HttpProvider):
             ),
         )
 
+    async def audience_demographics(self, tokens: Tokens) -> Demographics:
+        """The channel's viewers over the last 90 days from the YouTube Analytics API: age
+        group and gender (``viewerPercentage``, signed-in viewers) and country (shares of
+        views). YouTube reports viewers, not subscribers; it needs the
+        ``yt-analytics.readonly`` scope, which accounts connected before it was asked for
+        lack (a :class:`PermanentError` until they reconnect)."""
+        end = datetime.now(UTC).date()
+        window = {
+            "ids": "channel==MINE",
+            "startDate": (end - timedelta(days=DEMOGRAPHICS_DAYS)).isoformat(),
+            "endDate": end.isoformat(),
+        }
+        url = f"{self.cfg.analytics_base}/reports"
+        headers = self._auth(tokens)
+        viewers = await self.http.json(
+            "GET",
+            url,
+            params={**window, "metrics": "viewerPercentage", "dimensions": "ageGroup,gender"},
+            headers=headers,
+        )
+        ages: dict[str, float] = {}
+        genders: dict[str, float] = {}
+        for age, gender, percent in _report_rows(
+            viewers, ("ageGroup", "gender", "viewerPercentage")
+        ):
+            bucket = str(age).removeprefix("age")
+            ages[bucket] = ages.get(bucket, 0) + percent
+            genders[str(gender)] = genders.get(str(gender), 0) + percent
+        places = await self.http.json(
+            "GET",
+            url,
+            params={**window, "metrics": "views", "dimensions": "country", "sort": "-views"},
+            headers=headers,
+        )
+        countries = {str(c): views for c, views in _report_rows(places, ("country", "views"))}
+        return non_empty(
+            {"age": shares(ages), "gender": shares(genders), "countries": shares(countries)}
+        )
+
     async def mentions(self, tokens: Tokens, cursor: str | None = None) -> MentionsPage:
         """Comment threads by others on the channel's videos, newer than the cursor."""
         channel = self._account_id(tokens)
@@ -569,3 +612,21 @@ class YouTubeProvider(HttpProvider):
         items.sort(key=lambda m: m.created_at)
         after = position.advance([(m.id, m.created_at) for m in items])
         return MentionsPage(tuple(items), after.encode() or cursor)
+
+
+DEMOGRAPHICS_DAYS = 90
+
+
+def _report_rows(body: dict[str, Any], columns: tuple[str, ...]) -> list[list[Any]]:
+    """The rows of an Analytics API report with ``columns`` in that order (the report says
+    its own order in ``columnHeaders``), the last column numeric."""
+    names = [h.get("name") for h in body.get("columnHeaders") or []]
+    if not set(columns) <= set(names):
+        return []
+    at = [names.index(c) for c in columns]
+    out = []
+    for row in body.get("rows") or []:
+        picked = [row[i] for i in at] if len(row) == len(names) else None
+        if picked and isinstance(picked[-1], int | float) and not isinstance(picked[-1], bool):
+            out.append(picked)
+    return out
