@@ -226,6 +226,32 @@ def test_updates_that_move_documents_between_ranges_are_seen(stores: Any) -> Non
     assert_same_answers(ours, plain, seed=2)
 
 
+def test_updates_that_keep_or_only_reshape_indexed_fields_are_seen(stores: Any) -> None:
+    """An update re-indexes a document only where its keys changed: an unindexed field
+    moves no entry, and a value turned into a one-element array (the same entries, now
+    multikey) still stops ordered walks on that field, as a scan sorts arrays apart."""
+    _, ours, plain = stores
+    index = ours._store._sorted[("organizationId", "tags", "_id")]
+    entries = list(index.entries)
+    for collection in (ours, plain):
+        collection.update_many({"organizationId": ORGS[0]}, {"$set": {"note": "seen"}})
+    assert list(index.entries) == entries
+    by_n = ours._store._sorted[("organizationId", "n")]
+    multikey = by_n.multi[1]
+    scalars = [d for d in plain.find({"organizationId": ORGS[1]}) if type(d.get("n")) is int]
+    assert scalars
+    for doc in scalars:
+        for collection in (ours, plain):
+            collection.update_one({"_id": doc["_id"]}, {"$set": {"n": [doc["n"]]}})
+    assert by_n.multi[1] == multikey + len(scalars)
+    assert_same_answers(ours, plain, seed=6)
+    for doc in scalars:
+        for collection in (ours, plain):
+            collection.update_one({"_id": doc["_id"]}, {"$set": {"n": doc["n"]}})
+    assert by_n.multi[1] == multikey
+    assert_same_answers(ours, plain, seed=7)
+
+
 def test_deletes_leave_no_stale_entries(stores: Any) -> None:
     _, ours, plain = stores
     for query in ({"tags": "a"}, {"scheduling.status": "draft", "organizationId": ORGS[1]}):

@@ -38,7 +38,7 @@ from pymongo.errors import DuplicateKeyError, InvalidOperation, WriteError
 
 from .codec import encode_document
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
-from .ordered import SortedIndex, conditions, independent, narrowing_plan, ordered_plan
+from .ordered import FieldKeys, SortedIndex, conditions, independent, narrowing_plan, ordered_plan
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -339,8 +339,23 @@ class EngineCollectionStore(CollectionStore):
         for eq in self._equality.values():
             eq.add(doc_key, doc)
         seq = self._seq[doc_key]
+        shared: FieldKeys = {}
         for ordered in self._sorted.values():
-            ordered.add(doc_key, seq, doc)
+            ordered.add(doc_key, seq, doc, shared)
+
+    def _reindex_doc(self, doc_key: Hashable, doc: Mapping[str, Any]) -> None:
+        """An update: the sorted indexes move only the entries whose fields changed (a
+        post has eight, and publishing rewrites it several times without touching them)."""
+        for index in self._unique.values():
+            index.remove(doc_key)
+            index.add(doc_key, doc)
+        for eq in self._equality.values():
+            eq.remove(doc_key)
+            eq.add(doc_key, doc)
+        seq = self._seq[doc_key]
+        shared: FieldKeys = {}
+        for ordered in self._sorted.values():
+            ordered.replace(doc_key, seq, doc, shared)
 
     def _unindex_doc(self, doc_key: Hashable) -> None:
         for index in self._unique.values():
@@ -450,11 +465,11 @@ class EngineCollectionStore(CollectionStore):
             else:
                 self._record_document(journal, key)
             if key in self._seq:
-                self._unindex_doc(key)
+                self._reindex_doc(key, val)
             else:
                 self._seq[key] = self._next_seq
                 self._next_seq += 1
-            self._index_doc(key, val)
+                self._index_doc(key, val)
             self.dirty = True
 
     def __delitem__(self, key: Hashable) -> None:
