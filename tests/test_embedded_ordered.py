@@ -203,6 +203,38 @@ def test_the_indexes_narrow_the_workspace_queries(stores: Any) -> None:
     assert len(candidates) < len(list(ours.find({"organizationId": org})))
 
 
+def test_a_limited_walk_over_ties_stops_at_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Posts all due the same second (a drain) come out in natural order, and a batch of
+    five tests five documents, not every tie."""
+    import persistence.embedded_mongo.engine as engine_module
+
+    engine = EmbeddedMongo(tmp_path / "documents", snapshot_interval=0)
+    ours = engine.sync_client["t"]["posts"]
+    ours.create_index([("scheduling.status", 1), ("scheduling.scheduledAt", 1)])
+    plain = mongomock_ng.MongoClient(tz_aware=True)["t"]["posts"]
+    due = START.replace(tzinfo=None)
+    docs = [
+        {"_id": ObjectId(), "scheduling": {"status": "scheduled", "scheduledAt": due}}
+        for _ in range(300)
+    ]
+    for collection in (ours, plain):
+        collection.insert_many([dict(d) for d in docs])
+        collection.update_one({"_id": docs[3]["_id"]}, {"$set": {"scheduling.status": "draft"}})
+    matched = []
+    real = engine_module.filter_applies
+    monkeypatch.setattr(
+        engine_module, "filter_applies", lambda spec, doc: matched.append(1) or real(spec, doc)
+    )
+    query = {"scheduling.status": "scheduled", "scheduling.scheduledAt": {"$lte": due}}
+    sort = [("scheduling.scheduledAt", 1)]
+    found = list(ours.find(query, sort=sort, limit=5))
+    assert [d["_id"] for d in found] == [d["_id"] for d in plain.find(query, sort=sort, limit=5)]
+    assert len(matched) == 5
+    engine.close()
+
+
 def test_updates_that_move_documents_between_ranges_are_seen(stores: Any) -> None:
     _, ours, plain = stores
     rng = random.Random(5)

@@ -310,16 +310,30 @@ class EngineCollectionStore(CollectionStore):
         run: list[tuple[Any, ...]] = []
         run_key: tuple[Any, ...] | None = None
 
+        def take(entry: tuple[Any, ...]) -> None:
+            doc_key = index.doc_key(entry)
+            if doc_key in seen or (allowed is not None and doc_key not in allowed):
+                return
+            seen.add(doc_key)
+            doc = self._documents[doc_key]
+            if filter_applies(spec, doc):
+                found.append(doc)
+
         def flush() -> None:
             for entry in sorted(run, key=lambda e: e[-1]):  # ties in natural order
-                doc_key = index.doc_key(entry)
-                if doc_key in seen or (allowed is not None and doc_key not in allowed):
-                    continue
-                seen.add(doc_key)
-                doc = self._documents[doc_key]
-                if filter_applies(spec, doc):
-                    found.append(doc)
+                take(entry)
 
+        if at + width == len(index.fields) and sort[0][1] > 0:
+            # Only seq follows the sort fields in an entry, so an ascending walk meets ties
+            # in natural order already: no run to gather, and it stops at `want` (a drain
+            # of 10,000 posts due the same second matched all of them for each batch).
+            for entry in index.walk(span[0], span[1], False):
+                take(entry)
+                if want is not None and len(found) >= want:
+                    return found
+            if not found:
+                filter_applies(spec, {})  # still reject a malformed filter, as a scan would
+            return found
         for entry in index.walk(span[0], span[1], sort[0][1] < 0):
             key = entry[2 * at : 2 * (at + width)]
             if key != run_key:
