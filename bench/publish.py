@@ -46,6 +46,7 @@ from bson import ObjectId  # noqa: E402
 
 from persistence.embedded_mongo import EmbeddedMongo  # noqa: E402
 from persistence.ids import utcnow  # noqa: E402
+from persistence.indexes import ensure_indexes  # noqa: E402
 from persistence.media import LocalMediaStore  # noqa: E402
 from persistence.models import Post, SocialAccount  # noqa: E402
 from persistence.models.content import (  # noqa: E402
@@ -166,6 +167,7 @@ async def run_phase(
     collection = db["posts"]  # type: ignore[index]
     await collection.delete_many({})  # the last phase's posts
     await collection.insert_many([p.to_mongo() for p in posts])
+    total = len(posts)
     tickers = [
         Ticker(
             Publisher(
@@ -183,11 +185,27 @@ async def run_phase(
     ]
     started = time.monotonic()
     running: set[asyncio.Task[dict[str, int]]] = set()
-    while await collection.count_documents({"scheduling.status": {"$nin": list(FINAL)}}):
+    # Progress is read from the passes' own outcomes: each post settles once, in one pass.
+    # Counting unsettled posts in the store each second would be a scan ($nin uses no
+    # index) on the workers' own event loop, measured as if it were theirs.
+    settled = 0
+    failures: list[BaseException] = []
+
+    def count(task: asyncio.Task[dict[str, int]]) -> None:
+        nonlocal settled
+        running.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            failures.append(task.exception() or asyncio.CancelledError())
+            return
+        settled += sum(n for outcome, n in task.result().items() if outcome in FINAL)
+
+    while settled < total:
+        if failures:
+            raise failures[0]
         for ticker in tickers:  # the cron: every worker ticks every second
             task = asyncio.create_task(ticker.tick())
             running.add(task)
-            task.add_done_callback(running.discard)
+            task.add_done_callback(count)
         await asyncio.sleep(1.0)
     await asyncio.gather(*running)
     elapsed = time.monotonic() - started
@@ -218,6 +236,7 @@ async def main(args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="chorus-bench-publish-"))
     engine = EmbeddedMongo(data_dir / "documents", snapshot_interval=2.0)
     db = engine.async_client["chorus"]
+    await ensure_indexes(db)  # as the runtime does at start: the due queries walk them
     media = LocalMediaStore(data_dir / "media")
     # One connection pool, as large as the publishers' concurrency needs.
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=64), timeout=30)
