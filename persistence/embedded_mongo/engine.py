@@ -36,9 +36,18 @@ from mongomock_ng.session import ClientSession, SessionOptions
 from mongomock_ng.store import CollectionStore, DatabaseStore, ServerStore
 from pymongo.errors import DuplicateKeyError, InvalidOperation, WriteError
 
+from . import fast_pipeline
 from .codec import encode_document
+from .fast_match import compile_filter
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
-from .ordered import SortedIndex, conditions, independent, narrowing_plan, ordered_plan
+from .ordered import (
+    SortedIndex,
+    conditions,
+    exact_paths,
+    independent,
+    narrowing_plan,
+    ordered_plan,
+)
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -277,6 +286,13 @@ class EngineCollectionStore(CollectionStore):
                 best_walk = plan
         if best_walk is None:
             return None
+        exact = exact_paths(spec)
+        if exact is not None and exact <= best_walk.used:
+            # Every entry of the span matches the whole filter: no other index can spare
+            # the walk anything, and the matcher has nothing left to decide.
+            return self._walk(
+                best_walk.index, best_walk.spans[0], best_walk.sort_at, sort, None, want, None
+            )
         total = len(self._documents)
         others = []  # (size, plan) of the other indexes that narrow: cheap bisections
         smallest = total
@@ -321,10 +337,11 @@ class EngineCollectionStore(CollectionStore):
         span: tuple[int, int],
         at: int | None,
         sort: list[tuple[str, int]],
-        spec: Mapping[str, Any],
+        spec: Mapping[str, Any] | None,
         want: int | None,
         allowed: set[Hashable] | None,
     ) -> list[dict[str, Any]]:
+        """Walk the span in sort order; `spec` None: every entry is a match."""
         assert at is not None
         width = len(sort)
         found: list[dict[str, Any]] = []
@@ -339,7 +356,7 @@ class EngineCollectionStore(CollectionStore):
                     continue
                 seen.add(doc_key)
                 doc = self._documents[doc_key]
-                if filter_applies(spec, doc):
+                if spec is None or filter_applies(spec, doc):
                     found.append(doc)
 
         for entry in index.walk(span[0], span[1], sort[0][1] < 0):
@@ -351,7 +368,7 @@ class EngineCollectionStore(CollectionStore):
                 run, run_key = [], key
             run.append(entry)
         flush()
-        if not found:
+        if not found and spec is not None:
             filter_applies(spec, {})  # still reject a malformed filter, as a scan would
         return found
 
@@ -793,6 +810,10 @@ class EngineCollection(mongomock_ng.Collection):
         aware = bool(self.codec_options.tz_aware)
         if not fields:  # the whole document: one pass copies it and marks dates as UTC
             return [_copy_out(doc, aware) for doc in window]
+        flat = _flat_projection(projected)
+        if flat is not None:  # whole top-level fields: only those are read and copied
+            keep = _projected_keeper(*flat)
+            return [{k: _copy_out(v, aware) for k, v in doc.items() if keep(k)} for doc in window]
         out = []
         for doc in window:
             copied = self._copy_only_fields(doc, fields, dict, filter=spec)
@@ -828,14 +849,53 @@ class EngineCollection(mongomock_ng.Collection):
             filters.append(stages.pop(0)["$match"])
         if filters:
             spec = filters[0] if len(filters) == 1 else {"$and": filters}
-            selected = list(self.find(spec))
-            docs = list(aggregate.process_pipeline(selected, self.database, stages, session))
+            docs = self._fast_aggregate(spec, stages, session)
+            if docs is None:
+                selected = list(self.find(spec))
+                docs = list(aggregate.process_pipeline(selected, self.database, stages, session))
         else:
             docs = list(super().aggregate(pipeline, session=session, **kwargs))
         if self.codec_options.tz_aware:
             # Computed dates ($dateFromParts, $dateTrunc...) come back naive from mongomock.
             docs = [helpers.make_datetime_timezone_aware_in_document(d) for d in docs]
         return CommandCursor(docs)
+
+    def _fast_aggregate(
+        self, spec: Mapping[str, Any], stages: list[Any], session: Any
+    ) -> list[dict[str, Any]] | None:
+        """The pipeline's output through its compiled stages (fast_pipeline.py), reading the
+        stored documents in place; None when it has no compiled stage or hit a document the
+        compiled code is not sure about, and mongomock must run it."""
+        aware = bool(self.codec_options.tz_aware)
+        context = fast_pipeline.Context(aware, lambda value: _copy_out(value, aware))
+        try:
+            plan = fast_pipeline.compile_pipeline(stages, context)
+        except fast_pipeline.Unsupported:
+            return None
+        if plan is None:
+            return None
+
+        def run_rest(rest: list[Any], docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return list(aggregate.process_pipeline(docs, self.database, rest, session))
+
+        try:
+            stored = self._stored_matches(helpers.patch_datetime_awareness_in_document(spec))
+            return plan.run(stored, context, run_rest)
+        except Exception:
+            return None
+
+    def _stored_matches(self, spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The stored documents (not copies: read them only) matching a patched filter, in
+        natural order, narrowed through the indexes and tested by the compiled matcher."""
+        store = self._store
+        store._remove_expired_documents()
+        docs = store.candidates(spec)
+        if docs is None:
+            docs = list(store._documents.values())
+        if not docs:
+            filter_applies(spec, {})  # still reject a malformed filter, as a scan would
+        matches = compile_filter(spec)
+        return [d for d in docs if matches(d)]
 
     @_locked
     def update_one(self, filter: Any, update: Any, *args: Any, **kwargs: Any):
@@ -915,10 +975,11 @@ def _copy_out(value: Any, aware: bool) -> Any:
     kind = type(value)
     if kind in _IMMUTABLE:
         return value
+    # Immutable members are taken as they are, without a call each: most of a document.
     if kind is dict:
-        return {k: _copy_out(v, aware) for k, v in value.items()}
+        return {k: v if type(v) in _IMMUTABLE else _copy_out(v, aware) for k, v in value.items()}
     if kind is list:
-        return [_copy_out(v, aware) for v in value]
+        return [v if type(v) in _IMMUTABLE else _copy_out(v, aware) for v in value]
     if kind is datetime.datetime:
         return value.replace(tzinfo=helpers.utc) if aware else value
     if isinstance(value, Mapping):
@@ -928,6 +989,34 @@ def _copy_out(value: Any, aware: bool) -> Any:
         return [_copy_out(v, aware) for v in value]
     copied = copy.copy(value)
     return helpers.make_datetime_timezone_aware_in_document(copied) if aware else copied
+
+
+def _flat_projection(fields: Mapping[str, Any]) -> tuple[bool, frozenset[str], bool] | None:
+    """(include, names, keep _id) for a projection that names whole top-level fields with
+    0/1, else None (dotted paths, operators, a mix mongomock refuses: its own path)."""
+    keep_id = True
+    names = []
+    modes = set()
+    for key, value in fields.items():
+        if type(value) not in (int, bool) or value not in (0, 1):
+            return None
+        if key == "_id":
+            keep_id = bool(value)
+            continue
+        if not isinstance(key, str) or "." in key or key.startswith("$"):
+            return None
+        modes.add(bool(value))
+        names.append(key)
+    if len(modes) != 1:
+        return None
+    return modes.pop(), frozenset(names), keep_id
+
+
+def _projected_keeper(include: bool, names: frozenset[str], keep_id: bool) -> Callable[[str], bool]:
+    """Whether a top-level key of a stored document survives the projection."""
+    if include:
+        return lambda k: k in names or (keep_id and k == "_id")
+    return lambda k: k not in names and (keep_id or k != "_id")
 
 
 def _normalized_sort(sort: Any) -> list[tuple[str, int]]:

@@ -30,7 +30,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -49,6 +49,7 @@ from services.publishing.budgets import take_budget
 from services.publishing.media import MediaUnavailable, load_media
 from services.publishing.policy import Decision, RetryPolicy
 from services.social_accounts.access_port import AccountAccess, OpenAccount
+from services.workspace.rules import target_first_comment, target_thread
 from tools.platform_rules import compose
 from tools.platforms.base import (
     NeedsReconnect,
@@ -56,6 +57,7 @@ from tools.platforms.base import (
     Publication,
     Published,
     RateLimited,
+    ThreadPart,
 )
 
 log = logging.getLogger(__name__)
@@ -195,7 +197,9 @@ class Publisher:
 
     # --- one target ----------------------------------------------------------------------------
 
-    def _publication(self, post: Post, target: PlatformTarget, media: list[Any]) -> Publication:
+    def _publication(
+        self, post: Post, target: PlatformTarget, media: list[Any], thread: list[ThreadPart]
+    ) -> Publication:
         content = post.content
         text = target.text
         if text is None:
@@ -207,8 +211,20 @@ class Publisher:
             title=content.title,
             link=content.links[0] if content.links else None,
             media=tuple(media),
+            thread=tuple(thread),
+            first_comment=target_first_comment(post, target),
             options={str(k): str(v) for k, v in dict(options).items()},
         )
+
+    async def _thread(self, post: Post, target: PlatformTarget) -> list[ThreadPart]:
+        """The target's thread parts (its own or the post's), their media read from the store."""
+        return [
+            ThreadPart(
+                part.text,
+                tuple(await load_media(self.media, post.organization_id, part.media_files)),
+            )
+            for part in target_thread(post, target)
+        ]
 
     async def _target(self, post: Post, token: str, index: int, target: PlatformTarget) -> None:
         org = post.organization_id
@@ -227,10 +243,11 @@ class Publisher:
             return
         try:
             media = await load_media(self.media, org, post.content.media_files)
+            thread = await self._thread(post, target)
         except MediaUnavailable as exc:
             await self._fail(post, token, index, str(exc), False)
             return
-        publication = self._publication(post, target, media)
+        publication = self._publication(post, target, media, thread)
         resume = _stored_partial(target)
 
         if target.status == "publishing":
@@ -239,6 +256,7 @@ class Publisher:
             if found is _STOP:
                 return
             if isinstance(found, Published):
+                found = _furthest(resume, found)
                 if found.is_complete(publication):
                     await self._published(post, token, index, found)
                     return
@@ -274,10 +292,23 @@ class Publisher:
                 "firstAttemptAt": target.first_attempt_at or now,
                 "nextAttemptAt": None,
                 **_partial_changes(resume),
+                **_first_step(publication, resume),
             },
         )
+
+        async def progress(made: Published, step: str) -> None:
+            # Before each further part: what exists, and the call whose outcome is unknown
+            # until the next write, so that a worker killed mid-thread loses no part's id.
+            await self._write(
+                post, token, index, {**_partial_changes(made), "platformData.inFlight": step}
+            )
+
         try:
-            result = await opened.provider.publish(opened.tokens, publication, resume=resume)
+            result = await opened.provider.publish(
+                opened.tokens, publication, resume=resume, progress=progress
+            )
+        except LostClaim:
+            raise
         except PlatformError as exc:
             decision = self.config.policy.decide(exc, attempts, self.clock())
             await self._apply(post, token, index, target, decision, exc.partial or resume)
@@ -377,6 +408,9 @@ class Publisher:
                 "retryable": None,
                 "nextAttemptAt": None,
                 **_partial_changes(result, root=False),
+                # No call of this target is in flight any more (set only for threads and
+                # first comments, so a plain post's document gains no field).
+                **({"platformData.inFlight": None} if _has_extras(result) else {}),
             },
         )
 
@@ -487,6 +521,32 @@ def _stored_partial(target: PlatformTarget) -> Published | None:
         tuple(data.get("partIds") or ()),
         data.get("firstCommentId"),
     )
+
+
+def _furthest(stored: Published | None, found: Published) -> Published:
+    """What the network showed, or what this target recorded itself where that goes further:
+    a listing may lag behind (or page past) a reply whose id the engine already holds, and a
+    part recorded as made must never be made again."""
+    if stored is None:
+        return found
+    if stored.platform_post_id != found.platform_post_id:
+        return stored  # the root this target made, by its recorded id; not a look-alike
+    parts = found.part_ids if len(found.part_ids) >= len(stored.part_ids) else stored.part_ids
+    return replace(
+        found, part_ids=parts, first_comment_id=found.first_comment_id or stored.first_comment_id
+    )
+
+
+def _first_step(publication: Publication, resume: Published | None) -> dict[str, Any]:
+    """For a thread or first comment, the step this attempt calls first (the post itself
+    unless it exists), recorded with the ``publishing`` mark before the call."""
+    if resume is not None or not (publication.thread or publication.first_comment):
+        return {}
+    return {"platformData.inFlight": "post"}
+
+
+def _has_extras(made: Published) -> bool:
+    return bool(made.part_ids or made.first_comment_id)
 
 
 def _partial_changes(found: Published | None, *, root: bool = True) -> dict[str, Any]:
