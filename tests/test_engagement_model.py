@@ -254,6 +254,11 @@ async def test_predictions_respond_to_the_draft(trained: EngagementModel) -> Non
     rate = trained.predict(base).rate
     for name, features in variants.items():
         assert trained.predict(features).rate != rate, name
+    # Scored in one batch (as the optimizer does), each answer is the one asked alone: also
+    # for an hour never posted at and a platform the priors answer for.
+    night = draft("instagram", "image", datetime(2026, 11, 24, 3, tzinfo=TZ), text=text)
+    mixed = [*variants.values(), night, draft("youtube", "video", at, text=text), base]
+    assert trained.predict_many(mixed) == [trained.predict(f) for f in mixed]
     # Smooth in length: each step longer moves the figure, not only across a tree's cut.
     rates = [
         trained.predict(draft("instagram", "image", at, text="Cold brew. " * n)).rate

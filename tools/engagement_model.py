@@ -451,23 +451,33 @@ def _estimator() -> GradientBoostingRegressor:
 
 @dataclass(frozen=True)
 class _Fit:
-    linear: Pipeline  # on the draft's columns (``DRAFT_COLUMNS``)
+    # The linear part on the draft's columns (``DRAFT_COLUMNS``) as weights on the raw
+    # columns and an offset: the scaler folded in, a dot product instead of a pipeline call.
+    weights: np.ndarray
+    offset: float
     estimator: GradientBoostingRegressor  # on every column, fitted to what the linear part left
     norms: dict[str, PlatformNorms]
 
     def predict_logit(self, rows: Sequence[DraftFeatures]) -> np.ndarray:
         centers = np.array([self.norms[r.platform].center for r in rows])
         x = vectorize(rows, self.norms)
-        return centers + self.linear.predict(x[:, _DRAFT_INDEX]) + self.estimator.predict(x)
+        return centers + self.linear(x) + self.estimator.predict(x)
+
+    def linear(self, x: np.ndarray) -> np.ndarray:
+        return x[:, _DRAFT_INDEX] @ self.weights + self.offset
 
 
 def _fit(samples: Sequence[Sample]) -> _Fit:
     norms = platform_norms(samples)
     x = vectorize([s.features for s in samples], norms)
     y = np.array([logit(s.rate) - norms[s.features.platform].center for s in samples])
-    linear = _draft_linear().fit(x[:, _DRAFT_INDEX], y)
-    rest = y - linear.predict(x[:, _DRAFT_INDEX])
-    return _Fit(linear, _estimator().fit(x, rest), norms)
+    pipeline = _draft_linear().fit(x[:, _DRAFT_INDEX], y)
+    scaler, huber = pipeline[0], pipeline[-1]
+    weights = huber.coef_ / scaler.scale_
+    offset = float(huber.intercept_ - weights @ scaler.mean_)
+    fit = _Fit(weights, offset, _estimator(), norms)
+    fit.estimator.fit(x, y - fit.linear(x))
+    return fit
 
 
 class EngagementModel:
@@ -606,46 +616,68 @@ class EngagementModel:
 
     def predict(self, features: DraftFeatures) -> Prediction:
         """Expected rate with an 80% band, from the model or, for thin platforms, the priors."""
+        return self.predict_many([features])[0]
+
+    def predict_many(self, rows: Sequence[DraftFeatures]) -> list[Prediction]:
+        """``predict`` of each row, in order. The model's rows and their drivers are scored
+        in two batches: an optimizer scores a dozen variants and slots per draft, and each
+        call into the estimators has a fixed cost far above its per-row cost."""
         if not self.trained:
             raise RuntimeError("train the model before predicting")
-        if not self.modeled(features.platform):
-            return self._from_prior(features)
-        assert self._fit is not None
+        out: list[Prediction | None] = [None] * len(rows)
+        asked: list[tuple[int, _Asked]] = []
+        for i, features in enumerate(rows):
+            if self.modeled(features.platform):
+                asked.append((i, self._asked(features)))
+            else:
+                out[i] = self._from_prior(features)
+        if asked:
+            assert self._fit is not None
+            centres = self._fit.predict_logit([a.features for _, a in asked])
+            drivers = self._drivers_many([a.features for _, a in asked], centres)
+            for (i, a), centre, found in zip(asked, centres, drivers, strict=True):
+                out[i] = self._from_model(a, float(centre), found)
+        return [p for p in out if p is not None]
+
+    def _asked(self, features: DraftFeatures) -> _Asked:
+        """An hour the tenant never posts at on this platform: the model answers for the
+        nearest hour it knows and the prior's week shape scales that to the asked hour."""
+        platform = features.platform
+        nearest = _nearest_hour(int(features.hour), self.norms[platform].hours)
+        if nearest is None:
+            return _Asked(features, features, 1.0)
+        moved = features.model_copy(update={"hour": nearest + features.hour % 1})
+        factor = time_lift(platform, features.weekday, int(features.hour)) / time_lift(
+            platform, features.weekday, nearest
+        )
+        return _Asked(features, moved, factor)
+
+    def _from_model(self, asked: _Asked, centre: float, drivers: list[Driver]) -> Prediction:
         assert self.report is not None
+        features, factor = asked.features, asked.factor
         platform = features.platform
         norm = self.norms[platform]
-
-        # An hour the tenant never posts at on this platform: the model answers for the
-        # nearest hour it knows and the prior's week shape scales that to the asked hour.
-        asked = features
-        factor, nearest = 1.0, _nearest_hour(int(features.hour), norm.hours)
-        if nearest is not None:
-            features = features.model_copy(update={"hour": nearest + features.hour % 1})
-            factor = time_lift(platform, features.weekday, int(asked.hour)) / time_lift(
-                platform, features.weekday, nearest
-            )
-        centre = float(self._fit.predict_logit([features])[0])
         q_low, q_high = self._bands[platform]
         rate = expit(centre) * factor
         basis = (
-            f"gradient-boosted model of your {self.report.n_samples} published posts "
-            f"({norm.count} on {platform}); 80% band from cross-validated errors"
+            f"model of your {self.report.n_samples} published posts ({norm.count} on "
+            f"{platform}): the draft's features, then gradient-boosted trees for timing and the "
+            "rest; 80% band from cross-validated errors"
         )
-        drivers = self._drivers(features, centre)
-        if nearest is not None:
+        if asked.moved:
             basis += (
-                f"; you have not posted at {_hhmm(asked.hour)} on {platform}, so the model's "
-                f"{_hhmm(features.hour)} estimate is scaled by the typical hour pattern"
+                f"; you have not posted at {_hhmm(asked.original.hour)} on {platform}, so the "
+                f"model's {_hhmm(features.hour)} estimate is scaled by the typical hour pattern"
             )
-            drivers.insert(
-                0,
+            drivers = [
                 Driver(
                     feature="hour (typical pattern)",
-                    value=_hhmm(asked.hour),
+                    value=_hhmm(asked.original.hour),
                     typical=_hhmm(features.hour),
                     effect=round(factor - 1, 3),
                 ),
-            )
+                *drivers,
+            ]
         return Prediction(
             rate=round(rate, 5),
             low=round(expit(centre + q_low) * factor, 5),
@@ -698,38 +730,52 @@ class EngagementModel:
             drivers=sorted(drivers, key=lambda d: -abs(d.effect)),
         )
 
-    def _drivers(self, features: DraftFeatures, centre: float) -> list[Driver]:
-        """Swap one field at a time for the tenant's typical value on this platform and see
-        how far the prediction moves: one small batch, and easy to say in words."""
+    def _drivers_many(
+        self, rows: Sequence[DraftFeatures], centres: np.ndarray
+    ) -> list[list[Driver]]:
+        """Per row, swap one field at a time for the tenant's typical value on its platform
+        and see how far the prediction moves: one batch for every row, easy to say in words."""
         assert self._fit is not None
-        typical = self.norms[features.platform].typical
-        names = [
-            name
-            for name, field in DRIVER_FIELDS.items()
-            if getattr(features, field) != getattr(typical, field)
-        ]
-        if not names:
-            return []
-        variants = [
-            features.model_copy(update={DRIVER_FIELDS[n]: getattr(typical, DRIVER_FIELDS[n])})
-            for n in names
-        ]
+        swaps: list[tuple[int, str]] = []  # (row, driver name) of each variant scored
+        variants: list[DraftFeatures] = []
+        for i, features in enumerate(rows):
+            typical = self.norms[features.platform].typical
+            for name, field in DRIVER_FIELDS.items():
+                if getattr(features, field) != getattr(typical, field):
+                    swaps.append((i, name))
+                    variants.append(features.model_copy(update={field: getattr(typical, field)}))
+        found: list[list[Driver]] = [[] for _ in rows]
+        if not variants:
+            return found
         others = self._fit.predict_logit(variants)
-        rate = expit(centre)
-        drivers = []
-        for name, other in zip(names, others, strict=True):
-            effect = rate / expit(float(other)) - 1
+        for (i, name), other in zip(swaps, others, strict=True):
+            effect = expit(float(centres[i])) / expit(float(other)) - 1
             if abs(effect) >= 0.02:
                 field = DRIVER_FIELDS[name]
-                drivers.append(
+                typical = self.norms[rows[i].platform].typical
+                found[i].append(
                     Driver(
                         feature=name,
-                        value=_show(field, getattr(features, field)),
+                        value=_show(field, getattr(rows[i], field)),
                         typical=_show(field, getattr(typical, field)),
                         effect=round(effect, 3),
                     )
                 )
-        return sorted(drivers, key=lambda d: -abs(d.effect))
+        return [sorted(d, key=lambda d: -abs(d.effect)) for d in found]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A draft as asked (``original``) and as the model is asked it (``features``: at the
+    nearest hour the tenant has posted at, then scaled by ``factor``)."""
+
+    original: DraftFeatures
+    features: DraftFeatures
+    factor: float
+
+    @property
+    def moved(self) -> bool:
+        return self.features is not self.original
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
