@@ -10,6 +10,7 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.routes.schemas import ApiModel
+from api.routes.schemas import StrictIn as SharedStrictIn
 from persistence.ids import IsoDateTime, PyObjectId
 from persistence.models import Post, PostComment
 from persistence.models.content import (
@@ -27,8 +28,8 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 Hashtag = Annotated[str, StringConstraints(min_length=1, max_length=140)]
 
 
-class StrictIn(ApiModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+class StrictIn(SharedStrictIn):
+    model_config = ConfigDict(arbitrary_types_allowed=True)  # ObjectId fields
 
 
 class MediaRefIn(StrictIn):
