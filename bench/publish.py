@@ -100,14 +100,18 @@ def start_sandbox() -> tuple[str, subprocess.Popen[bytes]]:
     raise RuntimeError("the sandbox did not start")
 
 
-def providers_for(url: str, client: httpx.AsyncClient) -> dict[str, SocialProvider]:
+def providers_for(url: str) -> dict[str, SocialProvider]:
+    """One provider per network, each with its own keep-alive connection pool, as the
+    runtime builds them (``chorus.platforms``). One pool shared by both networks and sized
+    for 64 connections cost more than it saved: httpcore checks every pooled connection
+    on each request."""
     return {
         n: build_provider(
             n,
             client_id=DEFAULT_CLIENT_ID,
             client_secret=DEFAULT_CLIENT_SECRET,
             base_url=url,
-            client=client,
+            timeout=30,
         )
         for n in NETWORKS
     }
@@ -238,9 +242,7 @@ async def main(args: argparse.Namespace) -> None:
     db = engine.async_client["chorus"]
     await ensure_indexes(db)  # as the runtime does at start: the due queries walk them
     media = LocalMediaStore(data_dir / "media")
-    # One connection pool, as large as the publishers' concurrency needs.
-    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=64), timeout=30)
-    providers = providers_for(url, client)
+    providers = providers_for(url)
     try:
         org = ObjectId()
         began = time.monotonic()
@@ -264,7 +266,8 @@ async def main(args: argparse.Namespace) -> None:
                     flush=True,
                 )
     finally:
-        await client.aclose()
+        for provider in providers.values():
+            await provider.aclose()
         engine.close()
         sandbox.terminate()
         sandbox.wait(10)
