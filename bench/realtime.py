@@ -46,10 +46,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """Seconds the process's main thread has run on a CPU, and waited for one while it was
+    ready to run (the kernel's schedstat): on a shared machine the second says how much of a
+    delay was the machine's, not the program's."""
+    ran, waited, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+    return int(ran) / 1e9, int(waited) / 1e9
 
 
 def _rss_mb(pid: int) -> float:
@@ -270,11 +272,16 @@ async def _publish(redis_url: str, orgs: list[str], rate: int, seconds: float) -
 
 
 _PROFILED = """
-import cProfile, signal, sys
+import cProfile, signal, sys, time
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 sys.argv = ["chorus", "serve", "--port", "{port}"]
 from chorus.cli import app
-cProfile.run("app()", {out!r})
+profiler = cProfile.Profile(time.process_time)  # CPU time: the machine is shared
+try:
+    profiler.run("app()")
+except SystemExit:
+    pass
+profiler.dump_stats({out!r})
 """
 
 
@@ -348,12 +355,10 @@ def _run(args: argparse.Namespace) -> None:
         rss_held = _rss_mb(server.pid)
         time.sleep(2)
         orgs = [o for o, _ in accounts]
-        cpu_before = _cpu_seconds(server.pid), _cpu_seconds(client.pid)
+        before = _cpu_seconds(server.pid), _cpu_seconds(client.pid)
         sent = asyncio.run(_publish(args.redis, orgs, args.rate, args.seconds))
-        cpu = (
-            _cpu_seconds(server.pid) - cpu_before[0],
-            _cpu_seconds(client.pid) - cpu_before[1],
-        )
+        after = _cpu_seconds(server.pid), _cpu_seconds(client.pid)
+        cpu = [(a[0] - b[0], a[1] - b[1]) for a, b in zip(after, before, strict=True)]
         rss_end = _rss_mb(server.pid)
         client.stdin.write("STOP\n")
         client.stdin.flush()
@@ -384,8 +389,8 @@ def _run(args: argparse.Namespace) -> None:
             f"mean {statistics.fmean(latencies):.1f}"
         )
     print(
-        f"CPU seconds while publishing ({args.seconds:.0f} s): server {cpu[0]:.1f}, "
-        f"client {cpu[1]:.1f}"
+        f"while publishing ({args.seconds:.0f} s), seconds on a CPU / waiting for one: "
+        f"server {cpu[0][0]:.1f} / {cpu[0][1]:.1f}, client {cpu[1][0]:.1f} / {cpu[1][1]:.1f}"
     )
     print(
         f"server RSS MB: {rss_start:.0f} at start, {rss_held:.0f} with the sockets held "
