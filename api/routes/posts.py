@@ -25,8 +25,6 @@ from api.routes.post_schemas import (
     BulkCreatedOut,
     BulkErrorOut,
     BulkReportOut,
-    CalendarAccountOut,
-    CalendarDayOut,
     CalendarOut,
     CommentIn,
     CommentOut,
@@ -39,6 +37,7 @@ from api.routes.post_schemas import (
     ScheduleIn,
     SubmitIn,
     TargetPreviewOut,
+    calendar_json,
 )
 from persistence.ids import IsoDate, IsoDateTime
 from persistence.models import Post
@@ -231,7 +230,7 @@ async def calendar(
     account_id: AccountQ = None,
     platform: PlatformQ = None,
     tag: TagQ = None,
-) -> CalendarOut:
+) -> Response:
     """Posts with a time on the local days from ``start`` to ``end`` (at most 93), grouped
     by local day in the timezone and, within a day, by account (a post on two accounts is
     under both)."""
@@ -239,25 +238,9 @@ async def calendar(
     found = await listing.calendar(
         runtime.db, principal.org_id, start, end, timezone=timezone, flt=flt
     )
-    return CalendarOut(
-        timezone=found.timezone,
-        start=found.start,
-        end=found.end,
-        days=[
-            CalendarDayOut(
-                date=day.date.isoformat(),
-                accounts=[
-                    CalendarAccountOut(
-                        social_account_id=str(group.social_account_id),
-                        platform=group.platform,  # type: ignore[arg-type]
-                        posts=[PostOut.of(p) for p in group.posts],
-                    )
-                    for group in day.accounts
-                ],
-            )
-            for day in found.days
-        ],
-    )
+    # A month holds thousands of posts: serialized once, in CalendarOut's form (the
+    # response_model documents it; tests/test_post_json.py holds the two equal).
+    return Response(calendar_json(found), media_type="application/json")
 
 
 BULK_MAX_BYTES = 2 * 1024 * 1024
@@ -325,7 +308,8 @@ async def bulk_schedule(
     format: Annotated[bulk.Format, Query()] = "auto",
 ) -> BulkReportOut:
     """Schedule a post per line of a CSV (header: text, scheduledAt, accounts, hashtags,
-    title, tags, timezone) or JSON lines file. Each line lands whole or is reported in
+    title, tags, timezone, thread, firstComment; a thread cell's parts are separated by a
+    line holding only ``---``) or JSON lines file. Each line lands whole or is reported in
     ``errors`` with its line number, field and reason; the other lines still land. When no
     line lands, the whole file is a 422 listing each line's errors."""
     text = await _bulk_text(request)
@@ -392,19 +376,28 @@ async def preview_post(post_id: IdPath, principal: Reader, runtime: RuntimeDep) 
         targets=[
             TargetPreviewOut.model_validate(
                 {
-                    **{k: v for k, v in vars(t).items() if k != "violations"},
+                    **_checked(t),
                     "social_account_id": str(t.social_account_id),
-                    "valid": t.valid,
-                    "violations": [vars(v) for v in t.violations],
-                    "media": [
-                        {"media_id": m["mediaId"], "type": m["type"], "url": m["url"]}
-                        for m in t.media
-                    ],
+                    "thread": [_checked(p) for p in t.thread],
+                    "first_comment": _checked(t.first_comment) if t.first_comment else None,
+                    "unsupported": [vars(v) for v in t.unsupported],
                 }
             )
             for t in targets
         ],
     )
+
+
+def _checked(item: preview.TargetPreview | preview.PartPreview) -> dict[str, object]:
+    """A target's or a part's preview as the response names its fields."""
+    return {
+        **vars(item),
+        "valid": item.valid,
+        "violations": [vars(v) for v in item.violations],
+        "media": [
+            {"media_id": m["mediaId"], "type": m["type"], "url": m["url"]} for m in item.media
+        ],
+    }
 
 
 @router.put(

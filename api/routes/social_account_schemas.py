@@ -15,6 +15,7 @@ from services.social_accounts.connect import ConnectStart
 from services.social_accounts.insights import AccountInsights, AccountPostMetrics
 from services.social_accounts.manage import DAYS, MAX_DEFAULT_HASHTAGS, PostingWindow
 from services.social_accounts.sync import SyncResult
+from tools.platform_rules import comment_max_length
 from tools.platforms.base import SocialProvider
 from tools.platforms.limits import Limits
 
@@ -208,6 +209,10 @@ class TextLimitsOut(ApiModel):
     max_bytes: int | None
     max_hashtags: int | None
     title_max_length: int | None
+    comment_max_length: int = Field(
+        description="The longest first comment, counted as posts are (where the network has "
+        "the first_comment capability)."
+    )
 
 
 class MediaLimitOut(ApiModel):
@@ -245,6 +250,7 @@ class LimitsOut(ApiModel):
                 max_bytes=t.max_bytes,
                 max_hashtags=t.max_hashtags,
                 title_max_length=t.title_max_length,
+                comment_max_length=comment_max_length(limits.network),
             ),
             media=[
                 MediaLimitOut(

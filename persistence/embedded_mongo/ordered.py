@@ -37,6 +37,8 @@ _TOP = math.inf
 _MAX_ENTRIES_PER_DOC = 256
 
 Key = tuple[Any, ...]
+#: Per index field, what ``field_keys`` found in one document (shared by its indexes).
+FieldKeys = dict[str, tuple[list[Key], bool] | None]
 
 
 def encode(value: Any) -> Key | None:
@@ -144,31 +146,67 @@ class SortedIndex:
     def __len__(self) -> int:
         return len(self._by_doc) + len(self.wild)
 
-    def add(self, doc_key: Hashable, seq: int, doc: Mapping[str, Any]) -> None:
+    def _keyed(
+        self, seq: int, doc: Mapping[str, Any], shared: FieldKeys | None
+    ) -> tuple[list[Key], tuple[int, ...]] | None:
+        """The document's entries and its multikey field positions; None if it is wild.
+
+        ``shared`` holds the field keys other indexes already took from this document
+        (one write re-indexes it in every index, and most share ``organizationId``)."""
         per_field = []
         multi_positions = []
         total = 1
-        for i, parts in enumerate(self._parts):
-            keyed = field_keys(doc, parts)
+        for i, (name, parts) in enumerate(zip(self.fields, self._parts, strict=True)):
+            if shared is not None and name in shared:
+                keyed = shared[name]
+            else:
+                keyed = field_keys(doc, parts)
+                if shared is not None:
+                    shared[name] = keyed
             if keyed is None:
-                self.wild.add(doc_key)
-                return
+                return None
             keys, multi = keyed
             total *= len(keys)
             if multi:
                 multi_positions.append(i)
             per_field.append(keys)
         if total > _MAX_ENTRIES_PER_DOC:
-            self.wild.add(doc_key)
-            return
+            return None
         entries = [
             (*itertools.chain.from_iterable(combo), seq) for combo in itertools.product(*per_field)
         ]
+        return entries, tuple(multi_positions)
+
+    def add(
+        self, doc_key: Hashable, seq: int, doc: Mapping[str, Any], shared: FieldKeys | None = None
+    ) -> None:
+        self._store(doc_key, self._keyed(seq, doc, shared))
+
+    def replace(
+        self, doc_key: Hashable, seq: int, doc: Mapping[str, Any], shared: FieldKeys | None = None
+    ) -> None:
+        """Re-index a document that changed; a change that leaves this index's fields as
+        they were (most updates) costs no removal and no insertion in the sorted list."""
+        keyed = self._keyed(seq, doc, shared)
+        if (
+            keyed is not None
+            and self._by_doc.get(doc_key) == keyed[0]
+            and self._multi_by_doc.get(doc_key, ()) == keyed[1]
+        ):
+            return
+        self.remove(doc_key)
+        self._store(doc_key, keyed)
+
+    def _store(self, doc_key: Hashable, keyed: tuple[list[Key], tuple[int, ...]] | None) -> None:
+        if keyed is None:
+            self.wild.add(doc_key)
+            return
+        entries, multi_positions = keyed
         self._by_doc[doc_key] = entries
-        self._doc_of_seq[seq] = doc_key
+        self._doc_of_seq[entries[0][-1]] = doc_key
         self.entries.update(entries)
         if multi_positions:
-            self._multi_by_doc[doc_key] = tuple(multi_positions)
+            self._multi_by_doc[doc_key] = multi_positions
             for i in multi_positions:
                 self.multi[i] += 1
 
@@ -299,6 +337,46 @@ def _condition(value: Any) -> Condition | None:
     return condition if condition.rank is not None else None
 
 
+# Types whose equality and order mongomock's matcher decides exactly as their index keys
+# do (numbers are left out: 1 also matches true, and Int64/Decimal128 mix with them).
+_EXACT_RANKS = frozenset({_STRING, _OBJECT_ID, _DATE})
+
+
+def _exact_term(value: Any) -> bool:
+    """Whether `_condition(value)` says all that `value` does: an equality with a string,
+    ObjectId or date, or range operators whose bounds are all of one of those types."""
+    if isinstance(value, Mapping):
+        if not value or not all(op in _RANGE_OPS or op == "$eq" for op in value):
+            return False
+        if "$eq" in value:
+            return len(value) == 1 and _exact_term(value["$eq"])
+        ranks = set()
+        for bound in value.values():
+            key = encode(bound)
+            if key is None:
+                return False
+            ranks.add(key[0])
+        return len(ranks) == 1 and ranks <= _EXACT_RANKS
+    if isinstance(value, (list, dict)):
+        return False
+    key = encode(value)
+    return key is not None and key[0] in _EXACT_RANKS
+
+
+def exact_paths(spec: Mapping[str, Any]) -> frozenset[str] | None:
+    """The paths of a filter that `conditions` captures whole, or None when the filter says
+    anything more (operators at the top level, ``$and``, a term the index cannot state).
+
+    An index walk bounded by every one of these paths meets only matching documents, so
+    the matcher need not test them."""
+    paths = []
+    for key, value in spec.items():
+        if not isinstance(key, str) or key.startswith("$") or not _exact_term(value):
+            return None
+        paths.append(key)
+    return frozenset(paths)
+
+
 def conditions(spec: Mapping[str, Any]) -> dict[str, Condition]:
     """Per path, a condition every match satisfies: top-level fields and ``$and`` terms."""
     found: dict[str, Condition] = {}
@@ -327,12 +405,15 @@ def conditions(spec: Mapping[str, Any]) -> dict[str, Condition]:
 
 @dataclass
 class Plan:
-    """Entry intervals of one index; ``sort_at``: where the sort fields start, if ordered."""
+    """Entry intervals of one index; ``sort_at``: where the sort fields start, if ordered.
+
+    ``used``: the paths whose conditions bound the spans; for an ordered walk, only the
+    paths bounded exactly (single-valued, so each entry in a span satisfies them)."""
 
     index: SortedIndex
     spans: list[tuple[int, int]] = field(default_factory=list)
     sort_at: int | None = None
-    used: frozenset[str] = frozenset()  # the paths whose conditions bound the spans
+    used: frozenset[str] = frozenset()
 
     @property
     def size(self) -> int:
@@ -399,12 +480,17 @@ def ordered_plan(
         return None
     if any(index.multi[at + i] for i in range(len(names))):
         return None
+    # An entry in the span has each equality of the prefix: a document with several values
+    # for such a field has one entry per value, and equality with any one is a match.
+    used = list(index.fields[:at])
     first = conds.get(names[0])
     if first is not None and first.points is None:  # not multikey: both bounds narrow
         span = index.span(*first.bounds(prefix))
+        used.append(names[0])
     elif first is not None and first.points is not None and len(first.points) == 1:
         point = first.points[0]
         span = index.span((*prefix, *point), (*prefix, *point, _TOP))
+        used.append(names[0])
     else:
         span = index.span(prefix, (*prefix, _TOP))
-    return Plan(index, [span], sort_at=at)
+    return Plan(index, [span], sort_at=at, used=frozenset(used))

@@ -152,11 +152,17 @@ async def find(
 # --- the calendar ------------------------------------------------------------------------
 
 
+# What a calendar leaves unread of a post: its targeting, its performance counters and the
+# publishing engine's claim are not shown there, so they are neither copied nor validated
+# (the posts carry those fields at their defaults).
+_CALENDAR_UNREAD = {"targeting": 0, "performance": 0, "publishing": 0}
+
+
 @dataclass
 class CalendarAccount:
     social_account_id: ObjectId
     platform: str
-    posts: list[Post]
+    posts: list[Post]  # as the calendar shows them: without the fields of _CALENDAR_UNREAD
 
 
 @dataclass
@@ -209,24 +215,33 @@ async def calendar(
     flt.start, flt.end = start, end
     raw = (
         await repo(db)
-        .collection.find(tenant_filter(org_id, flt.query()))
+        .collection.find(tenant_filter(org_id, flt.query()), _CALENDAR_UNREAD)
         .sort([("scheduling.scheduledAt", 1), ("_id", 1)])
         .to_list(None)
     )
+    # The posts come by time: each local day's end (a UTC instant, computed once per day)
+    # says when the next day begins, instead of a timezone conversion per post.
+    local_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    day_ends = [local_day_bounds(day, day, tz)[1] for day in local_days]
+    at_day = 0
     by_day: dict[date, dict[ObjectId, CalendarAccount]] = defaultdict(dict)
     for doc in raw:
         post = Post.from_mongo(doc)
-        assert post.scheduling.scheduled_at is not None
-        day = post.scheduling.scheduled_at.astimezone(tz).date()
+        scheduled_at = post.scheduling.scheduled_at
+        assert scheduled_at is not None
+        while scheduled_at >= day_ends[at_day]:
+            at_day += 1
+        groups = by_day[local_days[at_day]]
         for target in post.platforms:
             if flt.account_id is not None and target.social_account_id != flt.account_id:
                 continue
             if flt.platform and target.platform != flt.platform:
                 continue
-            group = by_day[day].setdefault(
-                target.social_account_id,
-                CalendarAccount(target.social_account_id, target.platform, []),
-            )
+            group = groups.get(target.social_account_id)
+            if group is None:
+                group = groups[target.social_account_id] = CalendarAccount(
+                    target.social_account_id, target.platform, []
+                )
             group.posts.append(post)
     days = [
         CalendarDay(day, sorted(groups.values(), key=lambda g: str(g.social_account_id)))
