@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.routes.schemas import ApiModel
 from persistence.ids import IsoDateTime, PyObjectId
 from persistence.models import Post, PostComment
-from persistence.models.content import ContentType, Platform, PostStatus, TargetStatus
+from persistence.models.content import ContentType, Platform, PostStatus, PostView, TargetStatus
 from services.publishing import ScheduleWarning
 from services.workspace.listing import Calendar
 from services.workspace.posts import PostInput, TargetInput, is_locked
@@ -236,7 +236,7 @@ def _include_of(model: type[BaseModel]) -> dict[str, Any]:
 _POST_OUT_FIELDS = _include_of(PostOut)
 
 
-def post_json(post: Post) -> dict[str, Any]:
+def post_json(post: Post | PostView) -> dict[str, Any]:
     """``PostOut.of(post)`` in its JSON form (camelCase keys), in one serialization of the
     stored post. PostOut.of dumps the post and validates the dump again; for a calendar's
     thousands of posts, validated when they were written, that second pass was most of
@@ -253,7 +253,7 @@ def calendar_json(found: Calendar) -> bytes:
     serialized once)."""
     cache: dict[Any, dict[str, Any]] = {}
 
-    def one(post: Post) -> dict[str, Any]:
+    def one(post: PostView) -> dict[str, Any]:
         data = cache.get(post.id)
         if data is None:
             data = cache[post.id] = post_json(post)

@@ -25,7 +25,13 @@ from pymongo import ReturnDocument
 from persistence.errors import Conflict, Forbidden, InvalidInput, NotFound
 from persistence.ids import utcnow
 from persistence.models import MediaAsset, Post, PostComment, SocialAccount
-from persistence.models.content import MediaFile, PlatformTarget, PostContent, Scheduling
+from persistence.models.content import (
+    MediaFile,
+    PlatformTarget,
+    PostContent,
+    PostView,
+    Scheduling,
+)
 from persistence.organizations import load_organization
 from persistence.repository import TenantRepository, tenant_filter
 from services import organizations
@@ -76,7 +82,7 @@ class PostInput:
     tags: list[str] = field(default_factory=list)
 
 
-def is_locked(post: Post) -> bool:
+def is_locked(post: Post | PostView) -> bool:
     return post.scheduling.status == "publishing" or any(
         t.status in LOCKED_TARGET_STATES for t in post.platforms
     )
