@@ -18,6 +18,7 @@ from persistence.models.content import (
     Platform,
     PlatformTarget,
     PostStatus,
+    PostView,
     TargetStatus,
 )
 from services.publishing import ScheduleWarning
@@ -318,7 +319,7 @@ def _parts_made(target: PlatformTarget) -> tuple[list[str], str | None]:
     return list(made.get("partIds") or []), made.get("firstCommentId")
 
 
-def post_json(post: Post) -> dict[str, Any]:
+def post_json(post: Post | PostView) -> dict[str, Any]:
     """``PostOut.of(post)`` in its JSON form (camelCase keys), in one serialization of the
     stored post. PostOut.of dumps the post and validates the dump again; for a calendar's
     thousands of posts, validated when they were written, that second pass was most of
@@ -337,7 +338,7 @@ def calendar_json(found: Calendar) -> bytes:
     serialized once)."""
     cache: dict[Any, dict[str, Any]] = {}
 
-    def one(post: Post) -> dict[str, Any]:
+    def one(post: PostView) -> dict[str, Any]:
         data = cache.get(post.id)
         if data is None:
             data = cache[post.id] = post_json(post)
