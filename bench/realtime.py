@@ -366,6 +366,9 @@ def _run(args: argparse.Namespace) -> None:
         client.stdin.write("STOP\n")
         client.stdin.flush()
         result = json.loads(client.stdout.readline())
+        # Until the last delivery: what the server and the client spent on all of them.
+        drained = _cpu_seconds(server.pid), _cpu_seconds(client.pid)
+        total = [(a[0] - b[0], a[1] - b[1]) for a, b in zip(drained, before, strict=True)]
     finally:
         if client is not None:
             client.kill()
@@ -394,6 +397,12 @@ def _run(args: argparse.Namespace) -> None:
     print(
         f"while publishing ({args.seconds:.0f} s), seconds on a CPU / waiting for one: "
         f"server {cpu[0][0]:.1f} / {cpu[0][1]:.1f}, client {cpu[1][0]:.1f} / {cpu[1][1]:.1f}"
+    )
+    n = max(len(latencies), 1)
+    print(
+        f"from the first publish to the last delivery, on a CPU / waiting for one: server "
+        f"{total[0][0]:.1f} / {total[0][1]:.1f} s ({total[0][0] / n * 1e6:.1f} us a delivery), "
+        f"client {total[1][0]:.1f} / {total[1][1]:.1f} s ({total[1][0] / n * 1e6:.1f} us)"
     )
     print(
         f"server RSS MB: {rss_start:.0f} at start, {rss_held:.0f} with the sockets held "
