@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench bench-evals redis chromium clean
+.PHONY: install run test lint format bench bench-evals redis chromium ffmpeg clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,17 @@ chromium:
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's ffmpeg: POST /api/ai/videos/generate encodes with it and answers 501 without it,
+# which the fuzz run (tests/test_api_fuzz.py) rightly counts as a server error.
+ffmpeg:
+	@command -v ffmpeg >/dev/null 2>&1 || { \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; }
+
 # After the suite, the eval gate: the test split with the local model against its committed
 # baseline; a gated metric worse than the baseline by more than its tolerance fails the target.
-test: $(STAMP) redis chromium
+test: $(STAMP) redis chromium ffmpeg
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
