@@ -326,7 +326,9 @@ class EngineCollectionStore(CollectionStore):
         run_key: tuple[Any, ...] | None = None
 
         def flush() -> None:
-            for entry in sorted(run, key=lambda e: e[-1]):  # ties in natural order
+            # Ties in natural order; a run is mostly one entry (the calendar's sort ends with
+            # _id), which needs no sorting.
+            for entry in run if len(run) == 1 else sorted(run, key=lambda e: e[-1]):
                 doc_key = index.doc_key(entry)
                 if doc_key in seen or (allowed is not None and doc_key not in allowed):
                     continue
