@@ -27,7 +27,7 @@ from agents.toolkit import (
     tenant_tags,
 )
 from tools.context import memoized
-from tools.engagement_model import EngagementModel, featurize, models_for
+from tools.engagement_model import DraftFeatures, EngagementModel, featurize, models_for
 from tools.engagement_model import Prediction as ModelPrediction
 from tools.ml_common import as_utc, zone
 from tools.platform_rules import (
@@ -95,22 +95,31 @@ class EngagementOptimizerAgent(Agent[OptimizeRequest, Optimized]):
         ]
         variants = build_variants(base, platform, candidates, banned)
 
-        def predict(
+        def features(
             v: Variant, content_type: str = request.content_type, when: datetime = at
-        ) -> ModelPrediction:
-            features = featurize(v.text, v.hashtags, platform, content_type, when, tz)
-            return model.predict(features)
+        ) -> DraftFeatures:
+            return featurize(v.text, v.hashtags, platform, content_type, when, tz)
 
-        scored = [(v, predict(v)) for v in variants]
+        # Two batches of predictions: the variants, then the chosen one as other media
+        # and at each proposed slot.
+        predicted = model.predict_many([features(v) for v in variants])
+        scored = list(zip(variants, predicted, strict=True))
         original, original_p = scored[0]
         chosen, chosen_p = max(scored, key=lambda vp: vp[1].rate)  # the first of equals
         if chosen_p.rate < original_p.rate * (1 + MIN_GAIN):
             chosen, chosen_p = original, original_p
-        media = [(ct, predict(chosen, ct)) for ct in MEDIA_TYPES if ct != request.content_type]
-        media = [(ct, p) for ct, p in media if p.rate >= chosen_p.rate * (1 + MEDIA_GAIN)]
+        kinds = [ct for ct in MEDIA_TYPES if ct != request.content_type]
+        asked = [features(chosen, ct) for ct in kinds]
+        asked += [features(chosen, when=slot) for slot in request.slots]
+        answers = model.predict_many(asked)
+        media = [
+            (ct, p)
+            for ct, p in zip(kinds, answers[: len(kinds)], strict=True)
+            if p.rate >= chosen_p.rate * (1 + MEDIA_GAIN)
+        ]
         media_hint = max(media, key=lambda cp: cp[1].rate) if media else None
 
-        by_slot = [(slot, predict(chosen, when=slot)) for slot in request.slots]
+        by_slot = list(zip(request.slots, answers[len(kinds) :], strict=True))
         slots_line = slot_summary(by_slot, tz)
         facts = optimize_facts(
             request, at_label, scored, chosen, chosen_p, original_p, media_hint, fixes

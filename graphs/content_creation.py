@@ -8,7 +8,8 @@ timing and the draft's features together), with the rationale naming those slots
 goes back to the draft and then straight to the optimizer: the slots stand.
 
 ``submit`` puts the draft in the approval inbox as a ``pending_approval`` post (the same one
-again after a revision), so the workspace's inbox and this interrupt are one queue: approving
+again after a revision) and tells the managers it waits (the approval-waiting event a
+person's submission emits), so the workspace's inbox and this interrupt are one queue: approving
 or rejecting the post there resumes this thread (``runs.approvals``), and answering the
 interrupt here decides the post. The approval step pauses the run with ``interrupt()``
 carrying the draft and the proposed slots. Resume with ``{"action": "approve"}``,
@@ -39,6 +40,7 @@ from agents.engagement_optimizer import engagement_optimizer
 from agents.scheduler import scheduler
 from agents.trend_analyzer import trend_analyzer
 from graphs.agent_graphs import dump
+from graphs.ports import workflow_services
 from graphs.retry import MODEL_RETRY
 from memory.kinds import MemoryKind
 from services import posts
@@ -175,7 +177,14 @@ def _generated(state: ContentCreationState, run: RunContext) -> posts.GeneratedP
 async def submit(state: ContentCreationState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     # Its own node, before the interrupt: approval re-runs from the top on resume.
     run = runtime.context
-    pending = await posts.store_pending(run.services.db, run.org_id, _generated(state, run))
+    pending = await posts.store_pending(
+        run.services.db,
+        run.org_id,
+        _generated(state, run),
+        # The managers are told a draft waits, as when a person submits one.
+        events=workflow_services(run).events,
+        requested_by=run.user_id,
+    )
     return {"pendingPostId": str(pending.id)}
 
 

@@ -153,6 +153,8 @@ INDEXES: tuple[IndexSpec, ...] = (
         ],
     ),
     IndexSpec("posts", [("organizationId", ASC), ("tags", ASC), ("_id", DESC)]),
+    # A workflow's post (waiting for approval, then approved) is found by its run's thread.
+    IndexSpec("posts", [("organizationId", ASC), ("aiGeneration.threadId", ASC)]),
     IndexSpec("post_comments", [("organizationId", ASC), ("postId", ASC), ("_id", ASC)]),
     IndexSpec("media_assets", [("organizationId", ASC), ("_id", DESC)]),
     IndexSpec("content_templates", [("organizationId", ASC), ("_id", DESC)]),

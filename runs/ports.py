@@ -1,18 +1,19 @@
-"""What the run engine needs of the process: the agents' services plus checkpoints, the job
-queue and the two fan-out channels. The composition root's ``Runtime`` satisfies it."""
+"""What the run engine needs of the process: the workflows' services (the agents' and the
+event bus) plus checkpoints, the job queue and the two fan-out channels. The composition
+root's ``Runtime`` satisfies it."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from agents.base import AgentServices
+from graphs.ports import WorkflowServices
 from persistence.checkpointer import TenantScopedSaver
 from persistence.eventlog import EventLog
 from persistence.pubsub import PubSub
 from persistence.queue import JobQueue
 
 
-class RunServices(AgentServices, Protocol):
+class RunServices(WorkflowServices, Protocol):
     @property
     def checkpointer(self) -> TenantScopedSaver: ...
 

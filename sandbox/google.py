@@ -91,7 +91,7 @@ class GoogleState(NetworkState):
                 "@chorusbrand",
                 "Chorus Brand",
                 followers=8800,
-                extra={"channel": CHANNEL},
+                extra={"channel": CHANNEL, "audience": AUDIENCE},
             )
         )
         self.quota_exhausted = False
@@ -257,11 +257,19 @@ async def channels(request: Request) -> Response:
     if isinstance(record, Response):
         return record
     user = state.users[record.user]
-    items = (
-        [_channel_json(state, user)]
-        if request.query_params.get("mine") == "true" and "channel" in user.extra
-        else []
-    )
+    handle = request.query_params.get("forHandle")
+    if handle is not None:
+        # forHandle matches a channel's handle with or without its "@", in any case.
+        wanted = "@" + handle.removeprefix("@").lower()
+        items = [
+            _channel_json(state, u)
+            for u in state.users.values()
+            if "channel" in u.extra and u.username.lower() == wanted
+        ]
+    elif request.query_params.get("mine") == "true" and "channel" in user.extra:
+        items = [_channel_json(state, user)]
+    else:
+        items = []
     return JSONResponse(
         {
             "kind": "youtube#channelListResponse",
@@ -544,6 +552,56 @@ async def comment_threads(request: Request) -> Response:
     )
 
 
+# The channel's viewers as YouTube Analytics reports them: viewerPercentage per age group
+# and gender, views per country.
+AUDIENCE: dict[str, Any] = {
+    "ageGender": [
+        ["age18-24", "female", 20.0],
+        ["age18-24", "male", 15.0],
+        ["age25-34", "female", 25.0],
+        ["age25-34", "male", 30.0],
+        ["age35-44", "user_specified", 10.0],
+    ],
+    "country": [["US", 6000], ["DE", 3000], ["JP", 1000]],
+}
+
+
+def _report(headers: list[tuple[str, str, str]], rows: list[list[Any]]) -> JSONResponse:
+    return JSONResponse(
+        {
+            "kind": "youtubeAnalytics#resultTable",
+            "columnHeaders": [
+                {"name": n, "columnType": kind, "dataType": t} for n, kind, t in headers
+            ],
+            "rows": rows,
+        }
+    )
+
+
+async def analytics_reports(request: Request) -> Response:
+    """The two reports the provider asks for; others are the API's 400."""
+    state: GoogleState = request.app.state.network
+    record = _auth(state, request, scope_hint="yt-analytics")
+    if isinstance(record, Response):
+        return record
+    q = request.query_params
+    if q.get("ids") != "channel==MINE" or not q.get("startDate") or not q.get("endDate"):
+        return g_error(400, "Required parameter: ids, startDate, endDate", "required", "global")
+    audience = state.users[record.user].extra.get("audience", {})
+    wanted = (q.get("metrics"), q.get("dimensions"))
+    if wanted == ("viewerPercentage", "ageGroup,gender"):
+        headers = [
+            ("ageGroup", "DIMENSION", "STRING"),
+            ("gender", "DIMENSION", "STRING"),
+            ("viewerPercentage", "METRIC", "FLOAT"),
+        ]
+        return _report(headers, audience.get("ageGender", []))
+    if wanted == ("views", "country"):
+        headers = [("country", "DIMENSION", "STRING"), ("views", "METRIC", "INTEGER")]
+        return _report(headers, audience.get("country", []))
+    return g_error(400, "The query is not supported.", "badRequest", "global")
+
+
 def seed_mention(state: GoogleState, body: dict[str, Any]) -> SandboxPost:
     author = body.get("author") or {}
     author_id = str(author.get("id") or f"UC{secrets.token_hex(11)}")
@@ -576,6 +634,7 @@ def routes() -> list[Route]:
         Route("/oauth2/token", token, methods=["POST"]),
         Route("/oauth2/revoke", revoke, methods=["POST"]),
         Route("/youtube/v3/channels", channels),
+        Route("/youtubeanalytics/v2/reports", analytics_reports),
         Route("/youtube/v3/videos", videos, methods=["GET", "DELETE"]),
         Route("/youtube/v3/playlistItems", playlist_items),
         Route("/youtube/v3/commentThreads", comment_threads, methods=["GET", "POST"]),

@@ -82,6 +82,7 @@ class LinkedInState(NetworkState):
                 followers=2300,
                 kind="organization",
                 owner=MEMBER,
+                extra={"followerStatistics": FOLLOWER_STATISTICS},
             )
         )
         self._share = 7_190_000_000_000_000_000
@@ -688,6 +689,47 @@ async def share_statistics(request: Request) -> Response:
     return JSONResponse({"elements": elements, "paging": {"count": len(elements), "start": 0}})
 
 
+def _counts(key: str, bucket: str, organic: int, paid: int = 0) -> dict[str, Any]:
+    return {
+        key: bucket,
+        "followerCounts": {"organicFollowerCount": organic, "paidFollowerCount": paid},
+    }
+
+
+# The organization's followers by facet, as organizationalEntityFollowerStatistics lists them.
+FOLLOWER_STATISTICS: dict[str, Any] = {
+    "followerCountsByGeoCountry": [
+        _counts("geo", "urn:li:geo:103644278", 1400, 100),  # United States
+        _counts("geo", "urn:li:geo:101165590", 800),  # United Kingdom
+    ],
+    "followerCountsByIndustry": [
+        _counts("industry", "urn:li:industry:4", 1150),
+        _counts("industry", "urn:li:industry:34", 1150),
+    ],
+    "followerCountsBySeniority": [
+        _counts("seniority", "urn:li:seniority:3", 1725),
+        _counts("seniority", "urn:li:seniority:6", 575),
+    ],
+    "followerCountsByFunction": [],
+}
+
+
+async def follower_statistics(request: Request) -> Response:
+    """Lifetime follower statistics of an organization its administrator asks about."""
+    state: LinkedInState = request.app.state.network
+    record = _auth(state, request)
+    if isinstance(record, Response):
+        return record
+    if request.query_params.get("q") != "organizationalEntity":
+        return li_error(400, "Invalid finder", "ILLEGAL_ARGUMENT")
+    org = request.query_params.get("organizationalEntity", "")
+    if org not in state.users or state.users[org].owner != record.user:
+        return _denied("organizationalEntityFollowerStatistics.FINDER-organizationalEntity")
+    stats = state.users[org].extra.get("followerStatistics") or {}
+    element = {"organizationalEntity": org, **stats}
+    return JSONResponse({"elements": [element], "paging": {"count": 1, "start": 0}})
+
+
 def seed_mention(state: LinkedInState, body: dict[str, Any]) -> SandboxPost:
     author = body.get("author") or {}
     author_id = str(author.get("id") or f"urn:li:person:{secrets.token_hex(4)}")
@@ -731,5 +773,6 @@ def routes() -> list[Route]:
         Route("/api/rest/socialActions/{urn}", social_actions),
         Route("/api/rest/socialActions/{urn}/comments", comments, methods=["GET", "POST"]),
         Route("/api/rest/organizationalEntityShareStatistics", share_statistics),
+        Route("/api/rest/organizationalEntityFollowerStatistics", follower_statistics),
         Route("/upload/{urn}/{part:int}", upload, methods=["PUT"]),
     ]

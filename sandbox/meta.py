@@ -119,7 +119,18 @@ class MetaState(NetworkState):
                 extra={
                     "ig": "17841400000000001",
                     "fan_count": 5200,
-                    "insights": {"page_impressions": 12000, "page_impressions_unique": 8000},
+                    "insights": {
+                        "page_impressions": 12000,
+                        "page_impressions_unique": 8000,
+                        # Lifetime breakdowns: Graph answers them as JSON objects.
+                        "page_fans_gender_age": {
+                            "F.18-24": 1300,
+                            "F.25-34": 1300,
+                            "M.25-34": 2080,
+                            "U.35-44": 520,
+                        },
+                        "page_fans_country": {"US": 3900, "CA": 1300},
+                    },
                 },
             )
         )
@@ -137,7 +148,16 @@ class MetaState(NetworkState):
                 following=150,
                 kind="business",
                 owner="10001",
-                extra={"page": "20001", "insights": {"reach": 2500, "views": 7000}},
+                extra={
+                    "page": "20001",
+                    "insights": {"reach": 2500, "views": 7000},
+                    # follower_demographics per breakdown, as counts of followers.
+                    "follower_demographics": {
+                        "age": {"18-24": 930, "25-34": 1550, "35-44": 620},
+                        "gender": {"F": 1860, "M": 1240},
+                        "country": {"US": 2170, "FR": 930},
+                    },
+                },
             )
         )
 
@@ -377,6 +397,26 @@ def _ig_json(state: MetaState, ig: SandboxUser) -> dict[str, Any]:
     }
 
 
+_DISCOVERY = re.compile(r"business_discovery\.username\(([^)]*)\)(?:\{([^}]*)\})?")
+
+
+def _business_discovery(
+    state: MetaState, request: Request, username: str, fields: str | None
+) -> Response:
+    """``?fields=business_discovery.username(name){...}``: another professional account's
+    public fields, nested under ``business_discovery`` beside the caller's own id."""
+    found = next(
+        (u for u in state.users.values() if u.kind == "business" and u.username == username),
+        None,
+    )
+    if found is None:
+        return graph_error("Invalid user id", 110, subcode=2207013, kind="IGApiException")
+    full = _ig_json(state, found)
+    wanted = [f.strip() for f in (fields or "id").split(",")]
+    picked = {"id": found.id} | {k: full[k] for k in wanted if k in full}
+    return JSONResponse({"business_discovery": picked, "id": request.path_params["object_id"]})
+
+
 # --- objects ------------------------------------------------------------------------------------
 
 
@@ -417,6 +457,9 @@ async def node(request: Request) -> Response:
             full["access_token"] = token.token
         return JSONResponse(_pick(full, request))
     if user is not None:
+        discovered = _DISCOVERY.search(request.query_params.get("fields", ""))
+        if discovered is not None:
+            return _business_discovery(state, request, *discovered.groups())
         return JSONResponse(_pick(_ig_json(state, user), request))
     if object_id in state.containers:
         container = _advance_container(state, state.containers[object_id])
@@ -779,6 +822,8 @@ async def insights(
     metrics = [m for m in request.query_params.get("metric", "").split(",") if m]
     source = state.posts.get(object_id)
     user = state.users.get(object_id)
+    if "follower_demographics" in metrics:
+        return _follower_demographics(request, object_id, user)
     data = []
     for metric in metrics:
         if source is not None:
@@ -801,6 +846,33 @@ async def insights(
             }
         )
     return JSONResponse({"data": data})
+
+
+def _follower_demographics(request: Request, object_id: str, user: SandboxUser | None) -> Response:
+    """Instagram's follower_demographics: lifetime, total_value, one breakdown per request."""
+    params = request.query_params
+    breakdown = params.get("breakdown", "")
+    if user is None or user.kind != "business" or params.get("metric") != "follower_demographics":
+        return graph_error("(#100) Invalid metric", 100)
+    if params.get("period") != "lifetime" or params.get("metric_type") != "total_value":
+        return graph_error(
+            "(#100) follower_demographics needs period=lifetime, metric_type=total_value", 100
+        )
+    counts = user.extra.get("follower_demographics", {})
+    if breakdown not in ("age", "gender", "country", "city") or "," in breakdown:
+        return graph_error("(#100) one breakdown of age, gender, country or city is required", 100)
+    results = [
+        {"dimension_values": [bucket], "value": value}
+        for bucket, value in counts.get(breakdown, {}).items()
+    ]
+    metric = {
+        "name": "follower_demographics",
+        "period": "lifetime",
+        "title": "Follower demographics",
+        "total_value": {"breakdowns": [{"dimension_keys": [breakdown], "results": results}]},
+        "id": f"{object_id}/insights/follower_demographics/lifetime",
+    }
+    return JSONResponse({"data": [metric]})
 
 
 async def ig_media_list(

@@ -25,6 +25,7 @@ from persistence.models.content import (
 )
 from persistence.repository import TenantRepository, tenant_filter
 from services.billing import limits
+from services.events import POST_APPROVAL_REQUESTED, EventBus
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,24 @@ async def _targets(db: Any, org_id: ObjectId, platform: str) -> list[PlatformTar
     return [PlatformTarget(social_account_id=account.id, platform=account.platform)]
 
 
-async def store_pending(db: Any, org_id: ObjectId, draft: GeneratedPost) -> Post:
+async def store_pending(
+    db: Any,
+    org_id: ObjectId,
+    draft: GeneratedPost,
+    *,
+    events: EventBus | None = None,
+    requested_by: str | None = None,
+) -> Post:
     """The draft waiting at the workflow's approval, as a ``pending_approval`` post in the
     approval inbox (``GET /api/posts?status=pending_approval``), at its proposed slot. Once
     per ``thread_key``: a revision updates the same post while it still waits; a post that
-    was already decided (in the inbox) is left as it is."""
+    was already decided (in the inbox) is left as it is.
+
+    With ``events``, the managers and admins are told a post is waiting, as when a person
+    submits one (``services.workspace.approvals.submit``): when the draft enters the inbox
+    and when a revision of it does, never twice for one revision (the step re-runs on resume
+    and retry). ``requested_by``: the user the run acts for, who is not told of their own
+    request."""
     posts = TenantRepository(db, Post)
     key = {"aiGeneration.threadId": draft.thread_key}
     post = Post(
@@ -84,8 +98,13 @@ async def store_pending(db: Any, org_id: ObjectId, draft: GeneratedPost) -> Post
         moderation=Moderation(status="pending"),
     )
     stored = await posts.insert_once(org_id, key, post)
-    if stored.id == post.id or stored.scheduling.status != "pending_approval":
+    if stored.id == post.id:
+        await _tell_waiting(events, stored, requested_by)
         return stored
+    if stored.scheduling.status != "pending_approval":
+        return stored
+    # A revision is a new waiting draft; the same iteration again is a re-run of the step.
+    revised = stored.ai_generation.iterations < draft.iterations
     doc = post.to_mongo()
     raw = await posts.collection.find_one_and_update(
         tenant_filter(org_id, {**key, "scheduling.status": "pending_approval"}),
@@ -100,7 +119,28 @@ async def store_pending(db: Any, org_id: ObjectId, draft: GeneratedPost) -> Post
         },
         return_document=ReturnDocument.AFTER,
     )
-    return Post.from_mongo(raw) if raw else stored
+    if raw is None:
+        return stored
+    updated = Post.from_mongo(raw)
+    if revised:
+        await _tell_waiting(events, updated, requested_by)
+    return updated
+
+
+async def _tell_waiting(events: EventBus | None, post: Post, requested_by: str | None) -> None:
+    if events is None:
+        return
+    await events.emit(
+        post.organization_id,
+        POST_APPROVAL_REQUESTED,
+        {
+            "postId": str(post.id),
+            "text": post.content.text,
+            "platforms": sorted({t.platform for t in post.platforms}),
+        },
+        resource=("post", str(post.id)),
+        actor=("user", requested_by) if requested_by else ("system", None),
+    )
 
 
 async def store_generated(db: Any, org_id: ObjectId, draft: GeneratedPost) -> Post:

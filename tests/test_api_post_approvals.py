@@ -248,3 +248,91 @@ async def test_the_workflows_approval_and_the_inbox_are_one_queue(tmp_path: Path
         ctx = engine.context(ObjectId(org), graph="content_creation", thread_id=thread4)
         await engine.run(ctx, resume={"action": "reject"})
         assert_error_shape(await client.get(f"/api/posts/{fourth['id']}", headers=auth), 404)
+
+
+async def test_a_draft_the_workflow_submits_tells_the_managers_like_one_submitted_by_hand(
+    tmp_path: Path,
+) -> None:
+    async with api_client(make_settings(tmp_path / "data")) as (app, client):
+        ana = await register(client)
+        org = ana["organization"]["id"]
+        await connect(app, org, "twitter")
+        user = bearer(await add_member(app, client, org, "uma@example.com", "user"))
+        await add_member(app, client, org, "max@example.com", "manager")
+        thread, post = await _workflow_waiting(app, client, user, org)
+
+        # As with POST /api/posts/{id}/submit: the event, and the admin and the manager told
+        # (the user whose run made the draft is not a reviewer).
+        db = app.state.runtime.db
+        [told] = await emitted(db, org, "post.approval_requested")
+        assert told.data["postId"] == post["id"]
+        assert told.data["platforms"] == ["twitter"]
+        assert told.data["text"] == post["content"]["text"]
+        assert told.actor.kind == "user"
+        waiting = await notified(db, org, "approval_waiting")
+        manager = await _user_id(db, org, "max@example.com")
+        assert {str(n.user_id) for n in waiting} == {ana["user"]["id"], manager}
+
+        # A revision is a new draft waiting: told again, for the same post.
+        engine = app.state.runtime.engine
+        ctx = engine.context(ObjectId(org), graph="content_creation", thread_id=thread)
+        await engine.run(ctx, resume={"action": "revise", "feedback": "Shorter."})
+        assert [e.data["postId"] for e in await emitted(db, org, "post.approval_requested")] == [
+            post["id"],
+            post["id"],
+        ]
+        # Approved: nothing more waits, nothing more is told.
+        await engine.run(ctx, resume={"action": "approve"})
+        assert len(await emitted(db, org, "post.approval_requested")) == 2
+
+
+async def test_the_submit_step_run_again_tells_no_one_twice(tmp_path: Path) -> None:
+    from persistence.models import Post
+    from persistence.repository import TenantRepository
+    from services import posts
+
+    async with api_client(make_settings(tmp_path / "data")) as (app, client):
+        ana = await register(client)
+        org = ObjectId(ana["organization"]["id"])
+        await connect(app, str(org), "twitter")
+        runtime = app.state.runtime
+        draft = posts.GeneratedPost(
+            platform="twitter",
+            text="Cold brew is back",
+            hashtags=[],
+            title=None,
+            brief="Announce the cold brew",
+            scheduled_at=None,
+            timezone="UTC",
+            model=None,
+            iterations=1,
+            feedback=None,
+            thread_key=f"{org}:t1",
+        )
+        first = await posts.store_pending(runtime.db, org, draft, events=runtime.events)
+        # The step re-run on resume or retry: the same post, no second event.
+        again = await posts.store_pending(runtime.db, org, draft, events=runtime.events)
+        assert again.id == first.id
+        assert len(await emitted(runtime.db, org, "post.approval_requested")) == 1
+        # A system run (a cron, no person): told to the admin, as from the system.
+        [told] = await emitted(runtime.db, org, "post.approval_requested")
+        assert (told.actor.kind, told.actor.id) == ("system", None)
+        assert len(await notified(runtime.db, org, "approval_waiting")) == 1
+
+        # Decided in the inbox meanwhile: a later revision changes and tells nothing.
+        await TenantRepository(runtime.db, Post).collection.update_one(
+            {"_id": first.id}, {"$set": {"scheduling.status": "scheduled"}}
+        )
+        revised = posts.GeneratedPost(**{**draft.__dict__, "iterations": 2, "text": "New"})
+        kept = await posts.store_pending(runtime.db, org, revised, events=runtime.events)
+        assert kept.content.text == "Cold brew is back"
+        assert len(await emitted(runtime.db, org, "post.approval_requested")) == 1
+
+
+async def _user_id(db, org: str, email: str) -> str:  # type: ignore[no-untyped-def]
+    from persistence.models import User
+    from persistence.repository import TenantRepository
+
+    user = await TenantRepository(db, User).find_one(ObjectId(org), {"email": email})
+    assert user is not None
+    return str(user.id)

@@ -306,6 +306,12 @@ async def test_platforms_list_every_network_with_its_limits(api: Api) -> None:
     assert platforms["instagram"]["limits"]["requiresMedia"] is True
     assert all(p["form"] == "sandbox" for p in platforms.values())
     assert "thread" in platforms["twitter"]["capabilities"]
+    # What the workspace checks a post's thread and first comment against.
+    assert "first_comment" in platforms["facebook"]["capabilities"]
+    assert "thread" not in platforms["linkedin"]["capabilities"]
+    assert "first_comment" not in platforms["tiktok"]["capabilities"]
+    assert platforms["linkedin"]["limits"]["text"]["commentMaxLength"] == 1250
+    assert platforms["twitter"]["limits"]["text"]["commentMaxLength"] == 280
 
 
 async def test_a_new_account_past_the_plans_limit_is_refused_before_anything_is_stored(

@@ -509,6 +509,41 @@ def _ids_or_error(coll: Any, spec: dict[str, Any]) -> list[Any] | str:
         return type(exc).__name__
 
 
+def test_a_join_by_ids_answers_as_a_scan_does_and_in_linear_time(tmp_path: Path) -> None:
+    """``{"_id": {"$in": [...]}}`` with ObjectId or string ids is a lookup per id; mongomock
+    alone tests each document against every listed id (quadratic in the ids)."""
+    rng = random.Random(11)
+    ids: list[Any] = [ObjectId() for _ in range(300)] + [f"s{i}" for i in range(100)]
+    docs = [{"_id": i, "org": rng.choice("ab"), "n": k} for k, i in enumerate(ids)]
+    plain = mongomock_ng.MongoClient(tz_aware=True).db.c
+    with EmbeddedMongo(tmp_path, snapshot_interval=0) as embedded:
+        ours = embedded.sync_client.db.c
+        for coll in (plain, ours):
+            coll.create_index("org")
+            coll.insert_many([dict(d) for d in docs])
+        wanted = [*rng.sample(ids, 150), ObjectId(), "missing", ids[0], ids[0]]
+        queries: list[dict[str, Any]] = [
+            {"_id": {"$in": wanted}},
+            {"org": "a", "_id": {"$in": wanted}},
+            {"_id": {"$in": wanted}, "n": {"$gte": 200}},
+            {"_id": {"$in": []}},
+            {"_id": {"$in": [1, "s1"]}},  # not all ObjectIds or strings: mongomock's path
+            {"_id": {"$in": wanted, "$ne": ids[0]}},
+        ]
+        for spec in queries:
+            assert _ids_or_error(ours, spec) == _ids_or_error(plain, spec), spec
+        projected = list(ours.find({"org": "b", "_id": {"$in": wanted}}, {"n": 1}))
+        assert projected == [
+            {"_id": d["_id"], "n": d["n"]} for d in docs if d["org"] == "b" and d["_id"] in wanted
+        ]
+
+        many = [ObjectId() for _ in range(5000)]
+        ours.insert_many([{"_id": i, "org": "c"} for i in many])
+        started = time.perf_counter()
+        assert len(list(ours.find({"org": "c", "_id": {"$in": many[::2]}}))) == 2500
+        assert time.perf_counter() - started < 2  # ~12.5 million comparisons by a scan
+
+
 @embedded_only
 def test_ttl_index_expires_documents(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from persistence.embedded_mongo import engine as engine_module

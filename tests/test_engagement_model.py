@@ -18,6 +18,7 @@ from support import TEST_MONGODB_URI, isolated_environment, make_settings, run_c
 
 from chorus.runtime import Runtime
 from persistence.admin import OrganizationAdmin
+from persistence.analytics_versions import bump_analytics_version
 from persistence.models import Analytics, Post
 from persistence.models.analytics import Metrics, TimeData
 from persistence.models.content import PostContent, Scheduling
@@ -90,11 +91,20 @@ async def fresh_tenant(
 
 
 async def add_post(
-    db: Any, org_id: ObjectId, at: datetime, *, platform: str = "instagram", rate: float = 0.05
+    db: Any,
+    org_id: ObjectId,
+    at: datetime,
+    *,
+    platform: str = "instagram",
+    rate: float = 0.05,
+    bump: bool = True,
+    text: str = "A new roast is out",
 ) -> Analytics:
+    """A published post with its analytics; ``bump`` marks the metrics as changed, as the
+    importer and the account sync do."""
     post = Post(
         organization_id=org_id,
-        content=PostContent(text="A new roast is out", content_type="image", hashtags=["#roast"]),
+        content=PostContent(text=text, content_type="image", hashtags=["#roast"]),
         scheduling=Scheduling(status="published", published_at=at, scheduled_at=at),
     )
     reach = 2000
@@ -115,6 +125,8 @@ async def add_post(
     )
     await TenantRepository(db, Post).insert(post)
     await TenantRepository(db, Analytics).insert(doc)
+    if bump:
+        await bump_analytics_version(db, org_id)
     return doc
 
 
@@ -220,6 +232,62 @@ async def test_drivers_and_unseen_hours(trained: EngagementModel) -> None:
     assert night.drivers[0].effect < 0
     seven = trained.predict(draft("instagram", "image", datetime(2026, 11, 24, 7, tzinfo=TZ)))
     assert night.rate < seven.rate
+
+
+@on_module_loop
+async def test_predictions_respond_to_the_draft(trained: EngagementModel) -> None:
+    """A tree model alone is flat between its cuts, so different drafts often got the same
+    figure; the linear part on the draft's own features moves every prediction."""
+    at = datetime(2026, 11, 28, 18, 30, tzinfo=TZ)
+    text = "Cold brew season is here: slow-steeped for 18 hours, bright and sweet."
+    base = draft("instagram", "image", at, text=text)
+    assert trained.predict(base) == trained.predict(draft("instagram", "image", at, text=text))
+    variants = {
+        "longer": draft("instagram", "image", at, text=text + " Small batches, roasted weekly."),
+        "shorter": draft("instagram", "image", at, text="Cold brew season is here."),
+        "fewer hashtags": draft("instagram", "image", at, text=text, hashtags=TAGS[:2]),
+        "question": draft("instagram", "image", at, text=text + " Have you tried it?"),
+        "link": draft("instagram", "image", at, text=text + " https://lumen.example/brew"),
+        "carousel": draft("instagram", "carousel", at, text=text),
+        "video": draft("instagram", "video", at, text=text),
+    }
+    rate = trained.predict(base).rate
+    for name, features in variants.items():
+        assert trained.predict(features).rate != rate, name
+    # Scored in one batch (as the optimizer does), each answer is the one asked alone: also
+    # for an hour never posted at and a platform the priors answer for.
+    night = draft("instagram", "image", datetime(2026, 11, 24, 3, tzinfo=TZ), text=text)
+    mixed = [*variants.values(), night, draft("youtube", "video", at, text=text), base]
+    assert trained.predict_many(mixed) == [trained.predict(f) for f in mixed]
+    # Smooth in length: each step longer moves the figure, not only across a tree's cut.
+    rates = [
+        trained.predict(draft("instagram", "image", at, text="Cold brew. " * n)).rate
+        for n in range(2, 8)
+    ]
+    assert len(set(rates)) == len(rates)
+
+
+@on_module_loop
+async def test_an_effect_the_tenants_posts_show_moves_the_prediction_its_way(
+    rt: Runtime, demo: DemoSummary
+) -> None:
+    org = await fresh_tenant(rt.db, 0)
+    for i in range(40):
+        emoji = i % 2 == 0
+        await add_post(
+            rt.db,
+            org,
+            NOW - timedelta(days=2 + i, hours=i % 5),
+            rate=(0.06 if emoji else 0.04) * (1 + 0.05 * (i % 3)),
+            text="A new roast is out ☕😍" if emoji else "A new roast is out",
+        )
+    model = EngagementModel()
+    await model.train(rt.db, org)
+    assert model.modeled("instagram")
+    at = datetime(2026, 11, 25, 12, tzinfo=TZ)
+    plain = model.predict(draft("instagram", "image", at, text="Our new roast is out"))
+    with_emoji = model.predict(draft("instagram", "image", at, text="Our new roast is out ☕😍"))
+    assert with_emoji.rate > plain.rate * 1.1
 
 
 # --- thin tenants, isolation, the cache ---------------------------------------------------------
@@ -328,11 +396,41 @@ async def test_cache_retrains_only_when_data_changes(rt: Runtime, demo: DemoSumm
     assert cache.trainings == 2
 
     await TenantRepository(db, Analytics).update(org, doc.id, {"metrics.likes": 500})
+    await bump_analytics_version(db, org)
     results = await asyncio.gather(*(cache.get(db, org) for _ in range(4)))
     assert cache.trainings == 3  # an update counts; concurrent callers share one training
     assert all(r is results[0] for r in results)
     assert await cache.get(db, org) is results[0]
     assert cache.trainings == 3
+
+    await bump_analytics_version(db, org)  # a bump with nothing the model reads changed
+    assert await cache.get(db, org) is results[0]
+    assert cache.trainings == 3
+
+
+@on_module_loop
+async def test_cache_reads_only_the_version_until_it_checks_the_data_again(
+    rt: Runtime, demo: DemoSummary
+) -> None:
+    db = rt.db
+    org = await fresh_tenant(db, 3)
+    ticks = [0.0]
+    cache = EngagementModels(verify_seconds=60, clock=lambda: ticks[0])
+    first = await cache.get(db, org)
+    spy = SpyDb(db)
+    assert await cache.get(spy, org) is first
+    assert [name for name, _ in spy.log] == ["analytics_versions"]  # one indexed read
+
+    # A write that skips the version bump is not seen at once, but at the next check.
+    await add_post(db, org, NOW - timedelta(hours=1), bump=False)
+    ticks[0] = 59.0
+    assert await cache.get(db, org) is first
+    ticks[0] = 61.0
+    second = await cache.get(db, org)
+    assert second is not first
+    assert second.report is not None
+    assert second.report.n_samples == 4
+    assert cache.trainings == 2
 
 
 # --- the tool -----------------------------------------------------------------------------------

@@ -280,3 +280,16 @@ async def test_revoking_removes_the_apps_permissions(fb: FacebookProvider, page:
     await fb.revoke(page.tokens)
     with pytest.raises(NeedsReconnect):
         await fb.account_metrics(page.tokens)
+
+
+async def test_page_audience_demographics_are_shares_of_fans_by_age_gender_and_country(
+    fb: FacebookProvider, page: Account
+) -> None:
+    demographics = await fb.audience_demographics(page.tokens)
+    # The sandbox Page: 1,300 F.18-24, 1,300 F.25-34, 2,080 M.25-34, 520 U.35-44; 3,900 US,
+    # 1,300 CA (5,200 fans).
+    assert demographics == {
+        "age": {"18-24": 0.25, "25-34": 0.65, "35-44": 0.1},
+        "gender": {"female": 0.5, "male": 0.4, "unknown": 0.1},
+        "countries": {"CA": 0.25, "US": 0.75},
+    }

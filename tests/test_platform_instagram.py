@@ -217,3 +217,33 @@ async def test_refresh_keeps_the_account_and_a_revoked_user_needs_a_reconnect(
     sandbox.revoke(NET, user="10001")
     with pytest.raises(NeedsReconnect):
         await ig.refresh(fresh)
+
+
+async def test_a_competitor_is_looked_up_through_business_discovery(
+    ig: InstagramProvider, sandbox: SandboxControl, account: Account
+) -> None:
+    sandbox.add_user(
+        NET, username="rival.roasters", name="Rival Roasters", followers=42000, following=12,
+        kind="business",
+    )  # fmt: skip
+    found = await ig.public_account(account.tokens, "@rival.roasters")
+    assert (found.profile.username, found.profile.display_name) == (
+        "rival.roasters",
+        "Rival Roasters",
+    )
+    assert (found.metrics.followers, found.metrics.following, found.metrics.posts) == (42000, 12, 0)
+    with pytest.raises(PermanentError, match="no Instagram Business or Creator account @nobody"):
+        await ig.public_account(account.tokens, "nobody")
+
+
+async def test_follower_demographics_are_read_one_breakdown_at_a_time(
+    ig: InstagramProvider, account: Account
+) -> None:
+    demographics = await ig.audience_demographics(account.tokens)
+    # The sandbox account's 3,100 followers: age 930/1,550/620, gender 1,860/1,240,
+    # country 2,170/930 (the sandbox refuses a request with several breakdowns).
+    assert demographics == {
+        "age": {"18-24": 0.3, "25-34": 0.5, "35-44": 0.2},
+        "gender": {"F": 0.6, "M": 0.4},
+        "countries": {"FR": 0.3, "US": 0.7},
+    }

@@ -29,6 +29,7 @@ from tools.platforms import (
     RateLimited,
     TransientError,
     UnknownOutcome,
+    Unsupported,
 )
 from tools.platforms.linkedin import LinkedInProvider, escape, unescape
 
@@ -320,3 +321,17 @@ async def test_rest_calls_carry_the_version_headers_linkedin_requires(
     )
     assert response.status_code == 400
     assert response.json()["code"] == "VERSION_MISSING"
+
+
+async def test_page_follower_statistics_are_shares_and_a_member_has_none(
+    li: LinkedInProvider, org: Account, member: Account
+) -> None:
+    demographics = await li.audience_demographics(org.tokens)
+    # 2,300 followers: 1,400 organic + 100 paid in the US, 800 in the UK; no functions.
+    assert demographics == {
+        "countries": {"urn:li:geo:101165590": 0.34783, "urn:li:geo:103644278": 0.65217},
+        "industries": {"urn:li:industry:34": 0.5, "urn:li:industry:4": 0.5},
+        "seniorities": {"urn:li:seniority:3": 0.75, "urn:li:seniority:6": 0.25},
+    }
+    with pytest.raises(Unsupported):
+        await li.audience_demographics(member.tokens)

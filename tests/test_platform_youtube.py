@@ -249,3 +249,34 @@ async def test_mentions_are_comment_threads_by_others_after_the_cursor(
     sandbox.mention(NET, parent=done.platform_post_id, text="And the beans?")
     later = await yt.mentions(conn.tokens, first.next_cursor)
     assert [m.text for m in later.items] == ["And the beans?"]
+
+
+async def test_a_competitor_channel_is_looked_up_by_its_handle(
+    yt: YouTubeProvider, sandbox: SandboxControl, conn: Connection
+) -> None:
+    sandbox.add_user(
+        NET,
+        username="@RivalRoasters",
+        name="Rival Roasters",
+        followers=51000,
+        extra={"channel": "UCrival0000000000000000001"},
+    )
+    found = await yt.public_account(conn.tokens, "rivalroasters")
+    assert found.profile.platform_id == "UCrival0000000000000000001"
+    assert found.profile.display_name == "Rival Roasters"
+    assert (found.metrics.followers, found.metrics.posts) == (51000, 0)
+    with pytest.raises(PermanentError, match="no YouTube channel @nobody"):
+        await yt.public_account(conn.tokens, "@nobody")
+
+
+async def test_viewer_demographics_come_from_the_analytics_api(
+    yt: YouTubeProvider, conn: Connection
+) -> None:
+    demographics = await yt.audience_demographics(conn.tokens)
+    # viewerPercentage 20 + 15 (18-24), 25 + 30 (25-34), 10 (35-44, user_specified);
+    # views 6,000 US, 3,000 DE, 1,000 JP.
+    assert demographics == {
+        "age": {"18-24": 0.35, "25-34": 0.55, "35-44": 0.1},
+        "gender": {"female": 0.45, "male": 0.45, "user_specified": 0.1},
+        "countries": {"DE": 0.3, "JP": 0.1, "US": 0.6},
+    }

@@ -35,6 +35,7 @@ from persistence.models.content import (
     PublishingClaim,
     Scheduling,
     Targeting,
+    ThreadPart,
 )
 from services.workspace.listing import Calendar, CalendarAccount, CalendarDay
 
@@ -63,6 +64,8 @@ def full_post() -> Post:
             hashtags=["coffee", "spring"],
             mentions=["@roaster"],
             links=["https://example.com"],
+            thread=[ThreadPart(text="Part two."), ThreadPart(text="Part three.")],
+            first_comment="Menu at the link.",
         ),
         targeting=Targeting(audience="custom", interests=["coffee"]),
         scheduling=Scheduling(
@@ -89,10 +92,17 @@ def full_post() -> Post:
                 platform_post_id="1790",
                 status="published",
                 text="Cold brew is back.",
+                thread=[ThreadPart(text="On X, part two.")],
+                first_comment="",
                 url="https://x.com/i/1790",
                 published_at=AT,
                 attempts=1,
-                platform_data={"raw": {"id": 1790}},
+                # A published thread and its first comment, as the engine records them.
+                platform_data={
+                    "raw": {"id": 1790},
+                    "partIds": ["1791", "1792"],
+                    "firstCommentId": "1793",
+                },
             ),
             PlatformTarget(
                 social_account_id=ObjectId(),

@@ -6,13 +6,18 @@ the platform, the content type, the local weekday and hour of publishing (in the
 timezone), text length (without hashtags and URLs), hashtag count, link, question and emoji
 count.
 
-The model is a small gradient-boosted tree ensemble (Huber loss, robust to the odd viral post)
-on the log-odds of the rate, measured from the platform's median log-odds: rates are skewed
-fractions whose effects multiply, and where the trees know nothing the answer stays at the
-platform's typical rate. For an hour the tenant has never posted at on a platform, the model
-answers for the nearest hour it knows and the prior's hour shape scales that (trees cannot
-extrapolate). The 80% band is the 10th-90th percentile of the out-of-fold residuals, per
-platform when there are enough; its coverage is checked on held-out folds.
+The model works on the log-odds of the rate, measured from the platform's median log-odds:
+rates are skewed fractions whose effects multiply, and where the model knows nothing the answer
+stays at the platform's typical rate. It has two parts, both with Huber loss (robust to the odd
+viral post): a regularised linear part on what the writer controls (length, hashtags, link,
+question, emoji, media type), so that any change to a draft moves its prediction by the effect
+the tenant's posts show for it, and a small gradient-boosted tree ensemble fitted to what the
+linear part leaves (timing, interactions). Trees alone are flat between their cuts: two
+different drafts often fell into the same leaves and got the identical figure. For an hour the
+tenant has never posted at on a platform, the model answers for the nearest hour it knows and
+the prior's hour shape scales that (trees cannot extrapolate). The 80% band is the 10th-90th
+percentile of the out-of-fold residuals, per platform when there are enough; its coverage is
+checked on held-out folds.
 
 Where a platform has fewer than ``MIN_POSTS`` posts, its predictions come from the platform
 priors (``tools.priors``) instead: the typical rate for the content type and hour, with the
@@ -23,9 +28,10 @@ The training report gives the cross-validated mean absolute error of the model n
 the per-platform mean (and, a harder baseline, the per-platform median), so nobody has to take
 the model on trust.
 
-``EngagementModels`` caches one trained model per tenant and retrains only when a cheap
-fingerprint of the tenant's data (document counts and latest timestamps) changes. Training is
-CPU-bound and runs in a worker thread.
+``EngagementModels`` caches one trained model per tenant and retrains only when the tenant's
+data changes: its analytics version (bumped by every metrics write) is checked on every call,
+and a fingerprint of the data (document counts and latest timestamps) when the version moved or
+every few minutes. Training is CPU-bound and runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import math
 import re
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -48,8 +54,12 @@ from langchain_core.tools import ToolException, tool
 from langgraph.prebuilt import ToolRuntime
 from pydantic import Field
 from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.linear_model import HuberRegressor
 from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from persistence.analytics_versions import analytics_version
 from persistence.ids import utcnow
 from persistence.models import Analytics, Post, SocialAccount
 from persistence.models.content import PLATFORMS, ContentType, Platform
@@ -63,6 +73,9 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPES: tuple[str, ...] = ContentType.__args__  # type: ignore[attr-defined]
 MIN_POSTS = 30  # per platform, below which the priors answer for it
+# How long a cached model is trusted on an unchanged analytics version before its data
+# fingerprint is compared again (``EngagementModels``).
+VERIFY_SECONDS = 300.0
 CV_FOLDS = 5
 INTERVAL = (0.1, 0.9)
 # The band around a prior-based prediction: x/÷ this factor. Per-post rates scatter by about
@@ -393,6 +406,33 @@ def _doc_time(doc: Analytics) -> datetime:
 # --- the model -----------------------------------------------------------------------------
 
 
+# The columns a writer controls: length, hashtags, link, question, emoji and the media type.
+# A tree model is flat between its cuts, so two different drafts often fell into the same
+# leaves and got the identical figure; a regularised linear part on these columns, fitted
+# first, makes every prediction move with the draft by an effect learned from the tenant's
+# posts (shrunk toward none where the posts do not show one). The trees then fit what is left,
+# the timing and the interactions, as before.
+DRAFT_COLUMNS: tuple[str, ...] = (
+    *(f"content_type={c}" for c in CONTENT_TYPES),
+    "text_length_vs_median",
+    "hashtags_vs_median",
+    "has_link",
+    "has_question",
+    "emoji_count",
+)
+_DRAFT_INDEX = np.array([FEATURE_NAMES.index(c) for c in DRAFT_COLUMNS])
+# The ridge penalty on standardised columns, in samples' worth: with a few hundred posts an
+# effect needs a clear, repeated difference to move a prediction by much.
+DRAFT_ALPHA = 30.0
+
+
+def _draft_linear() -> Pipeline:
+    # Huber, like the trees: one viral post must not hand its rate to whatever its text had.
+    return make_pipeline(
+        StandardScaler(), HuberRegressor(epsilon=1.35, alpha=DRAFT_ALPHA, max_iter=1000)
+    )
+
+
 def _estimator() -> GradientBoostingRegressor:
     # Small, shallow and regularised: a tenant has a few hundred posts. Huber loss keeps the
     # odd viral post from dragging its neighbours' predictions up. Fixed seed: the same data
@@ -411,19 +451,33 @@ def _estimator() -> GradientBoostingRegressor:
 
 @dataclass(frozen=True)
 class _Fit:
-    estimator: GradientBoostingRegressor
+    # The linear part on the draft's columns (``DRAFT_COLUMNS``) as weights on the raw
+    # columns and an offset: the scaler folded in, a dot product instead of a pipeline call.
+    weights: np.ndarray
+    offset: float
+    estimator: GradientBoostingRegressor  # on every column, fitted to what the linear part left
     norms: dict[str, PlatformNorms]
 
     def predict_logit(self, rows: Sequence[DraftFeatures]) -> np.ndarray:
         centers = np.array([self.norms[r.platform].center for r in rows])
-        return centers + self.estimator.predict(vectorize(rows, self.norms))
+        x = vectorize(rows, self.norms)
+        return centers + self.linear(x) + self.estimator.predict(x)
+
+    def linear(self, x: np.ndarray) -> np.ndarray:
+        return x[:, _DRAFT_INDEX] @ self.weights + self.offset
 
 
 def _fit(samples: Sequence[Sample]) -> _Fit:
     norms = platform_norms(samples)
     x = vectorize([s.features for s in samples], norms)
     y = np.array([logit(s.rate) - norms[s.features.platform].center for s in samples])
-    return _Fit(_estimator().fit(x, y), norms)
+    pipeline = _draft_linear().fit(x[:, _DRAFT_INDEX], y)
+    scaler, huber = pipeline[0], pipeline[-1]
+    weights = huber.coef_ / scaler.scale_
+    offset = float(huber.intercept_ - weights @ scaler.mean_)
+    fit = _Fit(weights, offset, _estimator(), norms)
+    fit.estimator.fit(x, y - fit.linear(x))
+    return fit
 
 
 class EngagementModel:
@@ -562,46 +616,68 @@ class EngagementModel:
 
     def predict(self, features: DraftFeatures) -> Prediction:
         """Expected rate with an 80% band, from the model or, for thin platforms, the priors."""
+        return self.predict_many([features])[0]
+
+    def predict_many(self, rows: Sequence[DraftFeatures]) -> list[Prediction]:
+        """``predict`` of each row, in order. The model's rows and their drivers are scored
+        in two batches: an optimizer scores a dozen variants and slots per draft, and each
+        call into the estimators has a fixed cost far above its per-row cost."""
         if not self.trained:
             raise RuntimeError("train the model before predicting")
-        if not self.modeled(features.platform):
-            return self._from_prior(features)
-        assert self._fit is not None
+        out: list[Prediction | None] = [None] * len(rows)
+        asked: list[tuple[int, _Asked]] = []
+        for i, features in enumerate(rows):
+            if self.modeled(features.platform):
+                asked.append((i, self._asked(features)))
+            else:
+                out[i] = self._from_prior(features)
+        if asked:
+            assert self._fit is not None
+            centres = self._fit.predict_logit([a.features for _, a in asked])
+            drivers = self._drivers_many([a.features for _, a in asked], centres)
+            for (i, a), centre, found in zip(asked, centres, drivers, strict=True):
+                out[i] = self._from_model(a, float(centre), found)
+        return [p for p in out if p is not None]
+
+    def _asked(self, features: DraftFeatures) -> _Asked:
+        """An hour the tenant never posts at on this platform: the model answers for the
+        nearest hour it knows and the prior's week shape scales that to the asked hour."""
+        platform = features.platform
+        nearest = _nearest_hour(int(features.hour), self.norms[platform].hours)
+        if nearest is None:
+            return _Asked(features, features, 1.0)
+        moved = features.model_copy(update={"hour": nearest + features.hour % 1})
+        factor = time_lift(platform, features.weekday, int(features.hour)) / time_lift(
+            platform, features.weekday, nearest
+        )
+        return _Asked(features, moved, factor)
+
+    def _from_model(self, asked: _Asked, centre: float, drivers: list[Driver]) -> Prediction:
         assert self.report is not None
+        features, factor = asked.features, asked.factor
         platform = features.platform
         norm = self.norms[platform]
-
-        # An hour the tenant never posts at on this platform: the model answers for the
-        # nearest hour it knows and the prior's week shape scales that to the asked hour.
-        asked = features
-        factor, nearest = 1.0, _nearest_hour(int(features.hour), norm.hours)
-        if nearest is not None:
-            features = features.model_copy(update={"hour": nearest + features.hour % 1})
-            factor = time_lift(platform, features.weekday, int(asked.hour)) / time_lift(
-                platform, features.weekday, nearest
-            )
-        centre = float(self._fit.predict_logit([features])[0])
         q_low, q_high = self._bands[platform]
         rate = expit(centre) * factor
         basis = (
-            f"gradient-boosted model of your {self.report.n_samples} published posts "
-            f"({norm.count} on {platform}); 80% band from cross-validated errors"
+            f"model of your {self.report.n_samples} published posts ({norm.count} on "
+            f"{platform}): the draft's features, then gradient-boosted trees for timing and the "
+            "rest; 80% band from cross-validated errors"
         )
-        drivers = self._drivers(features, centre)
-        if nearest is not None:
+        if asked.moved:
             basis += (
-                f"; you have not posted at {_hhmm(asked.hour)} on {platform}, so the model's "
-                f"{_hhmm(features.hour)} estimate is scaled by the typical hour pattern"
+                f"; you have not posted at {_hhmm(asked.original.hour)} on {platform}, so the "
+                f"model's {_hhmm(features.hour)} estimate is scaled by the typical hour pattern"
             )
-            drivers.insert(
-                0,
+            drivers = [
                 Driver(
                     feature="hour (typical pattern)",
-                    value=_hhmm(asked.hour),
+                    value=_hhmm(asked.original.hour),
                     typical=_hhmm(features.hour),
                     effect=round(factor - 1, 3),
                 ),
-            )
+                *drivers,
+            ]
         return Prediction(
             rate=round(rate, 5),
             low=round(expit(centre + q_low) * factor, 5),
@@ -654,38 +730,52 @@ class EngagementModel:
             drivers=sorted(drivers, key=lambda d: -abs(d.effect)),
         )
 
-    def _drivers(self, features: DraftFeatures, centre: float) -> list[Driver]:
-        """Swap one field at a time for the tenant's typical value on this platform and see
-        how far the prediction moves: one small batch, and easy to say in words."""
+    def _drivers_many(
+        self, rows: Sequence[DraftFeatures], centres: np.ndarray
+    ) -> list[list[Driver]]:
+        """Per row, swap one field at a time for the tenant's typical value on its platform
+        and see how far the prediction moves: one batch for every row, easy to say in words."""
         assert self._fit is not None
-        typical = self.norms[features.platform].typical
-        names = [
-            name
-            for name, field in DRIVER_FIELDS.items()
-            if getattr(features, field) != getattr(typical, field)
-        ]
-        if not names:
-            return []
-        variants = [
-            features.model_copy(update={DRIVER_FIELDS[n]: getattr(typical, DRIVER_FIELDS[n])})
-            for n in names
-        ]
+        swaps: list[tuple[int, str]] = []  # (row, driver name) of each variant scored
+        variants: list[DraftFeatures] = []
+        for i, features in enumerate(rows):
+            typical = self.norms[features.platform].typical
+            for name, field in DRIVER_FIELDS.items():
+                if getattr(features, field) != getattr(typical, field):
+                    swaps.append((i, name))
+                    variants.append(features.model_copy(update={field: getattr(typical, field)}))
+        found: list[list[Driver]] = [[] for _ in rows]
+        if not variants:
+            return found
         others = self._fit.predict_logit(variants)
-        rate = expit(centre)
-        drivers = []
-        for name, other in zip(names, others, strict=True):
-            effect = rate / expit(float(other)) - 1
+        for (i, name), other in zip(swaps, others, strict=True):
+            effect = expit(float(centres[i])) / expit(float(other)) - 1
             if abs(effect) >= 0.02:
                 field = DRIVER_FIELDS[name]
-                drivers.append(
+                typical = self.norms[rows[i].platform].typical
+                found[i].append(
                     Driver(
                         feature=name,
-                        value=_show(field, getattr(features, field)),
+                        value=_show(field, getattr(rows[i], field)),
                         typical=_show(field, getattr(typical, field)),
                         effect=round(effect, 3),
                     )
                 )
-        return sorted(drivers, key=lambda d: -abs(d.effect))
+        return [sorted(d, key=lambda d: -abs(d.effect)) for d in found]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A draft as asked (``original``) and as the model is asked it (``features``: at the
+    nearest hour the tenant has posted at, then scaled by ``factor``)."""
+
+    original: DraftFeatures
+    features: DraftFeatures
+    factor: float
+
+    @property
+    def moved(self) -> bool:
+        return self.features is not self.original
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -727,51 +817,90 @@ def _show(field: str, value: Any) -> str:
 # --- the per-tenant cache ------------------------------------------------------------------
 
 
+@dataclass
+class _Cached:
+    model: EngagementModel
+    version: int | None  # the analytics version it was last checked against; None: never
+    checked_at: float  # when its fingerprint was last compared, on the cache's clock
+
+
 class EngagementModels:
     """Trained models by organization id. ``get`` returns the cached model while the tenant's
-    data fingerprint is unchanged and retrains (once, even under concurrent calls) when it
-    changes. Least recently used tenants are dropped beyond ``max_tenants``."""
+    data is unchanged and retrains (once, even under concurrent calls) when it changes.
+    Least recently used tenants are dropped beyond ``max_tenants``.
 
-    def __init__(self, *, max_tenants: int = 256, min_posts: int = MIN_POSTS) -> None:
+    "Unchanged" is first asked of the organization's analytics version, one indexed read that
+    every metrics write bumps (``persistence.analytics_versions``). The data fingerprint, which
+    aggregates every analytics row, post and account of the tenant and used to cost more than
+    the rest of an optimizer run, is computed only when the version moved or the model was last
+    checked ``verify_seconds`` ago: a write that skips the bump (a published post, an account's
+    timezone) is still noticed, that much later."""
+
+    def __init__(
+        self,
+        *,
+        max_tenants: int = 256,
+        min_posts: int = MIN_POSTS,
+        verify_seconds: float = VERIFY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_tenants = max_tenants
         self.min_posts = min_posts
+        self.verify_seconds = verify_seconds
         self.trainings = 0  # how many times a model was trained: for tests and metrics
-        self._models: OrderedDict[ObjectId, EngagementModel] = OrderedDict()
+        self._clock = clock
+        self._models: OrderedDict[ObjectId, _Cached] = OrderedDict()
         self._locks: dict[ObjectId, asyncio.Lock] = {}
 
     async def get(self, db: Any, org_id: ObjectId) -> EngagementModel:
+        # The version is read before anything else: a write during a training leaves the
+        # model stored with the older version, so the next call checks again.
+        version = await analytics_version(db, org_id)
+        cached = self._models.get(org_id)
+        if (
+            cached is not None
+            and cached.version == version
+            and self._clock() - cached.checked_at < self.verify_seconds
+        ):
+            self._models.move_to_end(org_id)
+            return cached.model
         fingerprint = await data_fingerprint(db, org_id)
-        model = self._fresh(org_id, fingerprint)
+        model = self._fresh(org_id, fingerprint, version)
         if model is not None:
             return model
         lock = self._locks.setdefault(org_id, asyncio.Lock())
         async with lock:
-            model = self._fresh(org_id, fingerprint)  # another call may have trained it
+            model = self._fresh(org_id, fingerprint, version)  # another call may have trained
             if model is not None:
                 return model
             model = EngagementModel(min_posts=self.min_posts)
             await model.train(db, org_id)
             self.trainings += 1
-            self.put(org_id, model)
+            self.put(org_id, model, version=version)
             return model
 
-    def put(self, org_id: ObjectId, model: EngagementModel) -> None:
-        """Keep a model trained elsewhere (a warm-up job); ``get`` still checks its
-        fingerprint before using it."""
+    def put(self, org_id: ObjectId, model: EngagementModel, *, version: int | None = None) -> None:
+        """Keep a model trained elsewhere (a warm-up job); without the analytics ``version``
+        it was trained at, ``get`` checks its fingerprint before using it."""
         if model.report is None:
             raise ValueError("only a trained model can be cached")
-        self._models[org_id] = model
+        self._models[org_id] = _Cached(model, version, self._clock())
         self._models.move_to_end(org_id)
         while len(self._models) > self.max_tenants:
             dropped, _ = self._models.popitem(last=False)
             self._locks.pop(dropped, None)
 
-    def _fresh(self, org_id: ObjectId, fingerprint: str) -> EngagementModel | None:
-        model = self._models.get(org_id)
-        if model is None or model.report is None or model.report.fingerprint != fingerprint:
+    def _fresh(self, org_id: ObjectId, fingerprint: str, version: int) -> EngagementModel | None:
+        """The cached model if it was trained on data with this fingerprint (and from now on
+        known to match ``version``)."""
+        cached = self._models.get(org_id)
+        if cached is None or cached.model.report is None:
             return None
+        if cached.model.report.fingerprint != fingerprint:
+            return None
+        cached.version, cached.checked_at = version, self._clock()
         self._models.move_to_end(org_id)
-        return model
+        return cached.model
 
     def clear(self, org_id: ObjectId | None = None) -> None:
         if org_id is None:

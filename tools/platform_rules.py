@@ -645,6 +645,47 @@ def _title_violations(title: str, rules: PlatformRules, banned: Sequence[str]) -
     return out
 
 
+# A first comment is held to the post's own limit, except where the network caps comments
+# lower: LinkedIn refuses a comment over 1,250 characters (its comment box and the
+# socialActions comments API alike). The other networks document no lower cap for comments.
+COMMENT_MAX_LENGTH: dict[str, int] = {"linkedin": 1250}
+
+
+def comment_max_length(platform: str) -> int:
+    """The longest first comment ``platform`` takes, counted as its posts are."""
+    rules = rules_for(platform)
+    return min(rules.max_length, COMMENT_MAX_LENGTH.get(rules.platform, rules.max_length))
+
+
+def validate_comment(
+    text: str, platform: str, *, banned_terms: Iterable[str] = ()
+) -> list[Violation]:
+    """Every rule a first comment (or a thread's reply, through :func:`validate_post`)
+    breaks: the post's rules with no hashtags appended, and the comment's own length."""
+    limit = comment_max_length(platform)
+    out = [
+        v
+        for v in validate_post(text, [], platform, banned_terms=banned_terms)
+        if not (v.code == "too_long" and v.limit == rules_for(platform).max_length)
+    ]
+    length = post_length(text, platform)
+    if length > limit:
+        out.insert(
+            0,
+            Violation(
+                code="too_long",
+                field="text",
+                message=(
+                    f"The comment is {length} characters long; {rules_for(platform).platform} "
+                    f"allows {limit} in a comment. Cut at least {length - limit}."
+                ),
+                limit=limit,
+                actual=length,
+            ),
+        )
+    return out
+
+
 def advise(text: str, hashtags: Sequence[str], platform: str) -> list[str]:
     """Advice that is not a rule: a hashtag count outside the platform's recommended range."""
     rules = rules_for(platform)

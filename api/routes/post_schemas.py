@@ -10,23 +10,48 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.routes.schemas import ApiModel
+from api.routes.schemas import StrictIn as SharedStrictIn
 from persistence.ids import IsoDateTime, PyObjectId
 from persistence.models import Post, PostComment
-from persistence.models.content import ContentType, Platform, PostStatus, PostView, TargetStatus
+from persistence.models.content import (
+    ContentType,
+    Platform,
+    PlatformTarget,
+    PostStatus,
+    PostView,
+    TargetStatus,
+)
 from services.publishing import ScheduleWarning
 from services.workspace.listing import Calendar
-from services.workspace.posts import PostInput, TargetInput, is_locked
+from services.workspace.posts import PartInput, PostInput, TargetInput, is_locked
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Hashtag = Annotated[str, StringConstraints(min_length=1, max_length=140)]
 
 
-class StrictIn(ApiModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+class StrictIn(SharedStrictIn):
+    model_config = ConfigDict(arbitrary_types_allowed=True)  # ObjectId fields
 
 
 class MediaRefIn(StrictIn):
     media_id: PyObjectId = Field(description="An item of the media library (/api/media).")
+
+
+MAX_THREAD_PARTS = 50
+PART_MAX_CHARS = 10000
+
+
+class ThreadPartIn(StrictIn):
+    """A follow-up part of a thread, published as a reply to the part before it."""
+
+    text: str = Field(max_length=PART_MAX_CHARS, description="Held to the network's length.")
+    media_files: list[MediaRefIn] = Field(default_factory=list, max_length=20)
+
+    def to_input(self) -> PartInput:
+        return PartInput(self.text, [m.media_id for m in self.media_files])
+
+
+ThreadIn = list[ThreadPartIn]
 
 
 class ContentIn(StrictIn):
@@ -34,6 +59,18 @@ class ContentIn(StrictIn):
     title: str | None = Field(default=None, max_length=500)
     hashtags: list[Hashtag] = Field(default_factory=list, max_length=60)
     media_files: list[MediaRefIn] = Field(default_factory=list, max_length=20)
+    thread: ThreadIn = Field(
+        default_factory=list,
+        max_length=MAX_THREAD_PARTS,
+        description="Parts after the main text, each published as a reply to the one before "
+        "(networks with threads: X, Bluesky). A target may override it.",
+    )
+    first_comment: str | None = Field(
+        default=None,
+        max_length=PART_MAX_CHARS,
+        description="A comment the account adds under the post once it is out (Facebook, "
+        "Instagram, LinkedIn, YouTube; a self-reply on X and Bluesky). A target may override it.",
+    )
 
 
 class TargetIn(StrictIn):
@@ -41,6 +78,21 @@ class TargetIn(StrictIn):
     text: str | None = Field(
         default=None, max_length=70000, description="This network's own text, if different."
     )
+    thread: ThreadIn | None = Field(
+        default=None,
+        max_length=MAX_THREAD_PARTS,
+        description="This network's own thread instead of content.thread; [] for none here.",
+    )
+    first_comment: str | None = Field(
+        default=None,
+        max_length=PART_MAX_CHARS,
+        description='This network\'s own first comment instead of content.firstComment; "" for '
+        "none here.",
+    )
+
+    def to_input(self) -> TargetInput:
+        thread = None if self.thread is None else [p.to_input() for p in self.thread]
+        return TargetInput(self.social_account_id, self.text, thread, self.first_comment)
 
 
 class SchedulingIn(StrictIn):
@@ -66,10 +118,12 @@ class PostIn(StrictIn):
             title=self.content.title,
             hashtags=list(self.content.hashtags),
             media_ids=[m.media_id for m in self.content.media_files],
-            targets=[TargetInput(t.social_account_id, t.text) for t in self.platforms],
+            targets=[t.to_input() for t in self.platforms],
             scheduled_at=self.scheduling.scheduled_at,
             timezone=self.scheduling.timezone,
             tags=list(dict.fromkeys(self.tags)),
+            thread=[p.to_input() for p in self.content.thread],
+            first_comment=self.content.first_comment,
         )
 
 
@@ -100,12 +154,19 @@ class MediaFileOut(ApiModel):
     alt_text: str | None = None
 
 
+class ThreadPartOut(ApiModel):
+    text: str
+    media_files: list[MediaFileOut]
+
+
 class ContentOut(ApiModel):
     title: str | None = None
     text: str
     content_type: ContentType
     media_files: list[MediaFileOut]
     hashtags: list[str]
+    thread: list[ThreadPartOut] = Field(default_factory=list)
+    first_comment: str | None = None
 
 
 class TargetOut(ApiModel):
@@ -113,8 +174,21 @@ class TargetOut(ApiModel):
     platform: Platform
     status: TargetStatus
     text: str | None = None
+    thread: list[ThreadPartOut] | None = Field(
+        default=None, description="This network's own thread, when it overrides the post's."
+    )
+    first_comment: str | None = Field(
+        default=None, description='This network\'s own first comment ("" for none).'
+    )
     platform_post_id: str | None = None
     url: str | None = None
+    thread_post_ids: list[str] = Field(
+        default_factory=list,
+        description="The network's ids of the thread parts published so far, in order.",
+    )
+    first_comment_id: str | None = Field(
+        default=None, description="The network's id of the first comment, once made."
+    )
     published_at: datetime | None = None
     error_message: str | None = None
 
@@ -176,6 +250,8 @@ class PostOut(ApiModel):
     @classmethod
     def of(cls, post: Post, warnings: list[ScheduleWarning] | None = None) -> PostOut:
         data: dict[str, Any] = post.model_dump(mode="json", by_alias=False)
+        for target, stored in zip(data["platforms"], post.platforms, strict=True):
+            target["thread_post_ids"], target["first_comment_id"] = _parts_made(stored)
         data["locked"] = is_locked(post)
         data["warnings"] = [
             {
@@ -236,6 +312,13 @@ def _include_of(model: type[BaseModel]) -> dict[str, Any]:
 _POST_OUT_FIELDS = _include_of(PostOut)
 
 
+def _parts_made(target: PlatformTarget) -> tuple[list[str], str | None]:
+    """The network ids of a target's thread parts and first comment made so far, as the
+    publishing engine records them in its platform data."""
+    made = target.platform_data or {}
+    return list(made.get("partIds") or []), made.get("firstCommentId")
+
+
 def post_json(post: Post | PostView) -> dict[str, Any]:
     """``PostOut.of(post)`` in its JSON form (camelCase keys), in one serialization of the
     stored post. PostOut.of dumps the post and validates the dump again; for a calendar's
@@ -243,6 +326,8 @@ def post_json(post: Post | PostView) -> dict[str, Any]:
     the answer's time. tests/test_post_json.py holds the two equal."""
     data = post.model_dump(mode="json", by_alias=True, include=_POST_OUT_FIELDS)
     data["id"] = data.pop("_id")
+    for target, stored in zip(data["platforms"], post.platforms, strict=True):
+        target["threadPostIds"], target["firstCommentId"] = _parts_made(stored)
     data["locked"] = is_locked(post)
     data["warnings"] = []
     return data
@@ -299,6 +384,21 @@ class SuggestionOut(ApiModel):
     hashtags: list[str]
 
 
+class PartPreviewOut(ApiModel):
+    """A thread part or the first comment as it will follow the post."""
+
+    kind: Literal["thread_part", "first_comment"]
+    position: int = Field(description="1 for the first reply to the post; the comment is last.")
+    text: str = Field(description="Published as written (no hashtags appended).")
+    length: int
+    max_length: int
+    over_by: int
+    truncated_text: str | None
+    media: list[MediaCheckOut]
+    valid: bool
+    violations: list[IssueOut]
+
+
 class TargetPreviewOut(ApiModel):
     social_account_id: str
     platform: Platform
@@ -318,6 +418,13 @@ class TargetPreviewOut(ApiModel):
     advice: list[str]
     suggestion: SuggestionOut | None = Field(
         description="A repaired text and hashtags that pass every rule, when some fail."
+    )
+    thread: list[PartPreviewOut] = Field(
+        default_factory=list, description="Each part after the post, as a reply to the last."
+    )
+    first_comment: PartPreviewOut | None = None
+    unsupported: list[IssueOut] = Field(
+        default_factory=list, description="A thread or first comment this network cannot take."
     )
 
 

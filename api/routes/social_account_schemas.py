@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from api.routes.schemas import ApiModel
+from api.routes.schemas import ApiModel, StrictIn
+from persistence.ids import IsoTime
 from persistence.models import SocialAccount
 from persistence.models.content import PLATFORMS, Platform
 from services.social_accounts.connect import ConnectStart
 from services.social_accounts.insights import AccountInsights, AccountPostMetrics
 from services.social_accounts.manage import DAYS, MAX_DEFAULT_HASHTAGS, PostingWindow
 from services.social_accounts.sync import SyncResult
+from tools.platform_rules import comment_max_length
 from tools.platforms.base import SocialProvider
 from tools.platforms.limits import Limits
 
@@ -24,10 +26,6 @@ Connectable = Literal[
     "twitter", "instagram", "facebook", "linkedin", "tiktok", "youtube", "bluesky"
 ]
 assert set(Connectable.__args__) <= set(PLATFORMS)  # type: ignore[attr-defined]
-
-
-class StrictIn(ApiModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- accounts ----------------------------------------------------------------------------------
@@ -174,8 +172,8 @@ class ConnectOut(ApiModel):
 
 class PostingWindowIn(StrictIn):
     days: list[Day] = Field(min_length=1, max_length=7)
-    start: time = Field(description="HH:MM, in the account's timezone.")
-    end: time = Field(description="HH:MM, after start.")
+    start: IsoTime = Field(description="HH:MM, in the account's timezone.")
+    end: IsoTime = Field(description="HH:MM, after start.")
 
     @field_validator("start", "end")
     @classmethod
@@ -211,6 +209,10 @@ class TextLimitsOut(ApiModel):
     max_bytes: int | None
     max_hashtags: int | None
     title_max_length: int | None
+    comment_max_length: int = Field(
+        description="The longest first comment, counted as posts are (where the network has "
+        "the first_comment capability)."
+    )
 
 
 class MediaLimitOut(ApiModel):
@@ -248,6 +250,7 @@ class LimitsOut(ApiModel):
                 max_bytes=t.max_bytes,
                 max_hashtags=t.max_hashtags,
                 title_max_length=t.title_max_length,
+                comment_max_length=comment_max_length(limits.network),
             ),
             media=[
                 MediaLimitOut(

@@ -140,6 +140,13 @@ class MediaFile(Model):
     alt_text: str | None = None
 
 
+class ThreadPart(Model):
+    """A follow-up part of a thread (X, Bluesky): published as a reply to the part before."""
+
+    text: str
+    media_files: list[MediaFile] = Field(default_factory=list)
+
+
 class PostContent(Model):
     title: str | None = None
     text: str = ""
@@ -148,6 +155,12 @@ class PostContent(Model):
     hashtags: list[str] = Field(default_factory=list)
     mentions: list[str] = Field(default_factory=list)
     links: list[str] = Field(default_factory=list)
+    thread: list[ThreadPart] = Field(
+        default_factory=list, description="Parts after the main text, each a reply to the last."
+    )
+    first_comment: str | None = Field(
+        default=None, description="A comment the account makes under the post once it is out."
+    )
 
 
 class Targeting(Model):
@@ -183,6 +196,15 @@ class PlatformTarget(Model):
     status: TargetStatus = "pending"
     text: str | None = Field(
         default=None, description="This network's own text; the post's content.text if unset."
+    )
+    thread: list[ThreadPart] | None = Field(
+        default=None,
+        description="This network's own thread; the post's content.thread if unset ([] for none).",
+    )
+    first_comment: str | None = Field(
+        default=None,
+        description="This network's own first comment; the post's content.firstComment if "
+        "unset (an empty string for none).",
     )
     url: str | None = None
     published_at: UTCDateTime | None = None

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -76,27 +77,49 @@ def figures_markdown(summary: SummaryAnswer, trends: TrendsAnswer) -> str:
     return "\n".join(lines)
 
 
-def _svg(draw: Any) -> str:
-    """One matplotlib figure as an inline SVG string."""
+# matplotlib keeps process-wide state that is not safe to share between threads: pyplot's
+# figure registry, the rcParams, and the mathtext parser (pyparsing with a shared packrat
+# cache). Reports render in ``asyncio.to_thread``; two rendering at once broke the symlog
+# axis's tick labels (``$\\mathdefault{10^{2}}$``) with "ParseException: Expected end of
+# text, found '$'". One chart is drawn at a time, on a Figure of its own (no pyplot), with
+# plain tick labels and no math parsing of any text, so a "$5 off" stays literal text.
+_DRAWING = threading.Lock()
+_RC = {
+    "text.parse_math": False,  # "$5 off ... $10" in a label is text, never math
+    "text.usetex": False,
+    "svg.fonttype": "none",  # text stays <text> in the SVG: smaller, searchable, selectable
+    "svg.hashsalt": "chorus-report",  # the same data draws the same SVG
+}
+
+
+def _plain_number(value: float, _position: int) -> str:
+    return f"{value:,.0f}"
+
+
+def _svg(draw: Callable[[Any], None]) -> str:
+    """One chart as an inline SVG string."""
     import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
-    matplotlib.use("Agg")  # no display where reports are built
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 3))
-    try:
+    with _DRAWING, matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(8, 3))
+        ax = fig.subplots()
         draw(ax)
+        # The default formatters of log-like scales write their labels as mathtext.
+        ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
         fig.tight_layout()
         out = io.StringIO()
-        fig.savefig(out, format="svg")
-    finally:
-        plt.close(fig)
+        fig.savefig(out, format="svg", metadata={"Date": None})  # no timestamp in the file
     text = out.getvalue()
     return text[text.index("<svg") :]  # drop the XML prolog: the SVG sits inside HTML
 
 
-def charts(summary: SummaryAnswer, trends: TrendsAnswer) -> list[tuple[str, str]]:
-    """(caption, svg) of the daily engagements and of engagements per network."""
+def charts(
+    summary: SummaryAnswer, trends: TrendsAnswer, title: str | None = None
+) -> list[tuple[str, str]]:
+    """(caption, svg) of the daily engagements and of engagements per network; ``title``
+    (the report's, as its author wrote it) heads the daily chart."""
     points = trends.series.points
     days = [p.date for p in points]
 
@@ -106,6 +129,8 @@ def charts(summary: SummaryAnswer, trends: TrendsAnswer) -> list[tuple[str, str]
         ax.set_yscale("symlog")
         ax.legend(loc="upper left")
         ax.tick_params(axis="x", labelrotation=30)
+        if title:
+            ax.set_title(title)
 
     platforms = summary.summary.platforms
 

@@ -56,7 +56,7 @@ async def finish(
     ``report.ready``. A report deleted meanwhile stays deleted."""
     failed = [r for r in report.runs if r.status != "success"]
     markdown = "\n\n".join([f"# {report.title}", figures_markdown(summary, trends), *sections])
-    drawn = await asyncio.to_thread(charts, summary, trends)
+    drawn = await asyncio.to_thread(charts, summary, trends, report.title)
     html = render_html(report.title, markdown, drawn)
     status = "failed" if report.runs and len(failed) == len(report.runs) else "completed"
     figures = {

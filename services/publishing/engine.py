@@ -30,7 +30,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -49,6 +49,7 @@ from services.publishing.budgets import take_budget
 from services.publishing.media import MediaUnavailable, load_media
 from services.publishing.policy import Decision, RetryPolicy
 from services.social_accounts.access_port import AccountAccess, OpenAccount
+from services.workspace.rules import target_first_comment, target_thread
 from tools.platform_rules import compose
 from tools.platforms.base import (
     NeedsReconnect,
@@ -56,6 +57,7 @@ from tools.platforms.base import (
     Publication,
     Published,
     RateLimited,
+    ThreadPart,
 )
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,10 @@ class Publisher:
         self.config = config or PublishConfig()
         self.worker = worker or default_worker_name()
         self.clock = clock
+        # Per claim token, the post as this pass has written it: every write of a holder is
+        # guarded by its token, so nobody else changes the post meanwhile, and the pass can
+        # settle from what it wrote instead of reading the post back.
+        self._held: dict[str, dict[str, Any]] = {}
 
     @property
     def lease(self) -> timedelta:
@@ -142,6 +148,7 @@ class Publisher:
         if post.publishing is None or not post.publishing.token:
             raise ValueError("claim the post first (Publisher.claim)")
         token = post.publishing.token
+        self._held[token] = post.to_mongo()
         keeper = asyncio.create_task(self._keep_lease(post, token), name=f"lease:{post.id}")
         try:
             now = self.clock()
@@ -166,6 +173,7 @@ class Publisher:
             log.warning("post %s was taken over by another worker; this pass stops", post.id)
             return "lost"
         finally:
+            self._held.pop(token, None)
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
@@ -183,19 +191,20 @@ class Publisher:
 
     async def _write(self, post: Post, token: str, index: int, changes: dict[str, Any]) -> None:
         prefix = f"platforms.{index}."
-        ok = await guarded_set(
-            self.posts,
-            post.organization_id,
-            post.id,
-            token,
-            {prefix + key: value for key, value in changes.items()},
-        )
+        paths = {prefix + key: value for key, value in changes.items()}
+        ok = await guarded_set(self.posts, post.organization_id, post.id, token, paths)
         if not ok:
             raise LostClaim(str(post.id))
+        held = self._held.get(token)
+        if held is not None:
+            for path, value in paths.items():
+                _set_path(held, path, value)
 
     # --- one target ----------------------------------------------------------------------------
 
-    def _publication(self, post: Post, target: PlatformTarget, media: list[Any]) -> Publication:
+    def _publication(
+        self, post: Post, target: PlatformTarget, media: list[Any], thread: list[ThreadPart]
+    ) -> Publication:
         content = post.content
         text = target.text
         if text is None:
@@ -207,8 +216,20 @@ class Publisher:
             title=content.title,
             link=content.links[0] if content.links else None,
             media=tuple(media),
+            thread=tuple(thread),
+            first_comment=target_first_comment(post, target),
             options={str(k): str(v) for k, v in dict(options).items()},
         )
+
+    async def _thread(self, post: Post, target: PlatformTarget) -> list[ThreadPart]:
+        """The target's thread parts (its own or the post's), their media read from the store."""
+        return [
+            ThreadPart(
+                part.text,
+                tuple(await load_media(self.media, post.organization_id, part.media_files)),
+            )
+            for part in target_thread(post, target)
+        ]
 
     async def _target(self, post: Post, token: str, index: int, target: PlatformTarget) -> None:
         org = post.organization_id
@@ -227,10 +248,11 @@ class Publisher:
             return
         try:
             media = await load_media(self.media, org, post.content.media_files)
+            thread = await self._thread(post, target)
         except MediaUnavailable as exc:
             await self._fail(post, token, index, str(exc), False)
             return
-        publication = self._publication(post, target, media)
+        publication = self._publication(post, target, media, thread)
         resume = _stored_partial(target)
 
         if target.status == "publishing":
@@ -239,6 +261,7 @@ class Publisher:
             if found is _STOP:
                 return
             if isinstance(found, Published):
+                found = _furthest(resume, found)
                 if found.is_complete(publication):
                     await self._published(post, token, index, found)
                     return
@@ -274,10 +297,23 @@ class Publisher:
                 "firstAttemptAt": target.first_attempt_at or now,
                 "nextAttemptAt": None,
                 **_partial_changes(resume),
+                **_first_step(publication, resume),
             },
         )
+
+        async def progress(made: Published, step: str) -> None:
+            # Before each further part: what exists, and the call whose outcome is unknown
+            # until the next write, so that a worker killed mid-thread loses no part's id.
+            await self._write(
+                post, token, index, {**_partial_changes(made), "platformData.inFlight": step}
+            )
+
         try:
-            result = await opened.provider.publish(opened.tokens, publication, resume=resume)
+            result = await opened.provider.publish(
+                opened.tokens, publication, resume=resume, progress=progress
+            )
+        except LostClaim:
+            raise
         except PlatformError as exc:
             decision = self.config.policy.decide(exc, attempts, self.clock())
             await self._apply(post, token, index, target, decision, exc.partial or resume)
@@ -377,6 +413,9 @@ class Publisher:
                 "retryable": None,
                 "nextAttemptAt": None,
                 **_partial_changes(result, root=False),
+                # No call of this target is in flight any more (set only for threads and
+                # first comments, so a plain post's document gains no field).
+                **({"platformData.inFlight": None} if _has_extras(result) else {}),
             },
         )
 
@@ -406,12 +445,9 @@ class Publisher:
     # --- the post's end ----------------------------------------------------------------------
 
     async def _settle(self, post: Post, token: str) -> Settled:
-        raw = await self.posts.find_one(
-            {"_id": post.id, "organizationId": post.organization_id, "publishing.token": token}
-        )
-        if raw is None:
-            raise LostClaim(str(post.id))
-        current = Post.from_mongo(raw)
+        # The post as this pass wrote it (see ``_held``); the guarded write below still
+        # finds out if the claim was lost meanwhile.
+        current = Post.from_mongo(self._held[token])
         targets = current.platforms
         now = self.clock()
         waiting = [t for t in targets if t.status in ("pending", "publishing")]
@@ -476,6 +512,18 @@ class Publisher:
 _STOP = object()
 
 
+def _set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    """``$set`` of one dotted path (``platforms.0.platformData.partIds``) on a local copy."""
+    *parents, last = path.split(".")
+    node: Any = doc
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
 def _stored_partial(target: PlatformTarget) -> Published | None:
     """What an earlier attempt already made of this target (its root post and parts)."""
     if not target.platform_post_id:
@@ -487,6 +535,32 @@ def _stored_partial(target: PlatformTarget) -> Published | None:
         tuple(data.get("partIds") or ()),
         data.get("firstCommentId"),
     )
+
+
+def _furthest(stored: Published | None, found: Published) -> Published:
+    """What the network showed, or what this target recorded itself where that goes further:
+    a listing may lag behind (or page past) a reply whose id the engine already holds, and a
+    part recorded as made must never be made again."""
+    if stored is None:
+        return found
+    if stored.platform_post_id != found.platform_post_id:
+        return stored  # the root this target made, by its recorded id; not a look-alike
+    parts = found.part_ids if len(found.part_ids) >= len(stored.part_ids) else stored.part_ids
+    return replace(
+        found, part_ids=parts, first_comment_id=found.first_comment_id or stored.first_comment_id
+    )
+
+
+def _first_step(publication: Publication, resume: Published | None) -> dict[str, Any]:
+    """For a thread or first comment, the step this attempt calls first (the post itself
+    unless it exists), recorded with the ``publishing`` mark before the call."""
+    if resume is not None or not (publication.thread or publication.first_comment):
+        return {}
+    return {"platformData.inFlight": "post"}
+
+
+def _has_extras(made: Published) -> bool:
+    return bool(made.part_ids or made.first_comment_id)
 
 
 def _partial_changes(found: Published | None, *, root: bool = True) -> dict[str, Any]:

@@ -4,10 +4,12 @@ Each line is one post and is all-or-nothing: it is checked whole (fields, accoun
 network's rules, the plan's allowance) and stored, or reported by line number with the
 field and the reason while the other lines go on. Columns (JSON keys alike):
 
-    text, scheduledAt, accounts, hashtags, title, tags, timezone
+    text, scheduledAt, accounts, hashtags, title, tags, timezone, thread, firstComment
 
 ``accounts``, ``hashtags`` and ``tags`` are lists in JSON, and ``;``-separated in CSV
-(hashtags may also be space-separated). A ``scheduledAt`` without an offset is a local time
+(hashtags may also be space-separated). ``thread`` (the parts after ``text``, each a reply
+to the one before) is a list of strings in JSON; in CSV one quoted cell whose parts are
+separated by a line holding only ``---``. A ``scheduledAt`` without an offset is a local time
 in the line's ``timezone``, else the organization's: "2026-03-08 09:00" in New York is 14:00
 UTC that day, whatever the DST rule.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +36,8 @@ from services import organizations
 from services.workspace import posts
 
 MAX_LINES = 1000
+# In a CSV cell: a line holding only "---" ends one thread part and starts the next.
+THREAD_SEPARATOR = re.compile(r"\n[ \t]*---[ \t]*(?:\n|$)")
 Format = Literal["auto", "csv", "jsonl"]
 
 
@@ -46,6 +51,16 @@ class BulkLine(BaseModel):
     title: str | None = Field(default=None, max_length=500)
     tags: list[str] = Field(default_factory=list, max_length=30)
     timezone: str | None = Field(default=None, max_length=64)
+    thread: list[str] = Field(default_factory=list, max_length=50)
+    first_comment: str | None = Field(default=None, alias="firstComment", max_length=10000)
+
+    @field_validator("thread", mode="before")
+    @classmethod
+    def _split_parts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = THREAD_SEPARATOR.split(value.replace("\r\n", "\n"))
+            return [part.strip() for part in parts if part.strip()]
+        return value
 
     @field_validator("accounts", "tags", mode="before")
     @classmethod
@@ -61,7 +76,7 @@ class BulkLine(BaseModel):
             return [part for part in value.replace(";", " ").split() if part]
         return value
 
-    @field_validator("title", "timezone", mode="before")
+    @field_validator("title", "timezone", "first_comment", mode="before")
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -144,6 +159,8 @@ def _field_of(error: ChorusError) -> str:
         ("body.content.text", "text"),
         ("body.content.hashtags", "hashtags"),
         ("body.content.title", "title"),
+        ("body.content.thread", "thread"),
+        ("body.content.firstComment", "firstComment"),
         ("body.scheduling.scheduledAt", "scheduledAt"),
         ("body.scheduling.timezone", "timezone"),
         ("body.platforms", "accounts"),
@@ -187,6 +204,8 @@ async def schedule_lines(
                 scheduled_at=when,
                 timezone=line.timezone,
                 tags=list(dict.fromkeys(line.tags)),
+                thread=[posts.PartInput(part) for part in line.thread],
+                first_comment=line.first_comment,
             )
             post = await posts.create(db, org_id, user_id, data, may_publish=True)
         except ChorusError as exc:

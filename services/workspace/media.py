@@ -305,7 +305,15 @@ async def users(db: Any, org_id: ObjectId, media_id: ObjectId) -> list[Post]:
     """Posts waiting to go out that use the media."""
     return await TenantRepository(db, Post).find(
         org_id,
-        {"content.mediaFiles.mediaId": media_id, "scheduling.status": {"$in": list(USING_STATES)}},
+        {
+            # In the post's media, a thread part's, or a target's own thread.
+            "$or": [
+                {"content.mediaFiles.mediaId": media_id},
+                {"content.thread.mediaFiles.mediaId": media_id},
+                {"platforms.thread.mediaFiles.mediaId": media_id},
+            ],
+            "scheduling.status": {"$in": list(USING_STATES)},
+        },
         limit=20,
     )
 

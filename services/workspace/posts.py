@@ -31,6 +31,7 @@ from persistence.models.content import (
     PostContent,
     PostView,
     Scheduling,
+    ThreadPart,
 )
 from persistence.organizations import load_organization
 from persistence.repository import TenantRepository, tenant_filter
@@ -63,9 +64,22 @@ class StaleVersion(Conflict):
 
 
 @dataclass
+class PartInput:
+    """One follow-up part of a thread: its text and media library ids."""
+
+    text: str
+    media_ids: list[ObjectId] = field(default_factory=list)
+
+
+@dataclass
 class TargetInput:
+    """One account to publish to; ``text``, ``thread`` and ``first_comment`` override the
+    post's for this network when given ([] and "" for none)."""
+
     social_account_id: ObjectId
     text: str | None = None
+    thread: list[PartInput] | None = None
+    first_comment: str | None = None
 
 
 @dataclass
@@ -80,6 +94,8 @@ class PostInput:
     scheduled_at: datetime | None = None
     timezone: str | None = None
     tags: list[str] = field(default_factory=list)
+    thread: list[PartInput] = field(default_factory=list)
+    first_comment: str | None = None
 
 
 def is_locked(post: Post | PostView) -> bool:
@@ -129,23 +145,54 @@ async def _targets(db: Any, org_id: ObjectId, targets: list[TargetInput]) -> lis
             raise InvalidInput.field(where, "no such social account in this organization")
         if not account.status.is_active or account.status.connection == "disconnected":
             raise InvalidInput.field(where, "this social account is disconnected; reconnect it")
+        thread = None
+        if target.thread is not None:
+            thread = await _thread(db, org_id, target.thread, f"body.platforms.{i}.thread")
         out.append(
             PlatformTarget(
-                social_account_id=account.id, platform=account.platform, text=target.text
+                social_account_id=account.id,
+                platform=account.platform,
+                text=target.text,
+                thread=thread,
+                first_comment=target.first_comment,
             )
         )
     return out
 
 
-async def _media(db: Any, org_id: ObjectId, media_ids: list[ObjectId]) -> list[MediaFile]:
+def fresh_target(target: PlatformTarget) -> PlatformTarget:
+    """The target as a person wrote it, without any publishing outcome (a copy, a
+    reschedule): the account and this network's own text, thread and first comment."""
+    return PlatformTarget(
+        social_account_id=target.social_account_id,
+        platform=target.platform,
+        text=target.text,
+        thread=target.thread,
+        first_comment=target.first_comment,
+    )
+
+
+async def _thread(
+    db: Any, org_id: ObjectId, parts: list[PartInput], where: str
+) -> list[ThreadPart]:
+    return [
+        ThreadPart(
+            text=part.text,
+            media_files=await _media(db, org_id, part.media_ids, f"{where}.{k}.mediaFiles"),
+        )
+        for k, part in enumerate(parts)
+    ]
+
+
+async def _media(
+    db: Any, org_id: ObjectId, media_ids: list[ObjectId], where: str = "body.content.mediaFiles"
+) -> list[MediaFile]:
     library = TenantRepository(db, MediaAsset)
     out = []
     for i, media_id in enumerate(media_ids):
         asset = await library.get(org_id, media_id)
         if asset is None:
-            raise InvalidInput.field(
-                f"body.content.mediaFiles.{i}.mediaId", "no such media in this organization"
-            )
+            raise InvalidInput.field(f"{where}.{i}.mediaId", "no such media in this organization")
         out.append(
             MediaFile(
                 media_id=asset.id,
@@ -200,6 +247,8 @@ async def _build(
         text=data.text,
         hashtags=data.hashtags,
         media_files=await _media(db, org_id, data.media_ids),
+        thread=await _thread(db, org_id, data.thread, "body.content.thread"),
+        first_comment=data.first_comment or None,
     )
     return content, targets, _timezone(data.timezone, default_tz)
 
@@ -346,10 +395,7 @@ async def duplicate(db: Any, org_id: ObjectId, user_id: ObjectId, post_id: Objec
         user_id=user_id,
         content=source.content,
         targeting=source.targeting,
-        platforms=[
-            PlatformTarget(social_account_id=t.social_account_id, platform=t.platform, text=t.text)
-            for t in source.platforms
-        ],
+        platforms=[fresh_target(t) for t in source.platforms],
         scheduling=Scheduling(timezone=source.scheduling.timezone),
         tags=source.tags,
     )
@@ -379,12 +425,7 @@ async def schedule(
             "scheduling": post.scheduling.model_copy(
                 update={"status": "scheduled", "scheduled_at": max(when, now)}
             ),
-            "platforms": [
-                PlatformTarget(
-                    social_account_id=t.social_account_id, platform=t.platform, text=t.text
-                )
-                for t in post.platforms
-            ],
+            "platforms": [fresh_target(t) for t in post.platforms],
         }
     )
     rules.ensure_valid(after, settings.banned_terms, going_out=True)

@@ -4,7 +4,9 @@ Per target: the composed text (text, then the hashtags it lacks, as ``compose`` 
 for publishing), its length as that network counts it, where a feed's "see more" would cut
 it and whether the network would refuse it, its hashtags, the media checks, every violation
 with what to do about it, and a repaired version (``platform_rules.repair``) when one is
-needed, so the fix is one click away.
+needed, so the fix is one click away. Then each thread part and the first comment, as they
+will follow the post (as written, each with its own length and violations); a thread or
+comment the network cannot take at all is listed under ``unsupported``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,26 @@ class Issue:
 
 
 @dataclass
+class PartPreview:
+    """A thread part or the first comment, as it will appear: published as written (no
+    hashtags appended), its length as the network counts it, and what the network refuses."""
+
+    kind: str  # "thread_part" or "first_comment"
+    position: int  # 1 for the main post's first reply; the comment comes after the parts
+    text: str
+    length: int
+    max_length: int
+    over_by: int
+    truncated_text: str | None
+    media: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[Issue] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.violations
+
+
+@dataclass
 class TargetPreview:
     social_account_id: ObjectId
     platform: str
@@ -57,10 +79,15 @@ class TargetPreview:
     violations: list[Issue] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
     suggestion: dict[str, Any] | None = None
+    thread: list[PartPreview] = field(default_factory=list)
+    first_comment: PartPreview | None = None
+    # A thread or first comment the network cannot take at all.
+    unsupported: list[Issue] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
-        return not self.violations
+        parts = [*self.thread, *([self.first_comment] if self.first_comment else [])]
+        return not self.violations and not self.unsupported and all(p.valid for p in parts)
 
 
 _FIXES = {
@@ -78,7 +105,68 @@ _FIXES = {
     "mixed_media": "Keep only images or only the video for this network.",
     "media_required": "Attach an image or a video from the media library.",
     "video_required": "Attach a video from the media library.",
+    "thread_unsupported": "Give this target an empty thread, or post the parts on their own.",
+    "first_comment_unsupported": "Give this target an empty first comment.",
 }
+
+
+def _media_refs(files: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"mediaId": str(m.media_id) if m.media_id else None, "type": m.type, "url": m.url}
+        for m in files
+    ]
+
+
+def _part(
+    kind: str, position: int, text: str, platform: str, limit: int, violations: list[Issue]
+) -> PartPreview:
+    length = platform_rules.post_length(text, platform)
+    return PartPreview(
+        kind=kind,
+        position=position,
+        text=text,
+        length=length,
+        max_length=limit,
+        over_by=max(0, length - limit),
+        truncated_text=_cut(text, platform, limit) if length > limit else None,
+        violations=violations,
+    )
+
+
+def _extras(post: Post, index: int, banned: list[str], out: TargetPreview) -> None:
+    """The target's thread parts and first comment, each as it will appear."""
+    target = post.platforms[index]
+    platform = target.platform
+    max_length = platform_rules.rules_for(platform).max_length
+    by_part: dict[str | None, list[Issue]] = {}
+    for p in rules.extras_problems(post, index, banned):
+        issue = Issue(p.code, p.field, p.message, _FIXES.get(p.code, p.message))
+        if p.code.endswith("_unsupported"):
+            out.unsupported.append(issue)
+        else:
+            by_part.setdefault(p.part, []).append(issue)
+    for k, part in enumerate(rules.target_thread(post, target)):
+        preview = _part(
+            "thread_part",
+            k + 1,
+            part.text,
+            platform,
+            max_length,
+            by_part.get(f"thread part {k + 1}", []),
+        )
+        preview.media = _media_refs(part.media_files)
+        out.thread.append(preview)
+    comment = rules.target_first_comment(post, target)
+    if comment is not None:
+        limit = platform_rules.comment_max_length(platform)
+        out.first_comment = _part(
+            "first_comment",
+            len(out.thread) + 1,
+            comment,
+            platform,
+            limit,
+            by_part.get("first comment", []),
+        )
 
 
 def _cut(text: str, platform: str, limit: int) -> str:
@@ -116,10 +204,7 @@ def preview_target(post: Post, index: int, banned: list[str], *, going_out: bool
         visible_before_fold=composed if fold is None or len(composed) <= fold else composed[:fold],
         hashtags=platform_rules.inline_hashtags(composed),
         max_hashtags=limits.max_hashtags,
-        media=[
-            {"mediaId": str(m.media_id) if m.media_id else None, "type": m.type, "url": m.url}
-            for m in post.content.media_files
-        ],
+        media=_media_refs(post.content.media_files),
         advice=platform_rules.advise(text, post.content.hashtags, platform),
     )
     violations = rules.text_violations(post, target, banned)
@@ -135,6 +220,7 @@ def preview_target(post: Post, index: int, banned: list[str], *, going_out: bool
             out.suggestion = {"text": fixed_text, "hashtags": fixed_tags}
         except ValueError:
             out.suggestion = None  # the banned terms rule out every fallback: no suggestion
+    _extras(post, index, banned, out)
     return out
 
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from persistence.errors import InvalidInput
 from persistence.models import Post
-from persistence.models.content import MediaFile, PlatformTarget
+from persistence.models.content import MediaFile, PlatformTarget, ThreadPart
 from tools import platform_rules
 from tools.platform_rules import Violation
+from tools.platforms import capabilities_for
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,98 @@ def target_text(post: Post, target: PlatformTarget) -> str:
     return target.text if target.text is not None else post.content.text
 
 
+def target_thread(post: Post, target: PlatformTarget) -> list[ThreadPart]:
+    """The thread parts this target publishes after its text: its own, or the post's."""
+    return target.thread if target.thread is not None else post.content.thread
+
+
+def target_first_comment(post: Post, target: PlatformTarget) -> str | None:
+    """The first comment this target makes: its own ("" for none), or the post's."""
+    comment = (
+        target.first_comment if target.first_comment is not None else (post.content.first_comment)
+    )
+    return comment or None
+
+
+def _where(post: Post, index: int, name: str) -> str:
+    """The request field that holds this target's thread or first comment."""
+    target = post.platforms[index]
+    own = target.thread if name == "thread" else target.first_comment
+    return f"body.platforms.{index}.{name}" if own is not None else f"body.content.{name}"
+
+
+def part_violations(
+    part: ThreadPart, platform: str, banned: Iterable[str]
+) -> tuple[list[Violation], list[MediaIssue]]:
+    """What ``platform`` refuses in one thread part: its text as a post with no hashtags
+    appended, and its media as one post's media."""
+    return (
+        platform_rules.validate_post(part.text, [], platform, banned_terms=banned),
+        media_issues(part.media_files, platform, going_out=False),
+    )
+
+
+def extras_problems(post: Post, index: int, banned: Sequence[str]) -> list[TargetProblem]:
+    """The thread and the first comment of one target, against its network's capabilities
+    (``tools.platforms.capabilities_for``, as ``GET /api/social-accounts/platforms`` shows
+    them) and its rules: each part within the network's length, a comment within its
+    comment length."""
+    target = post.platforms[index]
+    platform = target.platform
+    caps = capabilities_for(platform)
+    out: list[TargetProblem] = []
+    thread = target_thread(post, target)
+    if thread:
+        where = _where(post, index, "thread")
+        if "thread" not in caps:
+            out.append(
+                TargetProblem(
+                    index,
+                    platform,
+                    "thread_unsupported",
+                    where,
+                    f"{platform} has no threads: publish the parts as their own posts, or "
+                    f"give this target an empty thread (platforms[{index}].thread = []).",
+                )
+            )
+        else:
+            for k, part in enumerate(thread):
+                texts, media = part_violations(part, platform, banned)
+                broken = [(v.code, "text", v.message) for v in texts]
+                broken += [(m.code, "mediaFiles", m.message) for m in media]
+                for code, name, message in broken:
+                    out.append(
+                        TargetProblem(
+                            index,
+                            platform,
+                            code,
+                            f"{where}.{k}.{name}",
+                            message,
+                            part=f"thread part {k + 1}",
+                        )
+                    )
+    comment = target_first_comment(post, target)
+    if comment is not None:
+        where = _where(post, index, "firstComment")
+        if "first_comment" not in caps:
+            out.append(
+                TargetProblem(
+                    index,
+                    platform,
+                    "first_comment_unsupported",
+                    where,
+                    f"{platform} has no comments the account can add under its post; give "
+                    f'this target an empty first comment (platforms[{index}].firstComment = "").',
+                )
+            )
+        else:
+            for v in platform_rules.validate_comment(comment, platform, banned_terms=banned):
+                out.append(
+                    TargetProblem(index, platform, v.code, where, v.message, "first comment")
+                )
+    return out
+
+
 @dataclass(frozen=True)
 class TargetProblem:
     """One broken rule of one target, with the request field that holds the cause."""
@@ -109,6 +202,7 @@ class TargetProblem:
     code: str
     field: str
     message: str
+    part: str | None = None  # "thread part 2", "first comment": which part breaks it
 
 
 def _field(post: Post, index: int, violation_field: str) -> str:
@@ -143,6 +237,7 @@ def problems(post: Post, banned: Sequence[str], *, going_out: bool) -> list[Targ
             out.append(
                 TargetProblem(i, target.platform, m.code, "body.content.mediaFiles", m.message)
             )
+        out += extras_problems(post, i, banned)
     return out
 
 
@@ -156,9 +251,13 @@ def ensure_valid(post: Post, banned: Sequence[str], *, going_out: bool) -> None:
     first = found[0]
     raise InvalidInput(
         f"the post breaks {first.platform}'s rule {first.code}"
+        + (f" in its {first.part}" if first.part else "")
         + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""),
         code="platform_rules",
-        fields=[
-            {"field": p.field, "message": f"{p.platform}: {p.code}: {p.message}"} for p in found
-        ],
+        fields=[{"field": p.field, "message": _field_message(p)} for p in found],
     )
+
+
+def _field_message(problem: TargetProblem) -> str:
+    where = f"{problem.part}: " if problem.part else ""
+    return f"{problem.platform}: {where}{problem.code}: {problem.message}"

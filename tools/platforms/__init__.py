@@ -34,6 +34,7 @@ from tools.platforms.base import (
     AccountMetrics,
     Author,
     AuthorizationUrl,
+    Capability,
     Connection,
     Media,
     Mention,
@@ -86,6 +87,7 @@ __all__ = [
     "Unsupported",
     "build_provider",
     "build_providers",
+    "capabilities_for",
     "is_configured",
     "limits_for",
     "media_problems",
@@ -112,6 +114,18 @@ def _parts(network: str) -> tuple[type[Any], type[Any]]:
     module_name, provider, config = NETWORKS[name]
     module = importlib.import_module(module_name)
     return getattr(module, provider), getattr(module, config)
+
+
+def capabilities_for(network: str) -> frozenset[Capability]:
+    """What ``network``'s provider can do (threads, first comments...), read from its class
+    without building it: the same set ``GET /api/social-accounts/platforms`` shows. A
+    platform without a provider (the data model's ``sandbox`` test platform) can do none
+    of the optional things."""
+    name = _ALIASES.get(network, network)
+    if name not in NETWORKS:
+        return frozenset()
+    provider_cls, _ = _parts(name)
+    return frozenset(provider_cls.capabilities)
 
 
 def is_configured(client_id: str | None, client_secret: str | None) -> bool:

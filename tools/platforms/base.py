@@ -51,6 +51,7 @@ __all__ = [
     "PlatformError",
     "PostMetrics",
     "Profile",
+    "Progress",
     "PublicAccount",
     "Publication",
     "Published",
@@ -366,6 +367,14 @@ class Published:
         return len(self.part_ids) >= len(publication.thread) and comment_done
 
 
+#: Told by ``publish`` before each further call of a thread or first comment: what exists so
+#: far, and the step about to be called ("thread part 2", "first comment"). The publishing
+#: engine stores both, so a worker killed mid-thread leaves a record of every part already
+#: made and of the one call whose outcome is unknown. An exception it raises stops the
+#: publication there (nothing more is called).
+Progress = Callable[[Published, str], Awaitable[None]]
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 
@@ -469,9 +478,15 @@ class SocialProvider(Protocol):
     async def revoke(self, tokens: Tokens) -> None: ...
 
     async def publish(
-        self, tokens: Tokens, publication: Publication, *, resume: Published | None = None
+        self,
+        tokens: Tokens,
+        publication: Publication,
+        *,
+        resume: Published | None = None,
+        progress: Progress | None = None,
     ) -> Published:
-        """Publish; with ``resume`` (from ``find_published``), only what is still missing."""
+        """Publish; with ``resume`` (from ``find_published``), only what is still missing.
+        ``progress`` is told what exists before each thread part and the first comment."""
         ...
 
     async def find_published(
@@ -487,6 +502,12 @@ class SocialProvider(Protocol):
     ) -> dict[str, PostMetrics]: ...
 
     async def account_metrics(self, tokens: Tokens) -> AccountMetrics: ...
+
+    async def audience_demographics(self, tokens: Tokens) -> dict[str, dict[str, float]]:
+        """Who follows the account: ``{dimension: {bucket: share}}`` (``tools.platforms.
+        audience``), empty when the network has none to give yet (too few followers);
+        :class:`Unsupported` where the network's API reports no audience demographics."""
+        ...
 
     async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
         """Any account's public profile and counts by its handle, read with the tokens of an

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tools.platforms.audience import Demographics, non_empty, shares
 from tools.platforms.base import (
     Account,
     AccountMetrics,
@@ -340,6 +341,35 @@ class FacebookProvider(MetaProvider):
             reach=insights.get("page_impressions_unique"),
         )
 
+    async def audience_demographics(self, tokens: Tokens) -> Demographics:
+        """The Page's fans by gender and age (``page_fans_gender_age``, keys such as
+        ``F.25-34``) and by country (``page_fans_country``), lifetime values. Graph reports
+        them for Pages with at least 100 fans; below that they come back empty."""
+        page = self._account_id(tokens)
+        body = await self.get(
+            tokens.access_token,
+            f"{page}/insights",
+            metric="page_fans_gender_age,page_fans_country",
+            period="lifetime",
+        )
+        latest = _latest_values(body)
+        ages: dict[str, float] = {}
+        genders: dict[str, float] = {}
+        for key, count in (latest.get("page_fans_gender_age") or {}).items():
+            gender, _, age = str(key).partition(".")
+            if not age or not isinstance(count, int | float):
+                continue
+            ages[age] = ages.get(age, 0) + count
+            name = _GENDERS.get(gender, "unknown")
+            genders[name] = genders.get(name, 0) + count
+        return non_empty(
+            {
+                "age": shares(ages),
+                "gender": shares(genders),
+                "countries": shares(latest.get("page_fans_country") or {}),
+            }
+        )
+
     async def mentions(self, tokens: Tokens, cursor: str | None = None) -> MentionsPage:
         """Comments on the Page's recent posts by others, and posts tagging the Page, newer
         than the cursor (a :class:`TimeCursor`)."""
@@ -384,3 +414,17 @@ class FacebookProvider(MetaProvider):
         items.sort(key=lambda m: m.created_at)
         after = position.advance([(m.id, m.created_at) for m in items])
         return MentionsPage(tuple(items), after.encode() or cursor)
+
+
+_GENDERS = {"F": "female", "M": "male", "U": "unknown"}
+
+
+def _latest_values(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each insight's latest value that is a breakdown (a JSON object), by metric name."""
+    out: dict[str, dict[str, Any]] = {}
+    for metric in body.get("data") or []:
+        values = [v.get("value") for v in metric.get("values") or []]
+        found = next((v for v in reversed(values) if isinstance(v, dict)), None)
+        if found is not None and isinstance(metric.get("name"), str):
+            out[metric["name"]] = found
+    return out

@@ -13,6 +13,9 @@ Endpoints:
   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
 * ``POST|GET /{ig-media-id}/comments``:
   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
+* another professional account by username (competitors): ``GET /{ig-user-id}?fields=
+  business_discovery.username(name){...}``:
+  https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/business_discovery
 * insights (``views``, ``reach``, ``likes``, ``comments``, ``shares``, ``saved``):
   https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights
 
@@ -32,6 +35,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tools.platforms.audience import Demographics, non_empty, shares
 from tools.platforms.base import (
     Account,
     AccountMetrics,
@@ -43,6 +47,7 @@ from tools.platforms.base import (
     PermanentError,
     PostMetrics,
     Profile,
+    PublicAccount,
     Publication,
     Published,
     Tokens,
@@ -299,6 +304,62 @@ class InstagramProvider(MetaProvider):
             reach=insights.get("reach"),
         )
 
+    async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
+        """Another Business or Creator account's public numbers through Business Discovery
+        (personal accounts are not discoverable: Meta answers error 110 for them)."""
+        name = handle.strip().removeprefix("@")
+        try:
+            body = await self.get(
+                tokens.access_token,
+                self._account_id(tokens),
+                fields=f"business_discovery.username({name})"
+                "{id,username,name,profile_picture_url,followers_count,follows_count,media_count}",
+            )
+        except PermanentError as exc:
+            if exc.code != "110/2207013":
+                raise
+            raise PermanentError(
+                f"no Instagram Business or Creator account @{name}",
+                network=self.network,
+                status=404,
+                code=exc.code,
+            ) from exc
+        found = body.get("business_discovery") or {}
+        return PublicAccount(
+            profile=Profile(
+                platform_id=found.get("id", name),
+                username=found.get("username", name),
+                display_name=found.get("name"),
+                avatar_url=found.get("profile_picture_url"),
+                follower_count=found.get("followers_count"),
+                kind="business",
+                url=f"{self.cfg.instagram_web}/{found.get('username', name)}",
+            ),
+            metrics=AccountMetrics(
+                followers=found.get("followers_count"),
+                following=found.get("follows_count"),
+                posts=found.get("media_count"),
+            ),
+        )
+
+    async def audience_demographics(self, tokens: Tokens) -> Demographics:
+        """The ``follower_demographics`` insight, one breakdown per request as the Graph API
+        asks (age, gender, country). Instagram gives it to business and creator accounts
+        with at least 100 followers; below that the breakdowns come back empty."""
+        ig, token = self._account_id(tokens), tokens.access_token
+        out: dict[str, dict[str, float]] = {}
+        for dimension, breakdown in _IG_BREAKDOWNS:
+            body = await self.get(
+                token,
+                f"{ig}/insights",
+                metric="follower_demographics",
+                period="lifetime",
+                metric_type="total_value",
+                breakdown=breakdown,
+            )
+            out[dimension] = shares(_breakdown_counts(body, breakdown))
+        return non_empty(out)
+
     async def mentions(self, tokens: Tokens, cursor: str | None = None) -> MentionsPage:
         """Comments by others on recent media, and media the account is tagged in, newer
         than the cursor (a :class:`TimeCursor`)."""
@@ -341,3 +402,21 @@ class InstagramProvider(MetaProvider):
         items.sort(key=lambda m: m.created_at)
         after = position.advance([(m.id, m.created_at) for m in items])
         return MentionsPage(tuple(items), after.encode() or cursor)
+
+
+# (our dimension, the Graph API's breakdown) of follower_demographics.
+_IG_BREAKDOWNS = (("age", "age"), ("gender", "gender"), ("countries", "country"))
+
+
+def _breakdown_counts(body: dict[str, Any], breakdown: str) -> dict[str, float]:
+    """Followers per value of ``breakdown`` in a total_value insight answer."""
+    counts: dict[str, float] = {}
+    for metric in body.get("data") or []:
+        for part in (metric.get("total_value") or {}).get("breakdowns") or []:
+            if part.get("dimension_keys") != [breakdown]:
+                continue
+            for result in part.get("results") or []:
+                values = result.get("dimension_values") or []
+                if len(values) == 1 and isinstance(result.get("value"), int | float):
+                    counts[str(values[0])] = counts.get(str(values[0]), 0) + result["value"]
+    return counts

@@ -54,6 +54,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
+from tools.platforms.audience import Demographics, non_empty, shares
 from tools.platforms.base import (
     AccessTokenExpired,
     Account,
@@ -75,6 +76,7 @@ from tools.platforms.base import (
     RateLimited,
     Tokens,
     TransientError,
+    Unsupported,
     read_all,
 )
 from tools.platforms.http import classify_status, expires_at, oauth_refresh_error, payload
@@ -603,6 +605,43 @@ class LinkedInProvider(HttpProvider):
         counts = [e.get("memberFollowersCount") for e in body.get("elements") or []]
         return AccountMetrics(followers=counts[0] if counts else None)
 
+    async def audience_demographics(self, tokens: Tokens) -> Demographics:
+        """A LinkedIn Page's followers by country, industry, seniority and job function
+        (``organizationalEntityFollowerStatistics``, organic and paid followers counted
+        together). Buckets are LinkedIn's URNs (``urn:li:geo:103644278``...): naming them
+        takes one more lookup per kind, left to whoever shows them. A member's own profile
+        has no such statistics (:class:`Unsupported`)."""
+        author = self._account_id(tokens)
+        if not author.startswith("urn:li:organization:"):
+            raise Unsupported(
+                "LinkedIn reports follower demographics for Pages, not members' profiles",
+                network=self.network,
+            )
+        body = await self.http.json(
+            "GET",
+            self._rest(
+                "organizationalEntityFollowerStatistics?q=organizationalEntity"
+                f"&organizationalEntity={quote(author, safe='')}"
+            ),
+            headers=self._headers(tokens),
+        )
+        stats = (body.get("elements") or [{}])[0]
+        out: dict[str, dict[str, float]] = {}
+        for dimension, (listing, key) in _FOLLOWER_FACETS.items():
+            counts: dict[str, float] = {}
+            for row in stats.get(listing) or []:
+                bucket, numbers = row.get(key), row.get("followerCounts") or {}
+                if not isinstance(bucket, str):
+                    continue
+                total = sum(
+                    v
+                    for v in (numbers.get("organicFollowerCount"), numbers.get("paidFollowerCount"))
+                    if isinstance(v, int | float)
+                )
+                counts[bucket] = counts.get(bucket, 0) + total
+            out[dimension] = shares(counts)
+        return non_empty(out)
+
     async def mentions(self, tokens: Tokens, cursor: str | None = None) -> MentionsPage:
         """Comments by others on the author's recent posts, newer than the cursor."""
         author = self._account_id(tokens)
@@ -631,3 +670,12 @@ class LinkedInProvider(HttpProvider):
         items.sort(key=lambda m: m.created_at)
         after = position.advance([(m.id, m.created_at) for m in items])
         return MentionsPage(tuple(items), after.encode() or cursor)
+
+
+# Our dimension -> (the statistics' list, the key naming each row's bucket).
+_FOLLOWER_FACETS = {
+    "countries": ("followerCountsByGeoCountry", "geo"),
+    "industries": ("followerCountsByIndustry", "industry"),
+    "seniorities": ("followerCountsBySeniority", "seniority"),
+    "functions": ("followerCountsByFunction", "function"),
+}

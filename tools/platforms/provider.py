@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 
-from tools.platform_rules import post_length, validate_post
+from tools.platform_rules import comment_max_length, post_length, validate_post
 from tools.platforms.base import (
     AuthKind,
     AuthorizationUrl,
@@ -31,6 +31,7 @@ from tools.platforms.base import (
     Media,
     PermanentError,
     PlatformError,
+    Progress,
     PublicAccount,
     Publication,
     Published,
@@ -163,10 +164,19 @@ class HttpProvider(ABC):
 
     async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
         """The default for networks whose API offers no lookup of other accounts to an app
-        like ours (LinkedIn, TikTok, and Meta outside Business Discovery's review)."""
+        like ours: LinkedIn and TikTok (their lookups are partner or research programs),
+        and Facebook Pages (Page Public Metadata Access is a reviewed feature).
+        X, Bluesky, Instagram (Business Discovery) and YouTube (``forHandle``) override it."""
         raise Unsupported(
             f"{self.network}'s API offers no lookup of another account's public numbers",
             network=self.network,
+        )
+
+    async def audience_demographics(self, tokens: Tokens) -> dict[str, dict[str, float]]:
+        """The default for networks whose API reports no audience demographics (X, TikTok's
+        Display API, Bluesky)."""
+        raise Unsupported(
+            f"{self.network}'s API reports no audience demographics", network=self.network
         )
 
     # --- connecting: the defaults for networks without that way in ----------------------
@@ -217,7 +227,7 @@ class HttpProvider(ABC):
         if publication.first_comment and "first_comment" not in caps:
             raise Unsupported(f"{self.network} has no first comment", network=self.network)
         if publication.first_comment and post_length(publication.first_comment, self.network) > (
-            self.limits.text.max_length
+            comment_max_length(self.network)
         ):
             problems.append("the first comment is longer than the network allows")
         problems += media_problems(self.network, _triples(publication.media))
@@ -228,18 +238,31 @@ class HttpProvider(ABC):
             raise PermanentError(" ".join(dict.fromkeys(problems)), network=self.network)
 
     async def publish(
-        self, tokens: Tokens, publication: Publication, *, resume: Published | None = None
+        self,
+        tokens: Tokens,
+        publication: Publication,
+        *,
+        resume: Published | None = None,
+        progress: Progress | None = None,
     ) -> Published:
         self.check(publication)
         root = resume or await self._publish_root(tokens, publication)
         parts = list(root.part_ids)
         comment_id = root.first_comment_id
+
+        async def tell(step: str) -> None:
+            if progress is not None:
+                await progress(replace(root, part_ids=tuple(parts), first_comment_id=comment_id),
+                               step)  # fmt: skip
+
         try:
             parent = parts[-1] if parts else root.platform_post_id
-            for part in publication.thread[len(parts) :]:
+            for number, part in enumerate(publication.thread[len(parts) :], len(parts) + 1):
+                await tell(f"thread part {number}")
                 parent = await self._publish_reply(tokens, root, parent, part)
                 parts.append(parent)
             if publication.first_comment and comment_id is None:
+                await tell("first comment")
                 comment_id = await self._publish_comment(tokens, root, publication.first_comment)
         except PlatformError as exc:
             exc.partial = replace(root, part_ids=tuple(parts), first_comment_id=comment_id)

@@ -6,7 +6,8 @@ Endpoints:
   https://developers.google.com/identity/protocols/oauth2/web-server (authorize, ``POST
   oauth2.googleapis.com/token``, ``/revoke``). Access tokens live an hour; the refresh
   token does not rotate; a refused refresh is ``invalid_grant``.
-* ``GET /channels?mine=true``: https://developers.google.com/youtube/v3/docs/channels/list
+* ``GET /channels?mine=true`` (and ``forHandle=`` for a competitor's channel):
+  https://developers.google.com/youtube/v3/docs/channels/list
 * resumable upload, ``POST /upload/youtube/v3/videos?uploadType=resumable`` then ``PUT``
   chunks (multiples of 256 KiB) with ``Content-Range``; ``308 Resume Incomplete`` until
   the last: https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol
@@ -48,6 +49,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tools.platform_rules import repair_title
+from tools.platforms.audience import Demographics, non_empty, shares
 from tools.platforms.base import (
     AccessTokenExpired,
     Account,
@@ -63,6 +65,7 @@ from tools.platforms.base import (
     PlatformError,
     PostMetrics,
     Profile,
+    PublicAccount,
     Publication,
     Published,
     RateLimited,
@@ -86,12 +89,14 @@ class YouTubeConfig(ProviderConfig):
     token_url: str = "https://oauth2.googleapis.com/token"
     revoke_url: str = "https://oauth2.googleapis.com/revoke"
     api_base: str = "https://www.googleapis.com/youtube/v3"
+    analytics_base: str = "https://youtubeanalytics.googleapis.com/v2"
     upload_base: str = "https://www.googleapis.com/upload/youtube/v3"
     web_base: str = "https://www.youtube.com"
     scopes: tuple[str, ...] = (
         "https://www.googleapis.com/auth/youtube.upload",
         "https://www.googleapis.com/auth/youtube.readonly",
         "https://www.googleapis.com/auth/youtube.force-ssl",
+        "https://www.googleapis.com/auth/yt-analytics.readonly",  # audience demographics
     )
     chunk_size: int = 32 * CHUNK_UNIT  # 8 MiB; must be a multiple of 256 KiB
 
@@ -103,6 +108,7 @@ class YouTubeConfig(ProviderConfig):
             token_url=f"{root}/oauth2/token",
             revoke_url=f"{root}/oauth2/revoke",
             api_base=f"{root}/youtube/v3",
+            analytics_base=f"{root}/youtubeanalytics/v2",
             upload_base=f"{root}/upload/youtube/v3",
             web_base=f"{root}/web",
             **kw,
@@ -511,6 +517,65 @@ class YouTubeProvider(HttpProvider):
             posts=_int(stats.get("videoCount")),
         )
 
+    async def public_account(self, tokens: Tokens, handle: str) -> PublicAccount:
+        """Another channel by its handle (``channels.list?forHandle=``): public statistics,
+        one quota unit, readable with the connected account's own token."""
+        name = handle.strip().removeprefix("@")
+        body = await self._get(tokens, "channels", part="snippet,statistics", forHandle=name)
+        items = body.get("items") or []
+        if not items:
+            raise PermanentError(f"no YouTube channel @{name}", network=NETWORK, status=404)
+        channel = items[0]
+        stats = channel.get("statistics") or {}
+        return PublicAccount(
+            profile=self._profile(channel),
+            metrics=AccountMetrics(
+                followers=None
+                if stats.get("hiddenSubscriberCount")
+                else _int(stats.get("subscriberCount")),
+                posts=_int(stats.get("videoCount")),
+            ),
+        )
+
+    async def audience_demographics(self, tokens: Tokens) -> Demographics:
+        """The channel's viewers over the last 90 days from the YouTube Analytics API: age
+        group and gender (``viewerPercentage``, signed-in viewers) and country (shares of
+        views). YouTube reports viewers, not subscribers; it needs the
+        ``yt-analytics.readonly`` scope, which accounts connected before it was asked for
+        lack (a :class:`PermanentError` until they reconnect)."""
+        end = datetime.now(UTC).date()
+        window = {
+            "ids": "channel==MINE",
+            "startDate": (end - timedelta(days=DEMOGRAPHICS_DAYS)).isoformat(),
+            "endDate": end.isoformat(),
+        }
+        url = f"{self.cfg.analytics_base}/reports"
+        headers = self._auth(tokens)
+        viewers = await self.http.json(
+            "GET",
+            url,
+            params={**window, "metrics": "viewerPercentage", "dimensions": "ageGroup,gender"},
+            headers=headers,
+        )
+        ages: dict[str, float] = {}
+        genders: dict[str, float] = {}
+        for age, gender, percent in _report_rows(
+            viewers, ("ageGroup", "gender", "viewerPercentage")
+        ):
+            bucket = str(age).removeprefix("age")
+            ages[bucket] = ages.get(bucket, 0) + percent
+            genders[str(gender)] = genders.get(str(gender), 0) + percent
+        places = await self.http.json(
+            "GET",
+            url,
+            params={**window, "metrics": "views", "dimensions": "country", "sort": "-views"},
+            headers=headers,
+        )
+        countries = {str(c): views for c, views in _report_rows(places, ("country", "views"))}
+        return non_empty(
+            {"age": shares(ages), "gender": shares(genders), "countries": shares(countries)}
+        )
+
     async def mentions(self, tokens: Tokens, cursor: str | None = None) -> MentionsPage:
         """Comment threads by others on the channel's videos, newer than the cursor."""
         channel = self._account_id(tokens)
@@ -547,3 +612,21 @@ class YouTubeProvider(HttpProvider):
         items.sort(key=lambda m: m.created_at)
         after = position.advance([(m.id, m.created_at) for m in items])
         return MentionsPage(tuple(items), after.encode() or cursor)
+
+
+DEMOGRAPHICS_DAYS = 90
+
+
+def _report_rows(body: dict[str, Any], columns: tuple[str, ...]) -> list[list[Any]]:
+    """The rows of an Analytics API report with ``columns`` in that order (the report says
+    its own order in ``columnHeaders``), the last column numeric."""
+    names = [h.get("name") for h in body.get("columnHeaders") or []]
+    if not set(columns) <= set(names):
+        return []
+    at = [names.index(c) for c in columns]
+    out = []
+    for row in body.get("rows") or []:
+        picked = [row[i] for i in at] if len(row) == len(names) else None
+        if picked and isinstance(picked[-1], int | float) and not isinstance(picked[-1], bool):
+            out.append(picked)
+    return out
