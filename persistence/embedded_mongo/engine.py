@@ -360,7 +360,8 @@ class EngineCollectionStore(CollectionStore):
                 found.append(doc)
 
         def flush() -> None:
-            for entry in sorted(run, key=lambda e: e[-1]):  # ties in natural order
+            # Ties in natural order; a run of one entry needs no sorting.
+            for entry in run if len(run) == 1 else sorted(run, key=lambda e: e[-1]):
                 take(entry)
 
         if at + width == len(index.fields) and sort[0][1] > 0:
