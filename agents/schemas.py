@@ -23,6 +23,15 @@ class Schema(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+class Request(Schema):
+    """What a client asks an agent for (over /api/ai, LangServe, /lg, workflows): validated
+    as its published JSON Schema reads, so ``false`` is not a number and ``0`` not a string.
+    Dates are ``IsoDateTime``, which still parses ISO text. The agents' outputs stay lax
+    (a model's ``"0.5"`` is still a score)."""
+
+    model_config = ConfigDict(strict=True)
+
+
 # Bounded text and lists for what clients send: a request is refused before any work, never
 # a model prompt the size of whatever a client uploaded.
 ShortText = Annotated[str, Field(max_length=200)]
@@ -33,7 +42,7 @@ Hashtags = Annotated[list[Hashtag], Field(max_length=60)]
 # --- content_creator -------------------------------------------------------------------------
 
 
-class ContentRequest(Schema):
+class ContentRequest(Request):
     brief: str = Field(min_length=3, max_length=4000, description="What the post should say.")
     platform: Platform
     industry: ShortText | None = None
@@ -87,7 +96,7 @@ class Draft(Schema):
 # --- trend_analyzer ---------------------------------------------------------------------------
 
 
-class TrendRequest(Schema):
+class TrendRequest(Request):
     industry: ShortText | None = None
     platforms: list[Platform] | None = None
     days: StrictInt = Field(default=7, ge=1, le=90, description="The recent window.")
@@ -109,7 +118,7 @@ class TrendReport(Schema):
 # --- engagement_optimizer ---------------------------------------------------------------------
 
 
-class OptimizeRequest(Schema):
+class OptimizeRequest(Request):
     text: str = Field(min_length=1, max_length=70000)
     platform: Platform
     hashtags: Hashtags = Field(default_factory=list)
@@ -153,7 +162,7 @@ class Optimized(Schema):
 # --- scheduler --------------------------------------------------------------------------------
 
 
-class ScheduleRequest(Schema):
+class ScheduleRequest(Request):
     platform: Platform
     count: StrictInt = Field(default=3, ge=1, le=50)
     timezone: str = Field(default="UTC", max_length=64)
@@ -187,7 +196,7 @@ class Schedule(Schema):
 # --- performance_tracker ----------------------------------------------------------------------
 
 
-class PerformanceRequest(Schema):
+class PerformanceRequest(Request):
     days: StrictInt = Field(default=30, ge=1, le=365)
     platforms: list[Platform] | None = None
 
@@ -233,7 +242,7 @@ class PerformanceReport(Schema):
 # --- competitor_monitor -----------------------------------------------------------------------
 
 
-class CompetitorRequest(Schema):
+class CompetitorRequest(Request):
     competitors: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=20
     )
@@ -259,7 +268,7 @@ class CompetitorReport(Schema):
 # --- crisis_manager ---------------------------------------------------------------------------
 
 
-class Mention(Schema):
+class Mention(Request):
     text: str = Field(min_length=1, max_length=5000)
     platform: ShortText | None = None
     author: ShortText | None = None
@@ -267,7 +276,7 @@ class Mention(Schema):
     reach: StrictInt | None = Field(default=None, ge=0, le=10**12)
 
 
-class CrisisRequest(Schema):
+class CrisisRequest(Request):
     brand: str = Field(min_length=1, max_length=200)
     mentions: list[Mention] = Field(min_length=1, max_length=5000)
 

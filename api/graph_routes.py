@@ -15,6 +15,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langserve import add_routes
 
 from api.deps import RuntimeDep, rate_limited, require
+from api.graph_bodies import PublishedBodies
 from api.playground_cookie import graph_principal
 from api.principal import Principal
 from graphs.registry import GRAPH_NAMES, build_graph
@@ -61,6 +62,8 @@ def mount_graphs(app: FastAPI, checkpointer: BaseCheckpointSaver) -> None:
     """Add LangServe routes for every graph; running one needs the ``write`` permission.
     ``checkpointer`` is bound to the runtime's saver once the app starts."""
     for name in GRAPH_NAMES:
+        # Filled from the documentation routes once add_routes has made them (below).
+        bodies = PublishedBodies(f"/graphs/{name}")
         add_routes(
             app,
             bind(build_graph(name, checkpointer)),
@@ -70,6 +73,9 @@ def mount_graphs(app: FastAPI, checkpointer: BaseCheckpointSaver) -> None:
             dependencies=[
                 Depends(_writer),
                 Depends(rate_limited("ai", 60, 60, graph_principal)),
+                # Before the credit check: a malformed request is told what to fix (422),
+                # whatever the organization's allowance.
+                Depends(bodies.dependency()),
                 Depends(_admit_model_work),
             ],
             enabled_endpoints=[
@@ -84,3 +90,4 @@ def mount_graphs(app: FastAPI, checkpointer: BaseCheckpointSaver) -> None:
                 "playground",
             ],
         )
+        bodies.collect(app)

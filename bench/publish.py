@@ -12,10 +12,28 @@ once by default). Two phases per worker count:
 
 Targets on these machines: >= 1,000 posts/minute with one worker; p95 delay < 5 s.
 
-"Two workers" are two publishers with their own ticks, claims and leases on one event loop:
-the embedded document store belongs to one process, so two worker processes need MongoDB
-(``CHORUS_MONGODB_URI``), which cannot run here. They measure the claims' contention, not
-a second CPU.
+"Two workers" are two publishers with their own ticks, claims and leases on one event loop,
+not two processes, because no second process can reach the store here:
+
+* The embedded document store lives in the memory of the process that opened it
+  (``persistence.embedded_mongo``), and its data dir is locked to that process
+  (``DataDirInUseError``).
+* ``chorus worker`` opens its own runtime, hence its own store: with the embedded form it
+  cannot start while ``chorus serve`` holds the data dir. The server client
+  (``chorus/server_client.py``, ``/api/operator``) carries operator commands (doctor,
+  orgs, seed-demo, run), not document operations.
+* Serving the store to a second process over it would mean a remote document API (claims,
+  guarded writes, the event outbox, account tokens) whose every operation still runs on
+  the owning process's one event loop, plus an HTTP round trip each (five per post). The
+  owner's store work, about 40% of a profiled drain, would not move; only the provider
+  calls would, onto a second core that this shared 2-core machine does not have to spare.
+* Two processes publishing from one store need MongoDB (``CHORUS_MONGODB_URI``), which
+  cannot run here; the claims (compare-and-set, leases) are the same code on it, and
+  ``tests/test_publishing_crash.py`` already runs a fresh worker process per trial on one
+  data dir (one at a time).
+
+So the two-worker figures measure the claims' contention between two publishers, not a
+second CPU.
 
     .venv/bin/python bench/publish.py [--posts 10000] [--accounts 1000] [--rate 1200]
                                       [--workers 1 2] [--concurrency 16] [--phases drain steady]
@@ -46,6 +64,7 @@ from bson import ObjectId  # noqa: E402
 
 from persistence.embedded_mongo import EmbeddedMongo  # noqa: E402
 from persistence.ids import utcnow  # noqa: E402
+from persistence.indexes import ensure_indexes  # noqa: E402
 from persistence.media import LocalMediaStore  # noqa: E402
 from persistence.models import Post, SocialAccount  # noqa: E402
 from persistence.models.content import (  # noqa: E402
@@ -99,14 +118,18 @@ def start_sandbox() -> tuple[str, subprocess.Popen[bytes]]:
     raise RuntimeError("the sandbox did not start")
 
 
-def providers_for(url: str, client: httpx.AsyncClient) -> dict[str, SocialProvider]:
+def providers_for(url: str) -> dict[str, SocialProvider]:
+    """One provider per network, each with its own keep-alive connection pool, as the
+    runtime builds them (``chorus.platforms``). The bench used to share one pool of up to
+    64 connections: httpcore checks every pooled connection on each request, about a tenth
+    of a profiled drain's time."""
     return {
         n: build_provider(
             n,
             client_id=DEFAULT_CLIENT_ID,
             client_secret=DEFAULT_CLIENT_SECRET,
             base_url=url,
-            client=client,
+            timeout=30,
         )
         for n in NETWORKS
     }
@@ -166,6 +189,7 @@ async def run_phase(
     collection = db["posts"]  # type: ignore[index]
     await collection.delete_many({})  # the last phase's posts
     await collection.insert_many([p.to_mongo() for p in posts])
+    total = len(posts)
     tickers = [
         Ticker(
             Publisher(
@@ -183,11 +207,27 @@ async def run_phase(
     ]
     started = time.monotonic()
     running: set[asyncio.Task[dict[str, int]]] = set()
-    while await collection.count_documents({"scheduling.status": {"$nin": list(FINAL)}}):
+    # Progress is read from the passes' own outcomes: each post settles once, in one pass.
+    # Counting unsettled posts in the store each second would be a scan ($nin uses no
+    # index) on the workers' own event loop, measured as if it were theirs.
+    settled = 0
+    failures: list[BaseException] = []
+
+    def count(task: asyncio.Task[dict[str, int]]) -> None:
+        nonlocal settled
+        running.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            failures.append(task.exception() or asyncio.CancelledError())
+            return
+        settled += sum(n for outcome, n in task.result().items() if outcome in FINAL)
+
+    while settled < total:
+        if failures:
+            raise failures[0]
         for ticker in tickers:  # the cron: every worker ticks every second
             task = asyncio.create_task(ticker.tick())
             running.add(task)
-            task.add_done_callback(running.discard)
+            task.add_done_callback(count)
         await asyncio.sleep(1.0)
     await asyncio.gather(*running)
     elapsed = time.monotonic() - started
@@ -218,10 +258,9 @@ async def main(args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="chorus-bench-publish-"))
     engine = EmbeddedMongo(data_dir / "documents", snapshot_interval=2.0)
     db = engine.async_client["chorus"]
+    await ensure_indexes(db)  # as the runtime does at start: the due queries walk them
     media = LocalMediaStore(data_dir / "media")
-    # One connection pool, as large as the publishers' concurrency needs.
-    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=64), timeout=30)
-    providers = providers_for(url, client)
+    providers = providers_for(url)
     try:
         org = ObjectId()
         began = time.monotonic()
@@ -245,7 +284,8 @@ async def main(args: argparse.Namespace) -> None:
                     flush=True,
                 )
     finally:
-        await client.aclose()
+        for provider in providers.values():
+            await provider.aclose()
         engine.close()
         sandbox.terminate()
         sandbox.wait(10)

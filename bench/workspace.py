@@ -15,6 +15,7 @@ and prints p50 / p95 / max in milliseconds for each, over ``--runs`` calls each 
 different months and accounts. Target: p95 < 100 ms for every query.
 
     .venv/bin/python bench/workspace.py [--posts 50000] [--accounts 30] [--runs 40]
+                                        [--default-gc]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT))  # measure this checkout, whatever is installed
 from bson import ObjectId  # noqa: E402
 
 from api.routes.post_schemas import calendar_json  # noqa: E402
+from chorus.runtime import tune_gc  # noqa: E402
 from persistence.admin import OrganizationAdmin  # noqa: E402
 from persistence.embedded_mongo import EmbeddedMongo  # noqa: E402
 from persistence.indexes import ensure_indexes  # noqa: E402
@@ -99,6 +101,11 @@ async def main() -> None:
     parser.add_argument("--posts", type=int, default=50_000)
     parser.add_argument("--accounts", type=int, default=30)
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep Python's default collector thresholds instead of the server's",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -119,10 +126,14 @@ async def main() -> None:
             f"{args.posts:,} posts on {args.accounts} accounts over {DAYS} days "
             f"loaded in {time.perf_counter() - started:.1f} s"
         )
-        # Served as a server serves them: from the store it opens at start.
+        # Served as a server serves them: from the store it opens at start, with the
+        # collector policy the runtime sets once started (chorus.runtime.tune_gc).
         engine.close()
+        del posts
         engine = EmbeddedMongo(Path(tmp) / "documents", snapshot_interval=0, journal=False)
         db = engine.async_client["chorus"]
+        if not args.default_gc:
+            tune_gc()
 
         months = [(2025 + m // 12, m % 12 + 1) for m in range(24)]
 

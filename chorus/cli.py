@@ -146,6 +146,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "server_header": False,
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+        # WebSocket frames go out uncompressed: the sockets' messages are a few hundred
+        # bytes of JSON, where permessage-deflate saves little, yet it compresses every
+        # frame once per socket (a fanned-out event to ten thousand sockets, ten thousand
+        # times) and holds a compressor per socket.
+        "ws_per_message_deflate": False,
     }
 
 

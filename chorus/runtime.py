@@ -290,7 +290,7 @@ class Runtime:
             forms["jobs"] = ("embedded", "in-process runner")
         closers.insert(0, runtime.jobs.close)
         await ensure_indexes(db)
-        _tune_gc()
+        tune_gc()
         return runtime
 
     def enable_publishing(
@@ -553,7 +553,7 @@ def _billing(settings: Settings) -> Billing:
     )
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """Keep full garbage collections rare and short in a long-lived process.
 
     The embedded engine and the models hold millions of long-lived objects; a full collection

@@ -31,14 +31,14 @@ from agents.schemas import (
     CompetitorRequest,
     CrisisRequest,
     PerformanceRequest,
-    Schema,
+    Request,
     ShortText,
     TrendRequest,
 )
 from persistence.models.content import Platform
 
 
-class ContentCreationInput(Schema):
+class ContentCreationInput(Request):
     brief: str = Field(min_length=3, max_length=4000, description="What the post should say.")
     platform: Platform
     industry: ShortText | None = None
@@ -63,7 +63,7 @@ class ContentCreationInput(Schema):
 class RoleMessage(BaseModel):
     """A chat message as the LangGraph SDK and agent-chat-ui send it."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: Literal["user", "human", "assistant", "ai", "system"]
     content: str = Field(max_length=20000)
@@ -106,7 +106,7 @@ ChatMessage = Annotated[
 
 
 class ConsoleInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     messages: list[ChatMessage] = Field(
         min_length=1, max_length=50, description="The new turn(s), usually one user message"
@@ -117,7 +117,7 @@ def _wrapped(name: str, request: type[BaseModel]) -> type[BaseModel]:
     """``{"input": <request>}``, as the agent and analysis graphs take it."""
     return create_model(  # type: ignore[call-overload,no-any-return]
         f"{name.title().replace('_', '')}Input",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=ConfigDict(extra="forbid", strict=True),
         input=(request, ...),
     )
 

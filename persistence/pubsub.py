@@ -12,6 +12,16 @@ Usage::
 The subscription is live once ``async with`` has entered, and iteration ends when the
 subscription is closed (leaving the block, or ``await sub.close()`` from another task).
 
+A process that listens to many channels at once (an API process holding the sockets of
+hundreds of organizations) uses one ``multiplex()`` instead: one subscription (one Redis
+connection) whose channels are added and removed as they are needed, yielding
+``(channel, message)``::
+
+    async with pubsub.multiplex() as mux:
+        await mux.add("events:42")  # live once it returns
+        async for channel, message in mux:
+            ...
+
 Slow subscribers: neither form ever blocks a publisher. A subscriber that falls too far
 behind is disconnected: it receives what was buffered, then ``SubscriptionLost`` is raised
 so it knows it missed messages (and can resubscribe and replay from an event log). This is
@@ -22,6 +32,7 @@ forms fail the same visible way instead of one of them silently dropping message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from types import TracebackType
@@ -33,6 +44,7 @@ from redis.exceptions import RedisError
 
 __all__ = [
     "InProcessPubSub",
+    "Multiplex",
     "PubSub",
     "RedisPubSub",
     "Subscription",
@@ -63,6 +75,33 @@ class Subscription(Protocol):
     async def close(self) -> None: ...
 
 
+class Multiplex(Protocol):
+    """One subscription to a changing set of channels: an async context manager and an async
+    iterator of ``(channel, message bytes)``. The owner keeps iterating it (``add`` waits
+    for the server's confirmation, which the iteration reads)."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def add(self, channel: str) -> None:
+        """Listen to ``channel`` too; messages published after this returns arrive."""
+        ...
+
+    async def remove(self, channel: str) -> None: ...
+
+    def __aiter__(self) -> Self: ...
+
+    async def __anext__(self) -> tuple[str, bytes]: ...
+
+    async def close(self) -> None: ...
+
+
 class PubSub(Protocol):
     """Publishes to channels; hands out subscriptions."""
 
@@ -71,6 +110,11 @@ class PubSub(Protocol):
         ...
 
     def subscribe(self, channel: str) -> Subscription: ...
+
+    def multiplex(self, *, max_pending: int | None = None) -> Multiplex:
+        """One subscription for many channels (``max_pending``: the in-process buffer's
+        bound, as ``max_pending`` of the constructor is for one channel)."""
+        ...
 
 
 def _as_bytes(message: bytes | str) -> bytes:
@@ -91,7 +135,7 @@ class _LocalSubscription:
         self._closed = False
         self._overflowed = False
 
-    def _deliver(self, message: bytes) -> bool:
+    def _deliver(self, channel: str, message: bytes) -> bool:
         if len(self._buffer) >= self._max_pending:
             self._overflowed = True
             self._hub._remove(self._channel, self)
@@ -148,26 +192,100 @@ class InProcessPubSub:
         if max_pending < 1:
             raise ValueError("max_pending must be at least 1")
         self._max_pending = max_pending
-        self._channels: dict[str, set[_LocalSubscription]] = {}
+        self._channels: dict[str, set[_Local]] = {}
 
     async def publish(self, channel: str, message: bytes | str) -> int:
         data = _as_bytes(message)
         # Copy: an overflowing subscriber removes itself from the set while we iterate.
         subscribers = list(self._channels.get(channel, ()))
-        return sum(sub._deliver(data) for sub in subscribers)
+        return sum(sub._deliver(channel, data) for sub in subscribers)
 
     def subscribe(self, channel: str) -> Subscription:
         return _LocalSubscription(self, channel, self._max_pending)
 
-    def _add(self, channel: str, sub: _LocalSubscription) -> None:
+    def multiplex(self, *, max_pending: int | None = None) -> Multiplex:
+        return _LocalMultiplex(self, max_pending or self._max_pending)
+
+    def _add(self, channel: str, sub: _Local) -> None:
         self._channels.setdefault(channel, set()).add(sub)
 
-    def _remove(self, channel: str, sub: _LocalSubscription) -> None:
+    def _remove(self, channel: str, sub: _Local) -> None:
         subs = self._channels.get(channel)
         if subs is not None:
             subs.discard(sub)
             if not subs:
                 del self._channels[channel]
+
+
+class _LocalMultiplex:
+    """The in-process multiplex: one bounded buffer of ``(channel, message)`` for all its
+    channels; overflowing it disconnects the whole multiplex, as for one subscription."""
+
+    def __init__(self, hub: InProcessPubSub, max_pending: int) -> None:
+        self._hub = hub
+        self._max_pending = max_pending
+        self._channels: set[str] = set()
+        self._buffer: deque[tuple[str, bytes]] = deque()
+        self._ready = asyncio.Event()
+        self._closed = False
+        self._overflowed = False
+
+    def _deliver(self, channel: str, message: bytes) -> bool:
+        if len(self._buffer) >= self._max_pending:
+            self._overflowed = True
+            self._leave_all()
+            self._ready.set()
+            return False
+        self._buffer.append((channel, message))
+        self._ready.set()
+        return True
+
+    def _leave_all(self) -> None:
+        for channel in self._channels:
+            self._hub._remove(channel, self)
+        self._channels.clear()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def add(self, channel: str) -> None:
+        if self._closed or self._overflowed:
+            raise SubscriptionLost("the multiplex is closed")
+        self._channels.add(channel)
+        self._hub._add(channel, self)
+
+    async def remove(self, channel: str) -> None:
+        self._channels.discard(channel)
+        self._hub._remove(channel, self)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> tuple[str, bytes]:
+        while True:
+            if self._closed:
+                raise StopAsyncIteration
+            if self._buffer:
+                return self._buffer.popleft()
+            if self._overflowed:
+                raise SubscriptionLost(
+                    f"a multiplex fell {self._max_pending} messages behind and was disconnected"
+                )
+            self._ready.clear()
+            await self._ready.wait()
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._buffer.clear()
+            self._leave_all()
+            self._ready.set()
+
+
+_Local = _LocalSubscription | _LocalMultiplex
 
 
 # --- Redis -------------------------------------------------------------------------------
@@ -238,6 +356,115 @@ class _RedisSubscription:
             await self._ps.aclose()
 
 
+class _RedisMultiplex:
+    """One Redis connection subscribed to a changing set of channels. SUBSCRIBE is only
+    sent; its confirmation arrives in order with the messages, so the iterating task
+    resolves the waiting ``add`` when it reads it (one waiter per SUBSCRIBE sent: Redis
+    confirms each, even for a channel already subscribed)."""
+
+    def __init__(
+        self, redis: aioredis.Redis, prefix: str, poll_seconds: float, confirm_seconds: float
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._poll = poll_seconds
+        self._confirm_seconds = confirm_seconds
+        self._ps: RedisPubSubConnection | None = None
+        self._started = asyncio.Event()  # a first SUBSCRIBE was sent: there is a connection
+        self._waiting: dict[bytes, deque[asyncio.Future[None]]] = {}
+        self._closed = False
+
+    async def __aenter__(self) -> Self:
+        if self._ps is not None:
+            raise RuntimeError("a multiplex can be entered only once")
+        self._ps = self._redis.pubsub()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def add(self, channel: str) -> None:
+        if self._ps is None or self._closed:
+            raise SubscriptionLost("the multiplex is closed")
+        name = self._prefix + channel
+        confirmed = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(name.encode(), deque()).append(confirmed)
+        try:
+            await self._ps.subscribe(name)
+        except (RedisError, OSError) as exc:
+            raise SubscriptionLost(f"could not subscribe to {name!r}") from exc
+        self._started.set()
+        try:
+            await asyncio.wait_for(confirmed, self._confirm_seconds)
+        except TimeoutError as exc:
+            raise SubscriptionLost(f"Redis did not confirm the subscription to {name!r}") from exc
+
+    async def remove(self, channel: str) -> None:
+        if self._ps is None or self._closed:
+            return
+        try:
+            await self._ps.unsubscribe(self._prefix + channel)
+        except (RedisError, OSError) as exc:
+            raise SubscriptionLost(f"lost the subscription to {channel!r}") from exc
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> tuple[str, bytes]:
+        if self._ps is None:
+            raise RuntimeError("use `async with pubsub.multiplex() as mux`")
+        cut = len(self._prefix)
+        while not self._closed:
+            if not self._started.is_set():
+                # No connection before the first channel; wait, noticing close() promptly.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._started.wait(), self._poll)
+                continue
+            try:
+                reply = await self._ps.get_message(timeout=self._poll)
+            except Exception as exc:
+                if self._closed:
+                    break
+                if isinstance(exc, RedisError | OSError):
+                    self._fail_waiting()
+                    raise SubscriptionLost("lost the multiplexed subscription") from exc
+                raise
+            if reply is None:
+                continue
+            kind = reply["type"]
+            if kind in ("message", b"message"):
+                channel = reply["channel"]
+                name = channel.decode() if isinstance(channel, bytes) else str(channel)
+                return name[cut:], _as_bytes(reply["data"])
+            if kind in ("subscribe", b"subscribe"):
+                channel = reply["channel"]
+                key = channel if isinstance(channel, bytes) else str(channel).encode()
+                waiters = self._waiting.get(key)
+                if waiters:
+                    waiter = waiters.popleft()
+                    if not waiters:
+                        del self._waiting[key]
+                    if not waiter.done():
+                        waiter.set_result(None)
+        raise StopAsyncIteration
+
+    def _fail_waiting(self) -> None:
+        for waiters in self._waiting.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(SubscriptionLost("the multiplex was closed"))
+        self._waiting.clear()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._started.set()
+        self._fail_waiting()
+        if self._ps is not None:
+            await self._ps.aclose()
+
+
 class RedisPubSub:
     """Redis PUBLISH/SUBSCRIBE; one connection per live subscription.
 
@@ -256,3 +483,7 @@ class RedisPubSub:
 
     def subscribe(self, channel: str) -> Subscription:
         return _RedisSubscription(self._redis, self._prefix + channel, self._poll)
+
+    def multiplex(self, *, max_pending: int | None = None) -> Multiplex:
+        # max_pending: Redis bounds a slow subscriber itself (client-output-buffer-limit).
+        return _RedisMultiplex(self._redis, self._prefix, self._poll, 10.0)

@@ -10,6 +10,7 @@ and ``replay`` returns what came after a cursor from the outbox and the inbox.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from bson import ObjectId
@@ -43,6 +44,19 @@ def topics_of(message: dict[str, Any]) -> set[str]:
         if kind.startswith(prefix):
             found.add(topic)
     return found
+
+
+@functools.lru_cache(maxsize=256)
+def topic_order(kind: str) -> tuple[str, ...]:
+    """The topics a message of type ``kind`` belongs to, the one a socket is told first: a
+    specific topic before "events" (a socket on both hears it as the specific one). By type,
+    so fan-out works it out once per type, not once per socket."""
+    return tuple(sorted(topics_of({"type": kind}), key=lambda t: (t == "events", t)))
+
+
+def frame(topic: str, cursor: str, body: str) -> str:
+    """What a socket is sent for a message: ``body`` is the message's JSON text."""
+    return f'{{"topic":"{topic}","cursor":"{cursor}","message":{body}}}'
 
 
 def visible_to(message: dict[str, Any], user_id: ObjectId) -> bool:

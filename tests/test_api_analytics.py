@@ -361,6 +361,12 @@ async def test_audience_followers_growth_and_demographics(world: World) -> None:
     assert by_platform["twitter"]["breakdowns"] == {}
     assert "does not report" in by_platform["twitter"]["note"]
     assert demo["available"] is True
+    platforms = {p["platform"]: p for p in demo["platforms"]}
+    assert platforms["instagram"]["reported"] is True
+    assert (platforms["instagram"]["accounts"], platforms["instagram"]["synced"]) == (1, 1)
+    assert platforms["twitter"]["reported"] is False
+    assert platforms["twitter"]["synced"] == 0
+    assert "does not report" in platforms["twitter"]["note"]
 
     behavior = await get(world, "/audience/behavior", **JANUARY)
     kinds = {k["content_type"]: k for k in behavior["content_types"]}
@@ -497,6 +503,28 @@ async def test_every_role_may_read_and_nobody_unauthenticated(world: World) -> N
     assert r.status_code == 200
     assert r.json()["overall"]["current"]["engagements"] == 150
     assert_error_shape(await world.client.get("/api/analytics/overview"), 401)
+
+
+async def test_demographics_keep_to_the_organization_and_check_their_input(
+    world: World,
+) -> None:
+    url = "/api/analytics/audience/demographics"
+    other = world.other_auth
+    # Another organization's account is a 404; its own answer holds none of ours.
+    assert_error_shape(
+        await world.client.get(url, params={"accounts": str(world.ig)}, headers=other), 404
+    )
+    theirs = await world.client.get(url, headers=other)
+    assert theirs.status_code == 200
+    assert (theirs.json()["accounts"], theirs.json()["platforms"]) == ([], [])
+    assert theirs.json()["available"] is False
+    viewer = await add_member(world.app, world.client, str(world.org), "vi@example.com", "viewer")
+    mine = await world.client.get(url, params={"platforms": "instagram"}, headers=bearer(viewer))
+    assert mine.status_code == 200
+    assert [p["platform"] for p in mine.json()["platforms"]] == ["instagram"]
+    bad = await world.client.get(url, params={"platforms": "myspace"}, headers=world.auth)
+    assert "query.platforms.0" in [f["field"] for f in assert_error_shape(bad, 422)["fields"]]
+    assert_error_shape(await world.client.get(url), 401)
 
 
 @pytest.mark.parametrize(

@@ -140,7 +140,8 @@ async def test_sign_ins_and_security_events_are_recorded_in_the_accounts_organiz
     reg = await register(client, "sec@example.com", "Security")
     org_id = reg["organization"]["id"]
     mark = len(await _entries(app, org_id))
-    await login(client, "sec@example.com", "a wrong guess", headers=None)
+    # (No extra keyword: login() sends them in the body, where an unknown field is a 422.)
+    await login(client, "sec@example.com", "a wrong guess")
     await client.post(
         "/api/auth/login",
         json={"email": "sec@example.com", "password": PASSWORD},

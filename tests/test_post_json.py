@@ -23,6 +23,7 @@ from api.routes.post_schemas import (
 )
 from persistence.models import Post
 from persistence.models.content import (
+    POST_VIEW_FIELDS,
     AiGeneration,
     Dimensions,
     MediaFile,
@@ -30,9 +31,11 @@ from persistence.models.content import (
     Performance,
     PlatformTarget,
     PostContent,
+    PostView,
     PublishingClaim,
     Scheduling,
     Targeting,
+    ThreadPart,
 )
 from services.workspace.listing import Calendar, CalendarAccount, CalendarDay
 
@@ -61,6 +64,8 @@ def full_post() -> Post:
             hashtags=["coffee", "spring"],
             mentions=["@roaster"],
             links=["https://example.com"],
+            thread=[ThreadPart(text="Part two."), ThreadPart(text="Part three.")],
+            first_comment="Menu at the link.",
         ),
         targeting=Targeting(audience="custom", interests=["coffee"]),
         scheduling=Scheduling(
@@ -87,10 +92,17 @@ def full_post() -> Post:
                 platform_post_id="1790",
                 status="published",
                 text="Cold brew is back.",
+                thread=[ThreadPart(text="On X, part two.")],
+                first_comment="",
                 url="https://x.com/i/1790",
                 published_at=AT,
                 attempts=1,
-                platform_data={"raw": {"id": 1790}},
+                # A published thread and its first comment, as the engine records them.
+                platform_data={
+                    "raw": {"id": 1790},
+                    "partIds": ["1791", "1792"],
+                    "firstCommentId": "1793",
+                },
             ),
             PlatformTarget(
                 social_account_id=ObjectId(),
@@ -128,17 +140,25 @@ def posts() -> list[Post]:
     return [full_post(), bare, locked, claimed_target]
 
 
+def view(post: Post) -> PostView:
+    """The post as the calendar reads it: projected, then validated as a PostView."""
+    stored = post.to_mongo()
+    return PostView.model_validate({k: v for k, v in stored.items() if k in POST_VIEW_FIELDS})
+
+
 def test_post_json_is_postout_field_for_field() -> None:
     for post in posts():
-        stored = Post.from_mongo(post.to_mongo())  # as the calendar reads it back
+        stored = Post.from_mongo(post.to_mongo())
         expected = PostOut.of(stored).model_dump(mode="json", by_alias=True)
         assert post_json(stored) == expected
+        # The calendar's lighter view lacks nothing PostOut shows.
+        assert post_json(view(post)) == expected
     # A published target locks a post, as the publishing engine's claim does.
     assert [post_json(p)["locked"] for p in posts()] == [True, False, True, True]
 
 
 def test_the_calendar_body_is_calendarout() -> None:
-    first, second = posts()[0], posts()[2]
+    first, second = view(posts()[0]), view(posts()[2])
     account, other = ObjectId(), ObjectId()
     found = Calendar(
         timezone="Europe/Berlin",
@@ -166,7 +186,9 @@ def test_the_calendar_body_is_calendarout() -> None:
                     CalendarAccountOut(
                         social_account_id=str(group.social_account_id),
                         platform=group.platform,  # type: ignore[arg-type]
-                        posts=[PostOut.of(p) for p in group.posts],
+                        posts=[
+                            PostOut.of(Post.model_validate(p.model_dump())) for p in group.posts
+                        ],
                     )
                     for group in day.accounts
                 ],

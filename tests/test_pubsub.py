@@ -12,6 +12,7 @@ import pytest
 from persistence.eventlog import EventLog, InProcessEventLog, RedisEventLog
 from persistence.pubsub import (
     InProcessPubSub,
+    Multiplex,
     PubSub,
     RedisPubSub,
     Subscription,
@@ -126,6 +127,69 @@ async def test_slow_subscriber_is_cut_off_without_blocking_publishers() -> None:
         assert await _take(slow, 3) == [b"m0", b"m1", b"m2"]
         with pytest.raises(SubscriptionLost, match="behind"):
             await slow.__anext__()
+
+
+# --- one subscription for many channels ------------------------------------------------
+
+
+async def _read(mux: Multiplex, n: int) -> list[tuple[str, bytes]]:
+    """The next ``n`` messages of a multiplex (its reader keeps running meanwhile)."""
+
+    async def take() -> list[tuple[str, bytes]]:
+        got = []
+        async for item in mux:
+            got.append(item)
+            if len(got) == n:
+                break
+        return got
+
+    return await asyncio.wait_for(take(), 5)
+
+
+async def test_one_multiplex_hears_the_channels_added_and_stops_hearing_removed_ones(
+    pubsub: PubSub,
+) -> None:
+    async with pubsub.multiplex() as mux:
+        # Its owner reads all along: the confirmation of each added channel arrives there.
+        reader = asyncio.ensure_future(_read(mux, 3))
+        await mux.add("org:a")
+        await mux.add("org:b")
+        # Live once add() returned: nothing published right after is missed.
+        assert await pubsub.publish("org:a", b"1") == 1
+        assert await pubsub.publish("org:b", b"2") == 1
+        assert await pubsub.publish("org:c", b"not added") == 0
+        await mux.remove("org:a")
+        deadline = time.monotonic() + 3
+        while await pubsub.publish("org:a", b"gone") != 0:
+            assert time.monotonic() < deadline, "still subscribed after remove()"
+            await asyncio.sleep(0.05)
+        await mux.add("org:a")  # added again after a removal: heard again
+        assert await pubsub.publish("org:a", b"3") == 1
+        got = await reader
+        assert got == [("org:a", b"1"), ("org:b", b"2"), ("org:a", b"3")]
+
+
+async def test_closing_a_multiplex_ends_its_iteration(pubsub: PubSub) -> None:
+    mux = pubsub.multiplex()
+    async with mux:
+        reader = asyncio.ensure_future(_read(mux, 1))
+        await mux.add("org:z")
+        await mux.close()
+        assert await reader == []
+        with pytest.raises(SubscriptionLost):
+            await mux.add("org:y")
+
+
+async def test_a_multiplex_that_falls_behind_is_cut_off() -> None:
+    pubsub = InProcessPubSub()
+    async with pubsub.multiplex(max_pending=2) as mux:
+        await mux.add("a")
+        await mux.add("b")
+        assert [await pubsub.publish(c, b"x") for c in ("a", "b", "a")] == [1, 1, 0]
+        assert await _read(mux, 2) == [("a", b"x"), ("b", b"x")]
+        with pytest.raises(SubscriptionLost, match="behind"):
+            await mux.__anext__()
+        assert await pubsub.publish("b", b"y") == 0  # it left every channel
 
 
 # --- event log ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from persistence.repository import TenantRepository
 from sandbox.client import SandboxControl
 from services.social_accounts import connect, sync
 from services.social_accounts.access import StoredAccountAccess
+from tools.analytics.audience import audience_demographics
 from tools.platforms import Publication
 
 
@@ -211,3 +212,55 @@ async def test_a_post_the_network_no_longer_knows_does_not_stop_the_others_synci
     stored = await TenantRepository(world.rt.db, SocialAccount).get(world.org, page.id)
     assert stored is not None
     assert stored.status.sync_status == "active"
+
+
+async def test_a_sync_keeps_the_audience_demographics_a_network_reports_once_a_day(
+    world: World,
+) -> None:
+    connection = await consent(world.rt.platforms.provider("instagram"), world.sandbox)
+    [ig] = await connect.store(world.rt, world.org, ObjectId(), "instagram", connection)
+    now = utcnow()
+    await sync.sync_account(world.rt, world.org, ig.id, now=now)
+    await sync.sync_account(world.rt, world.org, world.account.id, now=now)
+
+    answers = {a.platform: a for a in await audience_demographics(world.rt.db, world.org)}
+    instagram = answers["instagram"]
+    # The sandbox account's follower_demographics, as shares.
+    assert instagram.breakdowns == {
+        "age": {"18-24": 0.3, "25-34": 0.5, "35-44": 0.2},
+        "gender": {"F": 0.6, "M": 0.4},
+        "countries": {"FR": 0.3, "US": 0.7},
+    }
+    assert instagram.as_of is not None
+    assert answers["twitter"].available is False
+    assert answers["twitter"].breakdowns == {}
+    assert "does not report" in answers["twitter"].note
+
+    # An hour later the followers are read again, the demographics not (read daily).
+    await sync.sync_account(world.rt, world.org, ig.id, now=now + timedelta(hours=1))
+    readings = await TenantRepository(world.rt.db, AudienceInsights).find(
+        world.org, {"socialAccountId": ig.id}, sort=[("analysisDate", 1)]
+    )
+    assert ["demographics" in r.insights for r in readings] == [True, False]
+    await sync.sync_account(world.rt, world.org, ig.id, now=now + timedelta(days=1, hours=1))
+    readings = await TenantRepository(world.rt.db, AudienceInsights).find(
+        world.org, {"socialAccountId": ig.id}, sort=[("analysisDate", 1)]
+    )
+    assert ["demographics" in r.insights for r in readings] == [True, False, True]
+
+
+async def test_a_network_refusing_the_demographics_fails_nothing_else(world: World) -> None:
+    connection = await consent(world.rt.platforms.provider("youtube"), world.sandbox)
+    [yt] = await connect.store(world.rt, world.org, ObjectId(), "youtube", connection)
+    # As YouTube answers an account connected before the analytics scope was asked for.
+    world.sandbox.fault("google", "error", path=r"/youtubeanalytics/", status=403, count=5)
+    result = await sync.sync_account(world.rt, world.org, yt.id)
+    assert result.followers == 8800
+    [reading] = await TenantRepository(world.rt.db, AudienceInsights).find(
+        world.org, {"socialAccountId": yt.id}
+    )
+    assert "demographics" not in reading.insights
+    synced = await TenantRepository(world.rt.db, SocialAccount).get(world.org, yt.id)
+    assert synced is not None
+    assert synced.status.sync_status == "active"
+    assert synced.status.connection == "connected"

@@ -6,16 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, EmailStr, Field
+from pydantic import EmailStr, Field
 
-from api.routes.schemas import ApiModel, Password
+from api.routes.schemas import ApiModel, Password, StrictIn
 from persistence.models import User
 from services.users import Device
-
-
-class StrictIn(ApiModel):
-    # A misspelt field is an error, not a silent no-op.
-    model_config = ConfigDict(extra="forbid")
 
 
 class MessageOut(ApiModel):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import ConfigDict, Field, StrictBool
 
-from api.routes.schemas import ApiModel
+from api.routes.schemas import ApiModel, StrictIn
 from api.routes.team_schemas import AuditEntryOut
 from persistence.models import AuditLog, Organization, User
 from services.maintenance import MAX_MESSAGE, Maintenance
@@ -108,7 +108,7 @@ class SystemHealthOut(ApiModel):
     maintenance: MaintenanceOut
 
 
-class MaintenanceIn(ApiModel):
+class MaintenanceIn(StrictIn):
     model_config = ConfigDict(extra="forbid")
 
     enabled: StrictBool

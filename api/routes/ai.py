@@ -31,7 +31,7 @@ from agents.schemas import (
     TrendRequest,
 )
 from api.deps import EngineDep, Reader, Writer
-from api.routes.ai_common import AI_RATE, Body, call_agent
+from api.routes.ai_common import AI_RATE, Body, BodyIn, call_agent
 from persistence.errors import InvalidInput
 from persistence.models.content import ContentType, Platform
 from services import organizations
@@ -73,7 +73,7 @@ async def rewrite_content(body: RewriteRequest, principal: Writer, engine: Engin
     return await call_agent("content_creator", body, principal, engine)
 
 
-class CaptionRequest(Body):
+class CaptionRequest(BodyIn):
     brief: str = Field(min_length=3, max_length=4000, description="What the media shows.")
     platform: Platform
     content_type: ContentType = "image"
@@ -99,7 +99,7 @@ async def generate_caption(body: CaptionRequest, principal: Writer, engine: Engi
     return await call_agent("content_creator", request, principal, engine)
 
 
-class HashtagRequest(Body):
+class HashtagRequest(BodyIn):
     text: str = Field(min_length=1, max_length=70000)
     platform: Platform
 
@@ -250,7 +250,7 @@ async def analyze_competitors(body: CompetitorRequest, principal: Writer, engine
     return await call_agent("competitor_monitor", body, principal, engine)
 
 
-class SentimentRequest(Body):
+class SentimentRequest(BodyIn):
     texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS)
 
 

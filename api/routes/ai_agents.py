@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import Field
+from pydantic import Field, Strict
 from pydantic.alias_generators import to_camel
 
 from agents.base import Agent
 from agents.models import ModelNotConfigured, parse_spec
 from agents.registry import AGENTS
 from api.deps import Reader, RuntimeDep, Writer
-from api.routes.ai_common import AI_RATE, Body, agent_named
+from api.routes.ai_common import AI_RATE, Body, BodyIn, agent_named
 from memory.kinds import MemoryKind
 from memory.store import MemoryHit
 from persistence.errors import InvalidInput
@@ -58,7 +58,7 @@ async def list_agents(principal: Reader, runtime: RuntimeDep) -> list[AgentOut]:
     ]
 
 
-class ConfigureIn(Body):
+class ConfigureIn(BodyIn):
     """Only the fields sent change; the others keep their stored (or default) values."""
 
     model: str | None = Field(default=None, description="provider:model, e.g. openai:gpt-4o")
@@ -122,13 +122,16 @@ async def agent_status(agent: str, principal: Reader, runtime: RuntimeDep) -> Ag
     )
 
 
-class Example(Body):
+class Example(BodyIn):
     text: str = Field(min_length=1, max_length=10000)
-    kind: MemoryKind | None = Field(default=None, description="default: the agent's own kind")
+    # An enum: by value, as the schema lists them (strict mode alone takes only the member).
+    kind: Annotated[MemoryKind, Strict(False)] | None = Field(
+        default=None, description="default: the agent's own kind"
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class TrainIn(Body):
+class TrainIn(BodyIn):
     examples: list[Example] = Field(min_length=1, max_length=200)
 
 

@@ -25,6 +25,13 @@ class Body(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+class BodyIn(Body):
+    """A request of the AI routes, validated as its JSON Schema reads (no coercion of
+    ``0`` to a boolean or ``false`` to a number; see ``api.routes.schemas.StrictIn``)."""
+
+    model_config = ConfigDict(strict=True)
+
+
 def agent_named(name: str) -> Agent:
     """The agent called ``name``; NotFound listing the valid names otherwise."""
     agent = AGENTS.get(name)

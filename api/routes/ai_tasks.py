@@ -67,7 +67,10 @@ async def get_task(task_id: IdPath, principal: Reader, runtime: RuntimeDep) -> d
 
 
 class FeedbackIn(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    # Strict, as api.routes.schemas.StrictIn explains.
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", strict=True
+    )
 
     rating: int = Field(ge=1, le=5)
     comments: str | None = Field(default=None, max_length=4000)

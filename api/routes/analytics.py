@@ -9,7 +9,6 @@ Figures are snake_case, exactly as the agents' tools return them.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from bson import ObjectId
@@ -18,6 +17,7 @@ from pydantic import StringConstraints
 
 from api.deps import IdPath, Reader, RuntimeDep
 from api.responses import errors
+from persistence.ids import IsoDate
 from services.analytics.queries import (
     Analytics,
     AudienceAnswer,
@@ -60,11 +60,11 @@ def _scope_dependency(default_days: int):  # type: ignore[no-untyped-def]
         principal: Reader,
         runtime: RuntimeDep,
         from_: Annotated[
-            dt.date | None,
+            IsoDate | None,
             Query(alias="from", description="first local day (default: `to` minus the period)"),
         ] = None,
         to: Annotated[
-            dt.date | None, Query(description="last local day, inclusive (default: today)")
+            IsoDate | None, Query(description="last local day, inclusive (default: today)")
         ] = None,
         platforms: Annotated[
             list[PlatformName] | None, Query(description="only these networks (repeat it)")

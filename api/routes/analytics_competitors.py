@@ -24,7 +24,7 @@ Handle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 
 
 class CompetitorIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # as api.routes.schemas.StrictIn
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     handles: dict[PlatformName, Handle] = Field(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from bson import ObjectId
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.deps import Reader, RuntimeDep
 from api.responses import errors
 from api.routes.analytics import PlatformName
+from persistence.ids import IsoDate
 from services.analytics import export
 from services.analytics.scope import resolve_scope
 
@@ -22,7 +22,7 @@ AccountId = Annotated[str, StringConstraints(pattern="^[0-9a-fA-F]{24}$")]
 
 
 class ExportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
     format: export.Format = "csv"
     dataset: export.Dataset = Field(
@@ -36,8 +36,8 @@ class ExportIn(BaseModel):
         + "; daily: "
         + ", ".join(export.METRICS["daily"]),
     )
-    from_: dt.date | None = Field(default=None, alias="from", description="first local day")
-    to: dt.date | None = Field(default=None, description="last local day (default: today)")
+    from_: IsoDate | None = Field(default=None, alias="from", description="first local day")
+    to: IsoDate | None = Field(default=None, description="last local day (default: today)")
     platforms: list[PlatformName] | None = Field(default=None, max_length=8)
     accounts: list[AccountId] | None = Field(default=None, max_length=100)
 

@@ -14,6 +14,7 @@ from api.deps import EngineDep, IdPath, Reader, RuntimeDep, Writer
 from api.responses import errors
 from api.routes.analytics import PlatformName
 from persistence.errors import Conflict
+from persistence.ids import IsoDate
 from persistence.models import AnalyticsReport
 from runs import reports as report_runs
 from services.analytics import reports
@@ -25,13 +26,13 @@ GraphName = Literal["performance_analysis", "trend_analysis", "competitor_analys
 
 
 class ReportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
     title: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
     ] = "Analytics report"
-    from_: dt.date | None = Field(default=None, alias="from", description="first local day")
-    to: dt.date | None = Field(default=None, description="last local day (default: today)")
+    from_: IsoDate | None = Field(default=None, alias="from", description="first local day")
+    to: IsoDate | None = Field(default=None, description="last local day (default: today)")
     platforms: list[PlatformName] | None = Field(default=None, max_length=8)
     graphs: list[GraphName] = Field(
         default_factory=lambda: ["performance_analysis", "trend_analysis"],

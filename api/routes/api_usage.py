@@ -14,6 +14,7 @@ from api.errors import ApiError
 from api.principal import Principal
 from api.responses import errors
 from api.routes.schemas import ApiModel
+from persistence.ids import IsoDateTime
 from services import api_usage
 
 KeyManager = Annotated[Principal, Depends(require("manage_keys"))]
@@ -43,8 +44,8 @@ class UsageOut(ApiModel):
 async def api_usage_report(
     principal: KeyManager,
     runtime: RuntimeDep,
-    since: Annotated[datetime | None, Query(description="Default: 7 days before until")] = None,
-    until: Annotated[datetime | None, Query(description="Default: now")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Default: 7 days before until")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Default: now")] = None,
     api_key_id: Annotated[str | None, Query(alias="apiKeyId", max_length=24)] = None,
     granularity: Annotated[Literal["hour", "day"], Query()] = "hour",
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,

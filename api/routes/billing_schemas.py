@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from api.routes.schemas import ApiModel
+from api.routes.schemas import ApiModel, StrictIn
 from persistence.models.organizations import Plan, SubscriptionStatus
 from services.billing.access import Access
 from services.billing.gateway import RemoteInvoice
@@ -17,10 +17,6 @@ from services.billing.plans import LIMIT_KINDS, LIMITS, LimitKind, lifting
 from services.billing.subscriptions import BillingOverview, PlanChange, PlanOffer, SubscriptionView
 
 ReturnUrl = str
-
-
-class StrictIn(ApiModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PriceOut(ApiModel):

@@ -7,13 +7,13 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, StrictBool, field_validator
 
-from api.routes.schemas import ApiModel
+from api.routes.schemas import ApiModel, StrictIn
 from persistence.models import DataExport
 from services.gdpr import export as gdpr_export
 from services.gdpr.erase import ErasureReport, PersonErasure
 
 
-class ConfirmIn(ApiModel):
+class ConfirmIn(StrictIn):
     """An erasure cannot be undone: the body must say so."""
 
     model_config = ConfigDict(extra="forbid")
@@ -84,7 +84,7 @@ class PersonErasureOut(ApiModel):
 ExportStatus = Literal["pending", "processing", "completed", "failed", "downloaded", "expired"]
 
 
-class ExportIn(ApiModel):
+class ExportIn(StrictIn):
     model_config = ConfigDict(extra="forbid")
 
     scope: Literal["person", "organization"] | None = Field(

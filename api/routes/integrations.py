@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 from api.deps import IdPath, Reader, RuntimeDep, parse_id, rate_limited, require
 from api.principal import Principal
 from api.responses import errors
-from api.routes.schemas import ApiModel
+from api.routes.schemas import ApiModel, StrictIn
 from persistence.models import Integration, IntegrationLog
 from services.integrations import connections, delivery
 
@@ -32,7 +32,7 @@ router = APIRouter(
 EventType = Literal[(*connections.EVENT_TYPES, "*")]  # type: ignore[valid-type]
 
 
-class ConnectIn(ApiModel):
+class ConnectIn(StrictIn):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(

@@ -19,11 +19,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StringConstraints,
     field_validator,
 )
 
+from persistence.ids import IsoDateTime
 from persistence.models.crons import LgCron
 from persistence.models.runs import LgAssistant, LgRun, LgThread, RunStatus, ThreadStatus
 from runs.crons import SortBy
@@ -53,7 +55,7 @@ def _not_an_int(value: Any) -> Any:
 MetaScalar = (
     Annotated[str, StringConstraints(max_length=2000)]
     | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
-    | Annotated[float, BeforeValidator(_not_an_int), Field(allow_inf_nan=False)]
+    | Annotated[StrictFloat, BeforeValidator(_not_an_int), Field(allow_inf_nan=False)]
     | StrictBool
     | None
 )
@@ -64,9 +66,11 @@ Metadata = Annotated[
 
 
 class SdkBody(BaseModel):
-    """Unknown fields are ignored: the SDK sends options Chorus does not use."""
+    """Unknown fields are ignored: the SDK sends options Chorus does not use. Known ones are
+    strict, as ``api.routes.schemas.StrictIn`` explains: ``0`` is not a boolean, a number
+    not a string, ``"5"`` not an integer."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 class Configurable(SdkBody):
@@ -152,7 +156,7 @@ class AssistantSearch(SdkBody):
 
 
 class AssistantConfigurableIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     model: str | None = Field(
         default=None, min_length=1, max_length=200, description="provider:model its runs use"
@@ -169,7 +173,7 @@ class AssistantConfigurableIn(BaseModel):
 class AssistantConfigIn(BaseModel):
     """What a variant configures; any other key is refused (422), not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     configurable: AssistantConfigurableIn = Field(default_factory=AssistantConfigurableIn)
 
@@ -229,7 +233,7 @@ class CronCreate(SdkBody):
     metadata: Metadata | None = None
     stream_mode: StreamMode | list[StreamMode] | None = None
     multitask_strategy: Literal["reject", "enqueue"] | None = None
-    end_time: datetime | None = None
+    end_time: IsoDateTime | None = None
     enabled: StrictBool | None = None
     on_run_completed: Literal["keep"] | None = Field(
         default=None, description="each run's thread is kept ('delete' is not supported)"
@@ -244,7 +248,7 @@ class CronPatch(SdkBody):
     metadata: Metadata | None = None
     stream_mode: StreamMode | list[StreamMode] | None = None
     multitask_strategy: Literal["reject", "enqueue"] | None = None
-    end_time: datetime | None = None
+    end_time: IsoDateTime | None = None
     enabled: StrictBool | None = None
     on_run_completed: Literal["keep"] | None = None
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from api.routes.schemas import ApiModel
+from api.routes.schemas import ApiModel, StrictIn
 from persistence.models import Notification
 from persistence.models.notifications import Channel, QuietHours
 from services.notifications.preferences import Settings
@@ -81,7 +81,7 @@ class ChannelsOut(_Channels):
     pass
 
 
-class ChannelsIn(ApiModel):
+class ChannelsIn(StrictIn):
     """Only the categories sent change."""
 
     model_config = ConfigDict(extra="forbid")
@@ -95,7 +95,7 @@ class ChannelsIn(ApiModel):
     payment_failed: Channel | None = None
 
 
-class QuietHoursModel(ApiModel):
+class QuietHoursModel(StrictIn):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool
@@ -103,7 +103,7 @@ class QuietHoursModel(ApiModel):
     end: str = Field(pattern=HHMM, description="HH:MM; before start spans midnight")
 
 
-class SettingsIn(ApiModel):
+class SettingsIn(StrictIn):
     model_config = ConfigDict(extra="forbid")
 
     channels: ChannelsIn | None = Field(

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import RuntimeDep, unauthorized
 from api.ports import AppRuntime
@@ -109,6 +109,9 @@ async def demo(request: Request, runtime: Operator) -> DemoSummary:
 
 
 class OperatorRun(BaseModel):
+    # Strict, as api.routes.schemas.StrictIn explains.
+    model_config = ConfigDict(strict=True)
+
     graph: str = Field(min_length=1, description="Graph name, e.g. content_creation.")
     org: str = Field(description="Organization id.")
     input: Any = Field(default=None, description="The graph's input (or give resume).")

@@ -9,7 +9,6 @@ invitations ``manage_users``, the audit log ``read_audit`` (admins). Anyone may 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -36,6 +35,7 @@ from api.routes.team_schemas import (
     OrganizationDetailOut,
     OrganizationIn,
 )
+from persistence.ids import IsoDateTime
 from services import audit, invitations, members, organizations, users
 
 OrgAdmin = Annotated[Principal, Depends(require("manage_organization"))]
@@ -164,8 +164,8 @@ async def audit_logs(
         Literal["user", "api_key", "system"] | None, Query(alias="actorKind")
     ] = None,
     outcome: Annotated[Literal["success", "failure"] | None, Query()] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[IsoDateTime | None, Query()] = None,
+    until: Annotated[IsoDateTime | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=24)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPageOut:

@@ -10,6 +10,7 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.routes.schemas import ApiModel
+from api.routes.schemas import StrictIn as SharedStrictIn
 from persistence.ids import IsoDateTime, PyObjectId
 from persistence.models import Post, PostComment
 from persistence.models.content import (
@@ -17,6 +18,7 @@ from persistence.models.content import (
     Platform,
     PlatformTarget,
     PostStatus,
+    PostView,
     TargetStatus,
 )
 from services.publishing import ScheduleWarning
@@ -27,8 +29,8 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 Hashtag = Annotated[str, StringConstraints(min_length=1, max_length=140)]
 
 
-class StrictIn(ApiModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+class StrictIn(SharedStrictIn):
+    model_config = ConfigDict(arbitrary_types_allowed=True)  # ObjectId fields
 
 
 class MediaRefIn(StrictIn):
@@ -317,7 +319,7 @@ def _parts_made(target: PlatformTarget) -> tuple[list[str], str | None]:
     return list(made.get("partIds") or []), made.get("firstCommentId")
 
 
-def post_json(post: Post) -> dict[str, Any]:
+def post_json(post: Post | PostView) -> dict[str, Any]:
     """``PostOut.of(post)`` in its JSON form (camelCase keys), in one serialization of the
     stored post. PostOut.of dumps the post and validates the dump again; for a calendar's
     thousands of posts, validated when they were written, that second pass was most of
@@ -336,7 +338,7 @@ def calendar_json(found: Calendar) -> bytes:
     serialized once)."""
     cache: dict[Any, dict[str, Any]] = {}
 
-    def one(post: Post) -> dict[str, Any]:
+    def one(post: PostView) -> dict[str, Any]:
         data = cache.get(post.id)
         if data is None:
             data = cache[post.id] = post_json(post)

@@ -10,7 +10,7 @@ Literal paths (``/drafts``, ``/calendar``, ``/bulk-schedule``) are declared befo
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -39,7 +39,7 @@ from api.routes.post_schemas import (
     TargetPreviewOut,
     calendar_json,
 )
-from persistence.ids import IsoDateTime
+from persistence.ids import IsoDate, IsoDateTime
 from persistence.models import Post
 from persistence.models.content import Platform, PostStatus
 from runs import approvals as run_approvals
@@ -220,8 +220,8 @@ async def published(
 async def calendar(
     principal: Reader,
     runtime: RuntimeDep,
-    start: Annotated[date, Query(description="The first local day (YYYY-MM-DD).")],
-    end: Annotated[date, Query(description="The last local day, included.")],
+    start: Annotated[IsoDate, Query(description="The first local day (YYYY-MM-DD).")],
+    end: Annotated[IsoDate, Query(description="The last local day, included.")],
     timezone: Annotated[
         str | None,
         Query(max_length=64, description="IANA timezone; the organization's by default."),
@@ -310,11 +310,19 @@ async def bulk_schedule(
     """Schedule a post per line of a CSV (header: text, scheduledAt, accounts, hashtags,
     title, tags, timezone, thread, firstComment; a thread cell's parts are separated by a
     line holding only ``---``) or JSON lines file. Each line lands whole or is reported in
-    ``errors`` with its line number, field and reason; the other lines still land."""
+    ``errors`` with its line number, field and reason; the other lines still land. When no
+    line lands, the whole file is a 422 listing each line's errors."""
     text = await _bulk_text(request)
     report = await bulk.schedule_lines(
         runtime.db, principal.org_id, principal.user_id, text, format
     )
+    if not report.created:
+        # Nothing landed: the file as a whole is refused (a 200 would read as success), and
+        # its lines' errors say what to fix; a file without lines (a header alone) too.
+        fields = [
+            {"field": f"line {e.line}: {e.field}", "message": e.message} for e in report.errors
+        ] or [{"field": "body", "message": "the file has no lines to schedule"}]
+        raise ApiError(422, "no post could be scheduled from the file", fields=fields)
     return BulkReportOut(
         lines=report.lines,
         created=[

@@ -28,7 +28,9 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from api.deps import authenticate, still_valid
 from api.errors import ApiError
 from api.principal import Principal
-from api.realtime_hub import LOST, Hub
+from api.realtime_hub import Hub
+from api.socket_outlet import FellBehind, Outlet
+from persistence.pubsub import SubscriptionLost
 from services import realtime
 from services.events import org_channel
 
@@ -57,29 +59,29 @@ class _Socket:
     def __init__(self, ws: WebSocket, principal: Principal, topics: set[str]) -> None:
         self.ws = ws
         self.principal = principal
-        self.topics = topics
-        self.user = str(principal.user_id)
-        self.sent: set[str] = set()  # replayed ids, so live copies are not sent twice
+        # What fan-out sends through (the hub filters by its topics and person).
+        self.outlet = Outlet(ws.send_text, str(principal.user_id), topics)
 
-    async def send(self, message: dict[str, Any], text: str | None = None) -> None:
-        mine = realtime.topics_of(message) & self.topics
-        if not mine or not realtime.visible_to(message, self.principal.user_id):
-            return
-        mid = str(message.get("id", ""))
-        if mid in self.sent:
-            return
-        topic = min(mine, key=lambda t: (t == "events", t))  # the specific one over "events"
-        body = text if text is not None else json.dumps(message)
-        await self.ws.send_text(f'{{"topic":"{topic}","cursor":"{mid}","message":{body}}}')
+    @property
+    def topics(self) -> set[str]:
+        return self.outlet.topics
 
-    async def pump(self, queue: asyncio.Queue[Any]) -> None:
-        while True:
-            item = await queue.get()
-            if item is LOST:
-                await self.ws.close(FELL_BEHIND, "fell behind; reconnect with your cursor")
-                return
-            message, text = item
-            await self.send(message, text)
+    @topics.setter
+    def topics(self, value: set[str]) -> None:
+        self.outlet.topics = value
+
+    async def replay(self, messages: list[dict[str, Any]]) -> None:
+        """Send what the client missed (before any live frame: the outlet is held)."""
+        user = self.principal.user_id
+        for message in messages:
+            order = [
+                t for t in realtime.topic_order(str(message.get("type", ""))) if t in self.topics
+            ]
+            if not order or not realtime.visible_to(message, user):
+                continue
+            cursor = str(message.get("id", ""))
+            await self.ws.send_text(realtime.frame(order[0], cursor, json.dumps(message)))
+            self.outlet.sent.add(cursor)
 
     async def receive(self) -> None:
         while True:
@@ -166,25 +168,32 @@ async def _serve(ws: WebSocket, fixed: set[str] | None) -> None:
     socket = _Socket(ws, principal, set(topics))
     hub: Hub = ws.app.state.realtime
     seconds = float(getattr(ws.app.state, "ws_heartbeat_seconds", HEARTBEAT_SECONDS))
-    # Listening before the replay, so nothing published meanwhile falls in a gap.
-    async with hub.listen(org_channel(principal.org_id)) as queue:
+    # Listening before the replay, so nothing published meanwhile falls in a gap; what
+    # arrives during the replay waits in the outlet and follows it.
+    socket.outlet.hold()
+    async with hub.attach(org_channel(principal.org_id), socket.outlet):
         await ws.send_json(
             {"type": "welcome", "topics": sorted(socket.topics), "heartbeatSeconds": seconds}
         )
         if cursor is not None:
-            for message in await realtime.replay(
-                runtime.db, principal.org_id, principal.user_id, cursor, socket.topics
-            ):
-                await socket.send(message)
-                socket.sent.add(str(message["id"]))
+            await socket.replay(
+                await realtime.replay(
+                    runtime.db, principal.org_id, principal.user_id, cursor, socket.topics
+                )
+            )
+        socket.outlet.release()
         tasks = [
-            asyncio.create_task(socket.pump(queue)),
             asyncio.create_task(socket.receive()),
             asyncio.create_task(socket.heartbeat(seconds)),
         ]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            ended = socket.outlet.ended
+            await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
+            # Messages were lost for this socket: its client resumes from its cursor.
+            if ended.done() and isinstance(ended.exception(), FellBehind | SubscriptionLost):
+                await ws.close(FELL_BEHIND, "fell behind; reconnect with your cursor")
         finally:
+            await socket.outlet.close()
             for task in tasks:
                 task.cancel()
             for task in tasks:

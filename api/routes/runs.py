@@ -214,7 +214,11 @@ async def join_stream(
     request: Request,
     engine: EngineDep,
     principal: Reader,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
+    # An id this stream sent ("<ms>-<seq>"); anything else is a 422 before the stream starts
+    # (it once broke the stream off mid-response).
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", max_length=64, pattern=r"^\d+-\d+$")
+    ] = None,
     # The SDK sends an unset mode as an empty value.
     stream_mode: Annotated[list[StreamMode | Literal[""]] | None, Query()] = None,
 ) -> Response:

@@ -20,6 +20,17 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
+class StrictIn(ApiModel):
+    """A request body, validated as its published JSON Schema reads: no coercion (``0`` or
+    ``"no"`` is not a boolean, ``false`` not an integer, a number not a string) and no
+    unknown field (a misspelt one would be a silent no-op). FastAPI validates the parsed JSON
+    as Python objects, where strict mode would refuse ISO text for dates: date and time
+    fields use ``persistence.ids.IsoDateTime``/``IsoDate``/``IsoTime``, which parse text.
+    ``tests/test_strict_input.py`` checks every request body of the app is built on it."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
 class UserOut(ApiModel):
     id: str
     organization_id: str = Field(description="The organization the caller is acting in.")
@@ -116,7 +127,7 @@ class CreatedApiKeyOut(ApiKeyOut):
 Password = Field(min_length=8, max_length=256)
 
 
-class RegisterIn(ApiModel):
+class RegisterIn(StrictIn):
     email: EmailStr
     password: str = Password
     organization_name: Annotated[
@@ -126,7 +137,7 @@ class RegisterIn(ApiModel):
     last_name: str | None = Field(default=None, max_length=100)
 
 
-class LoginIn(ApiModel):
+class LoginIn(StrictIn):
     email: EmailStr
     password: str = Field(min_length=1, max_length=256)
     two_factor_code: str | None = Field(
@@ -142,23 +153,23 @@ class LoginIn(ApiModel):
     )
 
 
-class RefreshIn(ApiModel):
+class RefreshIn(StrictIn):
     refresh_token: str = Field(min_length=1, max_length=512)
 
 
-class LogoutIn(ApiModel):
+class LogoutIn(StrictIn):
     refresh_token: str | None = Field(default=None, max_length=512)
 
 
-class ApiKeyIn(ApiModel):
+class ApiKeyIn(StrictIn):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class SwitchOrganizationIn(ApiModel):
+class SwitchOrganizationIn(StrictIn):
     organization_id: str = Field(pattern=r"^[0-9a-f]{24}$")
 
 
-class AcceptInvitationIn(ApiModel):
+class AcceptInvitationIn(StrictIn):
     token: str = Field(min_length=1, max_length=512, description="From the invitation email.")
     password: str | None = Field(
         default=None,

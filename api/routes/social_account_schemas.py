@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from api.routes.schemas import ApiModel
+from api.routes.schemas import ApiModel, StrictIn
+from persistence.ids import IsoTime
 from persistence.models import SocialAccount
 from persistence.models.content import PLATFORMS, Platform
 from services.social_accounts.connect import ConnectStart
@@ -25,10 +26,6 @@ Connectable = Literal[
     "twitter", "instagram", "facebook", "linkedin", "tiktok", "youtube", "bluesky"
 ]
 assert set(Connectable.__args__) <= set(PLATFORMS)  # type: ignore[attr-defined]
-
-
-class StrictIn(ApiModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- accounts ----------------------------------------------------------------------------------
@@ -175,8 +172,8 @@ class ConnectOut(ApiModel):
 
 class PostingWindowIn(StrictIn):
     days: list[Day] = Field(min_length=1, max_length=7)
-    start: time = Field(description="HH:MM, in the account's timezone.")
-    end: time = Field(description="HH:MM, after start.")
+    start: IsoTime = Field(description="HH:MM, in the account's timezone.")
+    end: IsoTime = Field(description="HH:MM, after start.")
 
     @field_validator("start", "end")
     @classmethod

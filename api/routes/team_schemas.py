@@ -6,17 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, EmailStr, Field
+from pydantic import EmailStr, Field
 
-from api.routes.schemas import ApiModel
+from api.routes.schemas import ApiModel, StrictIn
 from persistence.models import AuditLog, Invitation, Organization
 from persistence.models.organizations import Role
 from services.members import Member, OrganizationMembership
 from services.organizations import OrganizationUpdate
-
-
-class StrictIn(ApiModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class OrganizationSettingsOut(ApiModel):

@@ -27,7 +27,10 @@ router = APIRouter(prefix="/api/ai/workflows", tags=["workflows"], dependencies=
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    # Requests only: strict, as api.routes.schemas.StrictIn explains.
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", strict=True
+    )
 
 
 class TriggerIn(Body):

@@ -41,6 +41,7 @@ from .codec import encode_document
 from .fast_match import compile_filter
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
 from .ordered import (
+    FieldKeys,
     SortedIndex,
     conditions,
     exact_paths,
@@ -349,16 +350,30 @@ class EngineCollectionStore(CollectionStore):
         run: list[tuple[Any, ...]] = []
         run_key: tuple[Any, ...] | None = None
 
+        def take(entry: tuple[Any, ...]) -> None:
+            doc_key = index.doc_key(entry)
+            if doc_key in seen or (allowed is not None and doc_key not in allowed):
+                return
+            seen.add(doc_key)
+            doc = self._documents[doc_key]
+            if spec is None or filter_applies(spec, doc):
+                found.append(doc)
+
         def flush() -> None:
             for entry in sorted(run, key=lambda e: e[-1]):  # ties in natural order
-                doc_key = index.doc_key(entry)
-                if doc_key in seen or (allowed is not None and doc_key not in allowed):
-                    continue
-                seen.add(doc_key)
-                doc = self._documents[doc_key]
-                if spec is None or filter_applies(spec, doc):
-                    found.append(doc)
+                take(entry)
 
+        if at + width == len(index.fields) and sort[0][1] > 0:
+            # Only seq follows the sort fields in an entry, so an ascending walk meets ties
+            # in natural order already: no run to gather, and it stops at `want` (a drain
+            # of 10,000 posts due the same second matched all of them for each batch).
+            for entry in index.walk(span[0], span[1], False):
+                take(entry)
+                if want is not None and len(found) >= want:
+                    return found
+            if not found and spec is not None:
+                filter_applies(spec, {})  # still reject a malformed filter, as a scan would
+            return found
         for entry in index.walk(span[0], span[1], sort[0][1] < 0):
             key = entry[2 * at : 2 * (at + width)]
             if key != run_key:
@@ -378,8 +393,23 @@ class EngineCollectionStore(CollectionStore):
         for eq in self._equality.values():
             eq.add(doc_key, doc)
         seq = self._seq[doc_key]
+        shared: FieldKeys = {}
         for ordered in self._sorted.values():
-            ordered.add(doc_key, seq, doc)
+            ordered.add(doc_key, seq, doc, shared)
+
+    def _reindex_doc(self, doc_key: Hashable, doc: Mapping[str, Any]) -> None:
+        """An update: the sorted indexes move only the entries whose fields changed (a
+        post has eight, and publishing rewrites it several times without touching them)."""
+        for index in self._unique.values():
+            index.remove(doc_key)
+            index.add(doc_key, doc)
+        for eq in self._equality.values():
+            eq.remove(doc_key)
+            eq.add(doc_key, doc)
+        seq = self._seq[doc_key]
+        shared: FieldKeys = {}
+        for ordered in self._sorted.values():
+            ordered.replace(doc_key, seq, doc, shared)
 
     def _unindex_doc(self, doc_key: Hashable) -> None:
         for index in self._unique.values():
@@ -489,11 +519,11 @@ class EngineCollectionStore(CollectionStore):
             else:
                 self._record_document(journal, key)
             if key in self._seq:
-                self._unindex_doc(key)
+                self._reindex_doc(key, val)
             else:
                 self._seq[key] = self._next_seq
                 self._next_seq += 1
-            self._index_doc(key, val)
+                self._index_doc(key, val)
             self.dirty = True
 
     def __delitem__(self, key: Hashable) -> None:

@@ -37,6 +37,8 @@ _TOP = math.inf
 _MAX_ENTRIES_PER_DOC = 256
 
 Key = tuple[Any, ...]
+#: Per index field, what ``field_keys`` found in one document (shared by its indexes).
+FieldKeys = dict[str, tuple[list[Key], bool] | None]
 
 
 def encode(value: Any) -> Key | None:
@@ -144,31 +146,67 @@ class SortedIndex:
     def __len__(self) -> int:
         return len(self._by_doc) + len(self.wild)
 
-    def add(self, doc_key: Hashable, seq: int, doc: Mapping[str, Any]) -> None:
+    def _keyed(
+        self, seq: int, doc: Mapping[str, Any], shared: FieldKeys | None
+    ) -> tuple[list[Key], tuple[int, ...]] | None:
+        """The document's entries and its multikey field positions; None if it is wild.
+
+        ``shared`` holds the field keys other indexes already took from this document
+        (one write re-indexes it in every index, and most share ``organizationId``)."""
         per_field = []
         multi_positions = []
         total = 1
-        for i, parts in enumerate(self._parts):
-            keyed = field_keys(doc, parts)
+        for i, (name, parts) in enumerate(zip(self.fields, self._parts, strict=True)):
+            if shared is not None and name in shared:
+                keyed = shared[name]
+            else:
+                keyed = field_keys(doc, parts)
+                if shared is not None:
+                    shared[name] = keyed
             if keyed is None:
-                self.wild.add(doc_key)
-                return
+                return None
             keys, multi = keyed
             total *= len(keys)
             if multi:
                 multi_positions.append(i)
             per_field.append(keys)
         if total > _MAX_ENTRIES_PER_DOC:
-            self.wild.add(doc_key)
-            return
+            return None
         entries = [
             (*itertools.chain.from_iterable(combo), seq) for combo in itertools.product(*per_field)
         ]
+        return entries, tuple(multi_positions)
+
+    def add(
+        self, doc_key: Hashable, seq: int, doc: Mapping[str, Any], shared: FieldKeys | None = None
+    ) -> None:
+        self._store(doc_key, self._keyed(seq, doc, shared))
+
+    def replace(
+        self, doc_key: Hashable, seq: int, doc: Mapping[str, Any], shared: FieldKeys | None = None
+    ) -> None:
+        """Re-index a document that changed; a change that leaves this index's fields as
+        they were (most updates) costs no removal and no insertion in the sorted list."""
+        keyed = self._keyed(seq, doc, shared)
+        if (
+            keyed is not None
+            and self._by_doc.get(doc_key) == keyed[0]
+            and self._multi_by_doc.get(doc_key, ()) == keyed[1]
+        ):
+            return
+        self.remove(doc_key)
+        self._store(doc_key, keyed)
+
+    def _store(self, doc_key: Hashable, keyed: tuple[list[Key], tuple[int, ...]] | None) -> None:
+        if keyed is None:
+            self.wild.add(doc_key)
+            return
+        entries, multi_positions = keyed
         self._by_doc[doc_key] = entries
-        self._doc_of_seq[seq] = doc_key
+        self._doc_of_seq[entries[0][-1]] = doc_key
         self.entries.update(entries)
         if multi_positions:
-            self._multi_by_doc[doc_key] = tuple(multi_positions)
+            self._multi_by_doc[doc_key] = multi_positions
             for i in multi_positions:
                 self.multi[i] += 1
 

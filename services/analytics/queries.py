@@ -114,8 +114,20 @@ class GrowthAnswer(Answer):
     growth: AudienceGrowth
 
 
+class PlatformDemographics(BaseModel):
+    platform: str
+    reported: bool = Field(description="the network's API reports audience demographics")
+    accounts: int = Field(description="the organization's accounts on it in the answer")
+    synced: int = Field(description="of those, accounts with demographics on record")
+    note: str
+
+
 class DemographicsAnswer(Answer):
     accounts: list[Demographics]
+    platforms: list[PlatformDemographics] = Field(
+        description="per network: whether it reports demographics at all, and how many of "
+        "the accounts have them"
+    )
     available: bool = Field(description="at least one account has demographics on record")
 
 
@@ -349,6 +361,7 @@ class Analytics:
             return DemographicsAnswer(
                 range=range_out(scope),
                 accounts=accounts,
+                platforms=_per_platform(accounts),
                 available=any(a.breakdowns for a in accounts),
             )
 
@@ -432,6 +445,30 @@ class Analytics:
             return OptimalAnswer(range=range_out(scope), profile=await self._profile(scope))
 
         return await self._cached(scope, "optimal", OptimalAnswer, compute)
+
+
+def _per_platform(accounts: list[Demographics]) -> list[PlatformDemographics]:
+    by_platform: dict[str, list[Demographics]] = {}
+    for account in accounts:
+        by_platform.setdefault(account.platform, []).append(account)
+    out = []
+    for platform, found in sorted(by_platform.items()):
+        synced = sum(1 for a in found if a.breakdowns)
+        reported = found[0].available
+        if not reported:
+            note = f"{platform} does not report audience demographics through its API"
+        else:
+            note = f"from {found[0].source}; {synced} of {len(found)} accounts synced"
+        out.append(
+            PlatformDemographics(
+                platform=platform,
+                reported=reported,
+                accounts=len(found),
+                synced=synced,
+                note=note,
+            )
+        )
+    return out
 
 
 def _breakdown(totals: Totals) -> list[EngagementKind]:

@@ -117,6 +117,10 @@ class Publisher:
         self.config = config or PublishConfig()
         self.worker = worker or default_worker_name()
         self.clock = clock
+        # Per claim token, the post as this pass has written it: every write of a holder is
+        # guarded by its token, so nobody else changes the post meanwhile, and the pass can
+        # settle from what it wrote instead of reading the post back.
+        self._held: dict[str, dict[str, Any]] = {}
 
     @property
     def lease(self) -> timedelta:
@@ -144,6 +148,7 @@ class Publisher:
         if post.publishing is None or not post.publishing.token:
             raise ValueError("claim the post first (Publisher.claim)")
         token = post.publishing.token
+        self._held[token] = post.to_mongo()
         keeper = asyncio.create_task(self._keep_lease(post, token), name=f"lease:{post.id}")
         try:
             now = self.clock()
@@ -168,6 +173,7 @@ class Publisher:
             log.warning("post %s was taken over by another worker; this pass stops", post.id)
             return "lost"
         finally:
+            self._held.pop(token, None)
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
@@ -185,15 +191,14 @@ class Publisher:
 
     async def _write(self, post: Post, token: str, index: int, changes: dict[str, Any]) -> None:
         prefix = f"platforms.{index}."
-        ok = await guarded_set(
-            self.posts,
-            post.organization_id,
-            post.id,
-            token,
-            {prefix + key: value for key, value in changes.items()},
-        )
+        paths = {prefix + key: value for key, value in changes.items()}
+        ok = await guarded_set(self.posts, post.organization_id, post.id, token, paths)
         if not ok:
             raise LostClaim(str(post.id))
+        held = self._held.get(token)
+        if held is not None:
+            for path, value in paths.items():
+                _set_path(held, path, value)
 
     # --- one target ----------------------------------------------------------------------------
 
@@ -440,12 +445,9 @@ class Publisher:
     # --- the post's end ----------------------------------------------------------------------
 
     async def _settle(self, post: Post, token: str) -> Settled:
-        raw = await self.posts.find_one(
-            {"_id": post.id, "organizationId": post.organization_id, "publishing.token": token}
-        )
-        if raw is None:
-            raise LostClaim(str(post.id))
-        current = Post.from_mongo(raw)
+        # The post as this pass wrote it (see ``_held``); the guarded write below still
+        # finds out if the claim was lost meanwhile.
+        current = Post.from_mongo(self._held[token])
         targets = current.platforms
         now = self.clock()
         waiting = [t for t in targets if t.status in ("pending", "publishing")]
@@ -508,6 +510,18 @@ class Publisher:
 
 
 _STOP = object()
+
+
+def _set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    """``$set`` of one dotted path (``platforms.0.platformData.partIds``) on a local copy."""
+    *parents, last = path.split(".")
+    node: Any = doc
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
 
 
 def _stored_partial(target: PlatformTarget) -> Published | None:

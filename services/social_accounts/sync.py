@@ -40,6 +40,7 @@ from services.social_accounts.access import StoredAccountAccess
 from services.social_accounts.errors import translated
 from services.social_accounts.ports import AccountsRuntime
 from tools.analytics.audience import record_audience
+from tools.platforms.audience import Demographics
 from tools.platforms.base import (
     AccessTokenExpired,
     AccountMetrics,
@@ -50,6 +51,7 @@ from tools.platforms.base import (
     RateLimited,
     SocialProvider,
     Tokens,
+    Unsupported,
 )
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ SYNC_INTERVAL = timedelta(hours=1)
 MAX_POSTS = 500
 COUNTS = ("likes", "comments", "shares", "saves", "clicks", "impressions", "reach")
 NEXT_SYNC = "status.nextSyncAt"
+#: How often an account's audience demographics are read again.
+DEMOGRAPHICS_INTERVAL = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +100,12 @@ async def sync_account(
             retry_after=seconds,
         )
     try:
-        account_numbers, post_numbers, posts = await _read(rt, org_id, account_id)
+        account_numbers, audience, post_numbers, posts = await _read(rt, org_id, account_id, now)
     except PlatformError as exc:
         await _record_failure(rt, org_id, account_id, exc, now, interval)
         raise translated(exc) from exc
     await _write_posts(rt, org_id, account_id, account.platform, posts, post_numbers, now)
-    await _write_account(rt, org_id, account, account_numbers, now, interval)
+    await _write_account(rt, org_id, account, account_numbers, audience, now, interval)
     # New numbers: the organization's cached analytics answers are stale from now on.
     await bump_analytics_version(rt.db, org_id)
     return SyncResult(account_id, len(post_numbers), account_numbers.followers, now)
@@ -150,9 +154,10 @@ async def sync_due(
 
 
 async def _read(
-    rt: AccountsRuntime, org_id: ObjectId, account_id: ObjectId
-) -> tuple[AccountMetrics, dict[str, PostMetrics], list[Post]]:
+    rt: AccountsRuntime, org_id: ObjectId, account_id: ObjectId, now: datetime
+) -> tuple[AccountMetrics, Demographics | None, dict[str, PostMetrics], list[Post]]:
     access = StoredAccountAccess(rt)
+    audience_due = await _demographics_due(rt, org_id, account_id, now)
     opened = await access.open(org_id, account_id)
     posts = await TenantRepository(rt.db, Post).find(
         org_id,
@@ -174,8 +179,9 @@ async def _read(
     for attempt in (1, 2):
         try:
             numbers = await opened.provider.account_metrics(opened.tokens)
+            audience = await _demographics(opened.provider, opened.tokens) if audience_due else None
             found = await _post_numbers(opened.provider, opened.tokens, ids) if ids else {}
-            return numbers, found, posts
+            return numbers, audience, found, posts
         except AccessTokenExpired:
             if attempt == 2:
                 raise
@@ -186,6 +192,37 @@ async def _read(
             await access.mark_needs_reconnect(org_id, account_id, refused.reason)
             raise
     raise AssertionError("unreachable")
+
+
+async def _demographics_due(
+    rt: AccountsRuntime, org_id: ObjectId, account_id: ObjectId, now: datetime
+) -> bool:
+    """Whether the account's audience demographics are a day old (or were never read): the
+    networks update them daily at most, and each read costs requests of the rate budget."""
+    latest = await TenantRepository(rt.db, AudienceInsights).find(
+        org_id,
+        {"socialAccountId": account_id, "insights.demographics": {"$exists": True}},
+        sort=[("analysisDate", -1)],
+        limit=1,
+    )
+    if not latest:
+        return True
+    read_at = latest[0].analysis_date
+    read_at = read_at.replace(tzinfo=UTC) if read_at.tzinfo is None else read_at
+    return now - read_at >= DEMOGRAPHICS_INTERVAL
+
+
+async def _demographics(provider: SocialProvider, tokens: Tokens) -> Demographics | None:
+    """The audience demographics where the network reports them, else None. They are extra:
+    a refusal here (a scope the account was connected without, too few followers, a rate
+    limit) leaves them for a later sync and fails nothing else."""
+    try:
+        return await provider.audience_demographics(tokens) or None
+    except Unsupported:
+        return None
+    except PlatformError as exc:
+        log.info("%s audience demographics not read: %s", provider.network, exc)
+        return None
 
 
 async def _post_numbers(
@@ -331,14 +368,24 @@ async def _write_account(
     org_id: ObjectId,
     account: SocialAccount,
     numbers: AccountMetrics,
+    audience: Demographics | None,
     now: datetime,
     interval: timedelta,
 ) -> None:
-    if numbers.followers is not None:
+    followers = numbers.followers
+    # Demographics are kept with a follower reading: a network that hides the count (a
+    # YouTube channel's choice) has its demographics wait for one.
+    if followers is not None:
         # The audience history the analytics tools read (one reading per sync); it also
         # keeps the account's follower count current and makes cached analytics stale.
         reading = await record_audience(
-            rt.db, org_id, account, followers=numbers.followers, at=now, following=numbers.following
+            rt.db,
+            org_id,
+            account,
+            followers=followers,
+            at=now,
+            following=numbers.following,
+            demographics=audience,
         )
         more = {
             f"insights.{key}": value

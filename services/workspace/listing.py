@@ -23,6 +23,7 @@ from bson.errors import InvalidId
 
 from persistence.errors import InvalidInput
 from persistence.models import Post
+from persistence.models.content import POST_VIEW_FIELDS, PostView
 from persistence.repository import tenant_filter
 from services import organizations
 from services.workspace.posts import repo
@@ -152,17 +153,11 @@ async def find(
 # --- the calendar ------------------------------------------------------------------------
 
 
-# What a calendar leaves unread of a post: its targeting, its performance counters and the
-# publishing engine's claim are not shown there, so they are neither copied nor validated
-# (the posts carry those fields at their defaults).
-_CALENDAR_UNREAD = {"targeting": 0, "performance": 0, "publishing": 0}
-
-
 @dataclass
 class CalendarAccount:
     social_account_id: ObjectId
     platform: str
-    posts: list[Post]  # as the calendar shows them: without the fields of _CALENDAR_UNREAD
+    posts: list[PostView]
 
 
 @dataclass
@@ -215,7 +210,7 @@ async def calendar(
     flt.start, flt.end = start, end
     raw = (
         await repo(db)
-        .collection.find(tenant_filter(org_id, flt.query()), _CALENDAR_UNREAD)
+        .collection.find(tenant_filter(org_id, flt.query()), POST_VIEW_FIELDS)
         .sort([("scheduling.scheduledAt", 1), ("_id", 1)])
         .to_list(None)
     )
@@ -226,7 +221,7 @@ async def calendar(
     at_day = 0
     by_day: dict[date, dict[ObjectId, CalendarAccount]] = defaultdict(dict)
     for doc in raw:
-        post = Post.from_mongo(doc)
+        post = PostView.model_validate(doc)
         scheduled_at = post.scheduling.scheduled_at
         assert scheduled_at is not None
         while scheduled_at >= day_ends[at_day]:

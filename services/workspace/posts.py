@@ -29,6 +29,7 @@ from persistence.models.content import (
     MediaFile,
     PlatformTarget,
     PostContent,
+    PostView,
     Scheduling,
     ThreadPart,
 )
@@ -97,7 +98,7 @@ class PostInput:
     first_comment: str | None = None
 
 
-def is_locked(post: Post) -> bool:
+def is_locked(post: Post | PostView) -> bool:
     return post.scheduling.status == "publishing" or any(
         t.status in LOCKED_TARGET_STATES for t in post.platforms
     )

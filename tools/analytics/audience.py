@@ -34,12 +34,14 @@ from tools.analytics._common import (
 # What each network's API says about an account's audience. Chorus stores what a sync
 # reads; for the networks marked None there is nothing to read.
 DEMOGRAPHICS_SOURCES: dict[str, str | None] = {
-    "facebook": "Page Insights audience breakdowns (age, gender, country), for Pages",
-    "instagram": "the follower_demographics insight, for business and creator accounts "
-    "with at least 100 followers",
-    "linkedin": "organization follower statistics (country, industry, seniority, function), "
-    "for LinkedIn Pages",
-    "youtube": "the YouTube Analytics API (age group, gender, country), for the channel owner",
+    "facebook": "Page Insights page_fans_gender_age and page_fans_country (age, gender, "
+    "country), for Pages with at least 100 fans",
+    "instagram": "the follower_demographics insight (age, gender, country), for business "
+    "and creator accounts with at least 100 followers",
+    "linkedin": "organization follower statistics (country, industry, seniority, function, "
+    "as LinkedIn URNs), for LinkedIn Pages",
+    "youtube": "the YouTube Analytics API (viewers' age group, gender, country over 90 days), "
+    "for the channel owner",
     "tiktok": None,  # the Display API an account connects through reports no audience
     "twitter": None,  # X's API v2 has no audience demographics
     "bluesky": None,  # the AT Protocol has no audience demographics
