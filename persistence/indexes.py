@@ -153,6 +153,9 @@ INDEXES: tuple[IndexSpec, ...] = (
         ],
     ),
     IndexSpec("posts", [("organizationId", ASC), ("tags", ASC), ("_id", DESC)]),
+    # A status list newest first (drafts, the approval inbox) walks this in order; without it
+    # MongoDB would filter the whole (organizationId, _id) range or sort in memory.
+    IndexSpec("posts", [("organizationId", ASC), ("scheduling.status", ASC), ("_id", DESC)]),
     # A workflow's post (waiting for approval, then approved) is found by its run's thread.
     IndexSpec("posts", [("organizationId", ASC), ("aiGeneration.threadId", ASC)]),
     IndexSpec("post_comments", [("organizationId", ASC), ("postId", ASC), ("_id", ASC)]),
