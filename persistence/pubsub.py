@@ -56,8 +56,9 @@ class SubscriptionLost(ConnectionError):
     """The subscription was cut off (slow consumer or lost connection); messages may be lost."""
 
 
-class Subscription(Protocol):
-    """An async context manager and async iterator of message bytes."""
+class _Listening(Protocol):
+    """What every subscription is: an async context manager and an async iterator, closed
+    on exit or by ``close``."""
 
     async def __aenter__(self) -> Self: ...
 
@@ -70,24 +71,19 @@ class Subscription(Protocol):
 
     def __aiter__(self) -> Self: ...
 
-    async def __anext__(self) -> bytes: ...
-
     async def close(self) -> None: ...
 
 
-class Multiplex(Protocol):
+class Subscription(_Listening, Protocol):
+    """An async iterator of message bytes from one channel."""
+
+    async def __anext__(self) -> bytes: ...
+
+
+class Multiplex(_Listening, Protocol):
     """One subscription to a changing set of channels: an async context manager and an async
     iterator of ``(channel, message bytes)``. The owner keeps iterating it (``add`` waits
     for the server's confirmation, which the iteration reads)."""
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
     async def add(self, channel: str) -> None:
         """Listen to ``channel`` too; messages published after this returns arrive."""
@@ -95,11 +91,7 @@ class Multiplex(Protocol):
 
     async def remove(self, channel: str) -> None: ...
 
-    def __aiter__(self) -> Self: ...
-
     async def __anext__(self) -> tuple[str, bytes]: ...
-
-    async def close(self) -> None: ...
 
 
 class PubSub(Protocol):

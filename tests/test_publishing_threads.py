@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -97,6 +98,24 @@ def assert_chain(scene: Scene, root_id: str, part_ids: list[str], texts: list[st
         assert posts[part_id]["text"] == text
         assert posts[part_id]["parent"] == parent
         parent = part_id
+
+
+async def died_mid_thread(scene: Scene, post: Post, root_id: str, part_ids: Sequence[str]) -> None:
+    """Leave ``post`` as a worker killed while making thread part 2 leaves it: claimed under
+    an expired lease, its X target in flight with the root and ``part_ids`` recorded."""
+    await TenantRepository(scene.runtime.db, Post).update(
+        scene.org,
+        post.id,
+        {
+            "scheduling.status": "publishing",
+            "publishing": {"token": "dead", "leaseUntil": utcnow() - timedelta(seconds=1)},
+            "platforms.0.status": "publishing",
+            "platforms.0.attempts": 1,
+            "platforms.0.firstAttemptAt": utcnow() - timedelta(seconds=3),
+            "platforms.0.platformPostId": root_id,
+            "platforms.0.platformData": {"partIds": list(part_ids), "inFlight": "thread part 2"},
+        },
+    )
 
 
 async def test_a_three_part_x_thread_and_a_facebook_first_comment_are_published_and_recorded(
@@ -221,23 +240,7 @@ async def test_a_worker_killed_mid_thread_leaves_its_progress_and_the_heir_makes
         text=ROOT, key="killed", thread=tuple(PartOut(p) for p in PARTS)
     )  # the dead worker's calls, as X received them
     made = await provider.publish(tokens, publication)
-    await TenantRepository(scene.runtime.db, Post).update(
-        scene.org,
-        post.id,
-        {
-            "scheduling.status": "publishing",
-            "publishing": {"token": "dead", "leaseUntil": utcnow() - timedelta(seconds=1)},
-            "platforms.0.status": "publishing",
-            "platforms.0.attempts": 1,
-            "platforms.0.firstAttemptAt": utcnow() - timedelta(seconds=3),
-            "platforms.0.platformPostId": made.platform_post_id,
-            "platforms.0.platformData": {
-                "partIds": list(made.part_ids[:1]),
-                "firstCommentId": None,
-                "inFlight": "thread part 2",
-            },
-        },
-    )
+    await died_mid_thread(scene, post, made.platform_post_id, made.part_ids[:1])
     assert (await run_due(scene.publisher()))["published"] == 1
     [target] = (await scene.reload(post)).platforms
     assert target.platform_post_id == made.platform_post_id
@@ -265,22 +268,7 @@ async def test_parts_recorded_as_made_are_never_made_again_even_when_the_network
         return found and type(found)(found.platform_post_id, found.url)
 
     provider.find_published = lagging  # type: ignore[method-assign]
-    await TenantRepository(scene.runtime.db, Post).update(
-        scene.org,
-        post.id,
-        {
-            "scheduling.status": "publishing",
-            "publishing": {"token": "dead", "leaseUntil": utcnow() - timedelta(seconds=1)},
-            "platforms.0.status": "publishing",
-            "platforms.0.attempts": 1,
-            "platforms.0.firstAttemptAt": utcnow() - timedelta(seconds=3),
-            "platforms.0.platformPostId": made.platform_post_id,
-            "platforms.0.platformData": {
-                "partIds": list(made.part_ids),
-                "inFlight": "thread part 2",
-            },
-        },
-    )
+    await died_mid_thread(scene, post, made.platform_post_id, made.part_ids)
     assert (await run_due(scene.publisher()))["published"] == 1
     [target] = (await scene.reload(post)).platforms
     assert target.platform_data["partIds"][0] == made.part_ids[0]
