@@ -23,6 +23,7 @@ from bson import Decimal128, ObjectId
 
 from persistence.embedded_mongo import EmbeddedMongo
 from persistence.embedded_mongo.engine import EngineCollection
+from tools.analytics._common import ENGAGEMENTS, HAS_REACH, RATE, REACH, field
 
 UTC = dt.UTC
 START = dt.datetime(2026, 1, 1, tzinfo=UTC)
@@ -70,14 +71,7 @@ def make_doc(rng: random.Random, clean: bool) -> dict[str, Any]:
     return doc
 
 
-def field(path: str) -> dict[str, Any]:
-    return {"$ifNull": [f"${path}", 0]}
-
-
-ENGAGEMENTS = {"$add": [field(f"metrics.{k}") for k in ("likes", "comments", "shares", "saves")]}
-REACH = field("metrics.reach")
-HAS_REACH = {"$gt": [REACH, 0]}
-RATE = {"$cond": [HAS_REACH, {"$divide": [ENGAGEMENTS, REACH]}, None]}
+# The analytics queries' own expressions, so the shapes tested are the ones served.
 PROJECT = {
     "postId": 1,
     "platform": 1,
