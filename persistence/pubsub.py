@@ -36,7 +36,7 @@ import contextlib
 import time
 from collections import deque
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Generic, Protocol, Self, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub as RedisPubSubConnection
@@ -109,6 +109,9 @@ class PubSub(Protocol):
         ...
 
 
+T = TypeVar("T")
+
+
 def _as_bytes(message: bytes | str) -> bytes:
     return message.encode() if isinstance(message, str) else bytes(message)
 
@@ -116,26 +119,60 @@ def _as_bytes(message: bytes | str) -> bytes:
 # --- in process --------------------------------------------------------------------------
 
 
+class _Inbox(Generic[T]):
+    """A subscriber's bounded buffer: ``put`` refuses (and marks the inbox lost) once
+    ``max_pending`` items wait; ``take`` waits for the next item, then ends the iteration
+    once closed or raises SubscriptionLost once lost and drained."""
+
+    def __init__(self, max_pending: int, lost_message: str) -> None:
+        self._max_pending = max_pending
+        self._lost_message = lost_message
+        self._items: deque[T] = deque()
+        self._ready = asyncio.Event()
+        self.closed = False
+        self.lost = False
+
+    def put(self, item: T) -> bool:
+        if len(self._items) >= self._max_pending:
+            self.lost = True
+            self._ready.set()
+            return False
+        self._items.append(item)
+        self._ready.set()
+        return True
+
+    async def take(self) -> T:
+        while True:
+            if self.closed:
+                raise StopAsyncIteration
+            if self._items:
+                return self._items.popleft()
+            if self.lost:
+                raise SubscriptionLost(self._lost_message)
+            self._ready.clear()
+            await self._ready.wait()
+
+    def close(self) -> None:
+        self.closed = True
+        self._items.clear()
+        self._ready.set()
+
+
 class _LocalSubscription:
     def __init__(self, hub: InProcessPubSub, channel: str, max_pending: int) -> None:
         self._hub = hub
         self._channel = channel
-        self._max_pending = max_pending
-        self._buffer: deque[bytes] = deque()
-        self._ready = asyncio.Event()
+        self._inbox: _Inbox[bytes] = _Inbox(
+            max_pending,
+            f"subscriber to {channel!r} fell {max_pending} messages behind and was disconnected",
+        )
         self._entered = False
-        self._closed = False
-        self._overflowed = False
 
     def _deliver(self, channel: str, message: bytes) -> bool:
-        if len(self._buffer) >= self._max_pending:
-            self._overflowed = True
+        delivered = self._inbox.put(message)
+        if not delivered:
             self._hub._remove(self._channel, self)
-            self._ready.set()
-            return False
-        self._buffer.append(message)
-        self._ready.set()
-        return True
+        return delivered
 
     async def __aenter__(self) -> Self:
         if self._entered:
@@ -153,25 +190,12 @@ class _LocalSubscription:
     async def __anext__(self) -> bytes:
         if not self._entered:
             raise RuntimeError("use `async with pubsub.subscribe(channel) as sub`")
-        while True:
-            if self._closed:
-                raise StopAsyncIteration
-            if self._buffer:
-                return self._buffer.popleft()
-            if self._overflowed:
-                raise SubscriptionLost(
-                    f"subscriber to {self._channel!r} fell {self._max_pending} messages "
-                    "behind and was disconnected"
-                )
-            self._ready.clear()
-            await self._ready.wait()
+        return await self._inbox.take()
 
     async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._buffer.clear()
+        if not self._inbox.closed:
+            self._inbox.close()
             self._hub._remove(self._channel, self)
-            self._ready.set()
 
 
 class InProcessPubSub:
@@ -215,22 +239,16 @@ class _LocalMultiplex:
 
     def __init__(self, hub: InProcessPubSub, max_pending: int) -> None:
         self._hub = hub
-        self._max_pending = max_pending
         self._channels: set[str] = set()
-        self._buffer: deque[tuple[str, bytes]] = deque()
-        self._ready = asyncio.Event()
-        self._closed = False
-        self._overflowed = False
+        self._inbox: _Inbox[tuple[str, bytes]] = _Inbox(
+            max_pending, f"a multiplex fell {max_pending} messages behind and was disconnected"
+        )
 
     def _deliver(self, channel: str, message: bytes) -> bool:
-        if len(self._buffer) >= self._max_pending:
-            self._overflowed = True
+        delivered = self._inbox.put((channel, message))
+        if not delivered:
             self._leave_all()
-            self._ready.set()
-            return False
-        self._buffer.append((channel, message))
-        self._ready.set()
-        return True
+        return delivered
 
     def _leave_all(self) -> None:
         for channel in self._channels:
@@ -244,7 +262,7 @@ class _LocalMultiplex:
         await self.close()
 
     async def add(self, channel: str) -> None:
-        if self._closed or self._overflowed:
+        if self._inbox.closed or self._inbox.lost:
             raise SubscriptionLost("the multiplex is closed")
         self._channels.add(channel)
         self._hub._add(channel, self)
@@ -257,24 +275,12 @@ class _LocalMultiplex:
         return self
 
     async def __anext__(self) -> tuple[str, bytes]:
-        while True:
-            if self._closed:
-                raise StopAsyncIteration
-            if self._buffer:
-                return self._buffer.popleft()
-            if self._overflowed:
-                raise SubscriptionLost(
-                    f"a multiplex fell {self._max_pending} messages behind and was disconnected"
-                )
-            self._ready.clear()
-            await self._ready.wait()
+        return await self._inbox.take()
 
     async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._buffer.clear()
+        if not self._inbox.closed:
+            self._inbox.close()
             self._leave_all()
-            self._ready.set()
 
 
 _Local = _LocalSubscription | _LocalMultiplex
