@@ -8,10 +8,19 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install run test lint format bench bench-evals redis chromium ffmpeg clean
 
+# llama.cpp (the offline model) compiles from source. Left to itself it builds for the build
+# machine's CPU (-march=native), and on one CI machine that build crashed inside its compute
+# kernels (SIGSEGV in llama_decode in two threads at once, in the suite and the eval gate alike).
+# A fixed AVX2/FMA/F16C build runs on every x86-64 server of the last decade and computes the
+# same numbers on each, which the eval gate's baseline relies on. pip's wheel cache does not key
+# on CMAKE_ARGS, so the install skips it rather than reuse a wheel built with other flags.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_BMI2=ON -DGGML_AVX512=OFF
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[local,dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir -e '.[local,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
