@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from persistence.collector import collector_paused
 from persistence.errors import InvalidInput
 from persistence.models import Post
-from persistence.models.content import POST_VIEW_FIELDS, PostView
+from persistence.models.calendar import CALENDAR_FIELDS, CalendarEntry, entry_of
 from persistence.repository import tenant_filter
 from services import organizations
 from services.workspace.posts import repo
@@ -157,7 +158,7 @@ async def find(
 class CalendarAccount:
     social_account_id: ObjectId
     platform: str
-    posts: list[PostView]
+    posts: list[CalendarEntry]
 
 
 @dataclass
@@ -208,12 +209,25 @@ async def calendar(
     start, end = local_day_bounds(first, last, tz)
     flt = flt or PostFilter()
     flt.start, flt.end = start, end
-    raw = (
-        await repo(db)
-        .collection.find(tenant_filter(org_id, flt.query()), POST_VIEW_FIELDS)
-        .sort([("scheduling.scheduledAt", 1), ("_id", 1)])
-        .to_list(None)
-    )
+    # A month's ~2,000 entries are fresh objects that all live until the answer is sent:
+    # collections in the middle of building them traverse them and free nothing (with the
+    # collector on, the month took 1.5x as long). The build never awaits on the embedded
+    # engine; on a server, the pause spans one query's round trip.
+    with collector_paused():
+        raw = (
+            await repo(db)
+            .collection.find(tenant_filter(org_id, flt.query()), CALENDAR_FIELDS)
+            .sort([("scheduling.scheduledAt", 1), ("_id", 1)])
+            .to_list(None)
+        )
+        days = _by_day_and_account(raw, first, last, tz, flt)
+    return Calendar(tz_name, start, end, days)
+
+
+def _by_day_and_account(
+    raw: list[dict[str, Any]], first: date, last: date, tz: ZoneInfo, flt: PostFilter
+) -> list[CalendarDay]:
+    """The projected posts (by time) as entries, grouped by local day, then by account."""
     # The posts come by time: each local day's end (a UTC instant, computed once per day)
     # says when the next day begins, instead of a timezone conversion per post.
     local_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
@@ -221,25 +235,23 @@ async def calendar(
     at_day = 0
     by_day: dict[date, dict[ObjectId, CalendarAccount]] = defaultdict(dict)
     for doc in raw:
-        post = PostView.model_validate(doc)
-        scheduled_at = post.scheduling.scheduled_at
+        entry = entry_of(doc)
+        scheduled_at = entry["scheduledAt"]
         assert scheduled_at is not None
         while scheduled_at >= day_ends[at_day]:
             at_day += 1
         groups = by_day[local_days[at_day]]
-        for target in post.platforms:
-            if flt.account_id is not None and target.social_account_id != flt.account_id:
+        for target, stored in zip(entry["targets"], doc.get("platforms", ()), strict=True):
+            account = stored["socialAccountId"]
+            if flt.account_id is not None and account != flt.account_id:
                 continue
-            if flt.platform and target.platform != flt.platform:
+            if flt.platform and target["platform"] != flt.platform:
                 continue
-            group = groups.get(target.social_account_id)
+            group = groups.get(account)
             if group is None:
-                group = groups[target.social_account_id] = CalendarAccount(
-                    target.social_account_id, target.platform, []
-                )
-            group.posts.append(post)
-    days = [
+                group = groups[account] = CalendarAccount(account, target["platform"], [])
+            group.posts.append(entry)
+    return [
         CalendarDay(day, sorted(groups.values(), key=lambda g: str(g.social_account_id)))
         for day, groups in sorted(by_day.items())
     ]
-    return Calendar(tz_name, start, end, days)
