@@ -136,11 +136,12 @@ def _included(doc: Mapping[str, Any], tree: Tree, aware: bool) -> dict[str, Any]
         spec = tree.get(key)
         if spec is None:
             continue
+        kind = type(value)  # exact types first: isinstance with an ABC costs a call each
         if spec is True:
-            out[key] = value if type(value) in IMMUTABLE else copy_out(value, aware)
-        elif isinstance(value, Mapping):
+            out[key] = value if kind in IMMUTABLE else copy_out(value, aware)
+        elif kind is dict or (kind is not list and isinstance(value, Mapping)):
             out[key] = _included(value, spec, aware)
-        elif isinstance(value, list):
+        elif kind is list or isinstance(value, list):
             out[key] = _included_each(value, spec, aware)
         # A path through a scalar keeps nothing of it.
     return out
@@ -151,7 +152,7 @@ def _included_each(values: list[Any], tree: Tree, aware: bool) -> list[Any]:
     array's); other elements are left out, as MongoDB does."""
     out: list[Any] = []
     for value in values:
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):
             out.append(_included(value, tree, aware))
         elif isinstance(value, list):
             out.append(_included_each(value, tree, aware))

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from persistence.collector import collector_paused
 from persistence.errors import InvalidInput
 from persistence.models import Post
 from persistence.models.calendar import CALENDAR_FIELDS, CalendarEntry, entry_of
@@ -209,18 +208,13 @@ async def calendar(
     start, end = local_day_bounds(first, last, tz)
     flt = flt or PostFilter()
     flt.start, flt.end = start, end
-    # A month's ~2,000 entries are fresh objects that all live until the answer is sent:
-    # collections in the middle of building them traverse them and free nothing (with the
-    # collector on, the month took 1.5x as long). The build never awaits on the embedded
-    # engine; on a server, the pause spans one query's round trip.
-    with collector_paused():
-        raw = (
-            await repo(db)
-            .collection.find(tenant_filter(org_id, flt.query()), CALENDAR_FIELDS)
-            .sort([("scheduling.scheduledAt", 1), ("_id", 1)])
-            .to_list(None)
-        )
-        days = _by_day_and_account(raw, first, last, tz, flt)
+    raw = (
+        await repo(db)
+        .collection.find(tenant_filter(org_id, flt.query()), CALENDAR_FIELDS)
+        .sort([("scheduling.scheduledAt", 1), ("_id", 1)])
+        .to_list(None)
+    )
+    days = _by_day_and_account(raw, first, last, tz, flt)
     return Calendar(tz_name, start, end, days)
 
 
