@@ -1,11 +1,12 @@
 """The calendar's entries: each equals the entry of the validated Post, and the body is
 CalendarOut's.
 
-The calendar builds a compact entry from each stored post, read with a projection of nested
-paths (persistence.models.calendar.CALENDAR_FIELDS) and not validated again; here the
-entries of posts with every optional field set, none set, locked and with a claimed target
-are held equal to the same fields taken from the validated Post, read both through the
-embedded engine's projection and through plain mongomock's; the whole body validates as
+The calendar builds a compact entry from each stored post without validating it again: on
+the embedded engine from the stored document itself (one pass under the engine's lock), on
+MongoDB from a find projected to nested paths (persistence.models.calendar.CALENDAR_FIELDS).
+Here the entries of posts with every optional field set, none set, locked and with a claimed
+target are held equal to the same fields taken from the validated Post, read through the
+engine's projection, plain mongomock's, and the one pass; the whole body validates as
 CalendarOut and equals its dump; and changing an answer leaves the store as it was.
 """
 
@@ -29,6 +30,7 @@ from api.routes.post_schemas import (
     calendar_json,
 )
 from persistence.admin import OrganizationAdmin
+from persistence.calendar import find_entries
 from persistence.embedded_mongo import EmbeddedMongo
 from persistence.indexes import ensure_indexes
 from persistence.models import Post
@@ -212,6 +214,35 @@ def test_an_entry_of_the_projected_document_equals_the_validated_posts(engine: A
         is_locked(p) for p in sorted(posts(), key=lambda p: p.id)
     ]
     assert sum(entry_of(d)["locked"] for d in projected) == 4
+
+
+class OnlyFind:
+    """A collection offering only PyMongo's find: how find_entries sees MongoDB's."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+
+    def find(self, *args: Any, **kwargs: Any) -> Any:
+        return self._collection.find(*args, **kwargs)
+
+
+async def test_the_engines_one_pass_and_the_projected_find_give_the_same_entries(
+    engine: Any,
+) -> None:
+    collection = engine.async_client["chorus"]["posts"]
+    made = posts()
+    await collection.insert_many([p.to_mongo() for p in made])
+    spec = {"scheduling.scheduledAt": {"$gte": AT}}
+    sort = [("scheduling.scheduledAt", 1), ("_id", 1)]
+    one_pass = await find_entries(collection, spec, sort)
+    projected = await find_entries(OnlyFind(collection), spec, sort)
+    assert one_pass == projected
+    by_id = {str(p.id): p for p in made}
+    assert [e["id"] for e in one_pass] == sorted(by_id, key=lambda i: (AT, ObjectId(i)))
+    for entry in one_pass:
+        assert entry == entry_of_post(by_id[entry["id"]])
+        assert entry["scheduledAt"].tzinfo is not None  # stored naive, answered in UTC
+    assert json.dumps(one_pass, default=str) == json.dumps(projected, default=str)
 
 
 def test_the_calendar_body_is_calendarout() -> None:

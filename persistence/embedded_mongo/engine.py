@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .journal import Journal
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 # Below this size a plain scan is as fast as narrowing to candidates.
 _NARROW_MIN_DOCS = 64
@@ -827,15 +828,7 @@ class EngineCollection(mongomock_ng.Collection):
             if self.codec_options.tz_aware:
                 found = [helpers.make_datetime_timezone_aware_in_document(d) for d in found]
             return found
-        order = _normalized_sort(sort)
-        store = self._store
-        store._remove_expired_documents()
-        docs = None
-        if order and all(not name.startswith("$") for name, _ in order):
-            docs = store.ordered_matches(spec or {}, order, end)
-        if docs is None:
-            docs = _sorted_documents(list(self._iter_documents(spec)), order)
-        window = docs[skip:end]
+        window = self._stored_in_order(spec, sort, end)[skip:end]
         aware = bool(self.codec_options.tz_aware)
         # One pass over each stored document copies what the projection keeps and marks
         # its dates as UTC (projection.py); other projections take mongomock's path.
@@ -850,6 +843,37 @@ class EngineCollection(mongomock_ng.Collection):
                     helpers.make_datetime_timezone_aware_in_document(copied) if aware else copied
                 )
         return out
+
+    def _stored_in_order(self, spec: Any, sort: Any, end: int | None) -> list[dict[str, Any]]:
+        """The stored documents (not copies) matching a patched filter, in `sort` order (at
+        least the first `end`), found through an index where one helps; under the lock."""
+        order = _normalized_sort(sort)
+        store = self._store
+        store._remove_expired_documents()
+        docs = None
+        if order and all(not name.startswith("$") for name, _ in order):
+            docs = store.ordered_matches(spec or {}, order, end)
+        if docs is None:
+            docs = _sorted_documents(list(self._iter_documents(spec)), order)
+        return docs
+
+    @_locked
+    def read_each(
+        self, filter: Mapping[str, Any], sort: Any, read: Callable[[Mapping[str, Any]], T]
+    ) -> list[T]:
+        """`read` of each document a find with this filter and sort returns, in its order,
+        applied to the stored document itself under the engine lock: no copy is made.
+
+        For callers that build their own, smaller answer from each document (the
+        calendar's entries): the copy a find makes would be read once and thrown away.
+        `read` must not change what it is given nor return any part of it that can be
+        changed (a list, a dict): the store's own objects would escape. Stored dates are
+        naive (UTC), as mongomock keeps them."""
+        spec = helpers.patch_datetime_awareness_in_document(filter)
+        near, _ = extract_near_specs(spec) if spec else ([], spec)
+        if near:  # mongomock's path: its answers are copies, as safe to read
+            return [read(doc) for doc in super()._get_dataset(spec, sort, None, dict)]
+        return [read(doc) for doc in self._stored_in_order(spec, sort, None)]
 
     def find(self, *args: Any, **kwargs: Any) -> Cursor:
         cursor = super().find(*args, **kwargs)

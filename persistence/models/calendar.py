@@ -16,7 +16,7 @@ once, as they are.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from pydantic import BaseModel
@@ -107,6 +107,13 @@ CALENDAR_FIELDS: dict[str, int] = {
 }
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    # The embedded engine stores dates naive, in UTC; a find returns them aware.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 def target_of(stored: Mapping[str, Any]) -> CalendarTarget:
     return {
         "socialAccountId": str(stored["socialAccountId"]),
@@ -118,8 +125,9 @@ def target_of(stored: Mapping[str, Any]) -> CalendarTarget:
 
 
 def entry_of(doc: Mapping[str, Any]) -> CalendarEntry:
-    """The entry of a stored post, read with ``CALENDAR_FIELDS`` (or whole). Its lists are
-    the document's own: hand it a copy (what a find returns), never a stored document."""
+    """The entry of a stored post, whole or read with ``CALENDAR_FIELDS``. Nothing of
+    `doc` that can be changed is kept (its lists are copied), so `doc` may be the store's
+    own document (``EmbeddedAsyncCollection.read_each``); its dates may be naive (UTC)."""
     content = doc.get("content", _NOTHING)
     scheduling = doc.get("scheduling", _NOTHING)
     media = content.get("mediaFiles") or ()
@@ -131,12 +139,12 @@ def entry_of(doc: Mapping[str, Any]) -> CalendarEntry:
         "title": content.get("title", _TITLE),
         "text": content.get("text", _TEXT),
         "status": status,
-        "scheduledAt": scheduling.get("scheduledAt", _SCHEDULED_AT),
+        "scheduledAt": _utc(scheduling.get("scheduledAt", _SCHEDULED_AT)),
         "timezone": scheduling.get("timezone", _TIMEZONE),
         "targets": targets,
         "mediaCount": len(media),
         "firstMedia": None if first is None else {"url": first["url"], "type": first["type"]},
-        "tags": doc.get("tags", []),
+        "tags": list(doc.get("tags", ())),
         "aiGenerated": doc.get("aiGeneration", _NOTHING).get("isAiGenerated", _AI_GENERATED),
         "approval": doc.get("moderation", _NOTHING).get("status", _APPROVAL),
         # Post's rule (services.workspace.posts.is_locked): claimed, or a target handed over.
