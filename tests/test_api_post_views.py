@@ -33,7 +33,7 @@ async def _insert(app, org: str, account: str, platform: str, when: str, text: s
 
 def _days(body: dict) -> dict[str, list[str]]:
     return {
-        day["date"]: [p["content"]["text"] for group in day["accounts"] for p in group["posts"]]
+        day["date"]: [p["text"] for group in day["accounts"] for p in group["posts"]]
         for day in body["days"]
     }
 

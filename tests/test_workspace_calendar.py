@@ -66,7 +66,7 @@ async def test_every_post_is_on_the_local_day_of_its_time_across_dst_changes(db:
             last = first + dt.timedelta(days=49)
             found = await listing.calendar(db, org, first, last, timezone=zone)
             shown = {
-                post.id: day.date
+                ObjectId(post["id"]): day.date
                 for day in found.days
                 for group in day.accounts
                 for post in group.posts
@@ -98,5 +98,5 @@ async def test_a_post_is_shown_under_each_of_its_accounts_once(db: Any) -> None:
     assert [d.date for d in found.days] == [at.date()]
     groups = {g.social_account_id: g for g in found.days[0].accounts}
     assert set(groups) == {one, two}
-    assert [p.id for p in groups[one].posts] == [post.id]
+    assert [p["id"] for p in groups[one].posts] == [str(post.id)]
     assert groups[two].platform == "linkedin"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import types
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from api.routes.schemas import ApiModel
 from api.routes.schemas import StrictIn as SharedStrictIn
@@ -18,7 +17,6 @@ from persistence.models.content import (
     Platform,
     PlatformTarget,
     PostStatus,
-    PostView,
     TargetStatus,
 )
 from services.publishing import ScheduleWarning
@@ -272,10 +270,44 @@ class PostPageOut(ApiModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
 
 
+class CalendarMediaOut(ApiModel):
+    url: str
+    type: Literal["image", "video", "gif"]
+
+
+class CalendarTargetOut(ApiModel):
+    social_account_id: str
+    platform: Platform
+    status: TargetStatus
+    url: str | None = Field(description="The published post on the network, once out.")
+    error_message: str | None = Field(description="Why publishing to it failed, if it did.")
+
+
+class CalendarEntryOut(ApiModel):
+    """A post as the calendar shows it; GET /api/posts/{id} has the whole post."""
+
+    id: str
+    title: str | None
+    text: str = Field(description="The post's text (a target may have its own).")
+    status: PostStatus
+    scheduled_at: datetime | None
+    timezone: str = Field(description="IANA timezone the time was chosen in.")
+    targets: list[CalendarTargetOut]
+    media_count: int
+    first_media: CalendarMediaOut | None = Field(description="The first attachment, if any.")
+    tags: list[str]
+    ai_generated: bool
+    approval: Literal["approved", "pending", "rejected"] = Field(
+        description="The moderation status (pending until a manager decides)."
+    )
+    locked: bool = Field(description="Claimed by the publishing engine: no more edits.")
+    version: int = Field(description="The version an edit must name (If-Match or version).")
+
+
 class CalendarAccountOut(ApiModel):
     social_account_id: str
     platform: Platform
-    posts: list[PostOut]
+    posts: list[CalendarEntryOut]
 
 
 class CalendarDayOut(ApiModel):
@@ -290,28 +322,6 @@ class CalendarOut(ApiModel):
     days: list[CalendarDayOut]
 
 
-def _include_of(model: type[BaseModel]) -> dict[str, Any]:
-    """An output model's fields as a ``model_dump`` include, nested models walked: what a
-    stored model's dump keeps to have just the output's fields."""
-    spec: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        annotation, many = info.annotation, False
-        if get_origin(annotation) in (Union, types.UnionType):  # X | None
-            annotation = next(a for a in get_args(annotation) if a is not type(None))
-        if get_origin(annotation) is list:
-            annotation, many = get_args(annotation)[0], True
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            nested = _include_of(annotation)
-            spec[name] = {"__all__": nested} if many else nested
-        else:
-            spec[name] = True
-    return spec
-
-
-# PostOut's fields that a stored Post has (``locked`` and ``warnings`` are added).
-_POST_OUT_FIELDS = _include_of(PostOut)
-
-
 def _parts_made(target: PlatformTarget) -> tuple[list[str], str | None]:
     """The network ids of a target's thread parts and first comment made so far, as the
     publishing engine records them in its platform data."""
@@ -319,31 +329,10 @@ def _parts_made(target: PlatformTarget) -> tuple[list[str], str | None]:
     return list(made.get("partIds") or []), made.get("firstCommentId")
 
 
-def post_json(post: Post | PostView) -> dict[str, Any]:
-    """``PostOut.of(post)`` in its JSON form (camelCase keys), in one serialization of the
-    stored post. PostOut.of dumps the post and validates the dump again; for a calendar's
-    thousands of posts, validated when they were written, that second pass was most of
-    the answer's time. tests/test_post_json.py holds the two equal."""
-    data = post.model_dump(mode="json", by_alias=True, include=_POST_OUT_FIELDS)
-    data["id"] = data.pop("_id")
-    for target, stored in zip(data["platforms"], post.platforms, strict=True):
-        target["threadPostIds"], target["firstCommentId"] = _parts_made(stored)
-    data["locked"] = is_locked(post)
-    data["warnings"] = []
-    return data
-
-
 def calendar_json(found: Calendar) -> bytes:
-    """The CalendarOut body of a calendar, serialized (a post under two accounts is
-    serialized once)."""
-    cache: dict[Any, dict[str, Any]] = {}
-
-    def one(post: PostView) -> dict[str, Any]:
-        data = cache.get(post.id)
-        if data is None:
-            data = cache[post.id] = post_json(post)
-        return data
-
+    """The CalendarOut body of a calendar, serialized once. Its entries are JSON-ready
+    (persistence.models.calendar), so they are not validated as CalendarEntryOut again;
+    tests/test_calendar_json.py holds the body to CalendarOut."""
     body = {
         "timezone": found.timezone,
         "start": found.start,
@@ -355,7 +344,7 @@ def calendar_json(found: Calendar) -> bytes:
                     {
                         "socialAccountId": str(group.social_account_id),
                         "platform": group.platform,
-                        "posts": [one(p) for p in group.posts],
+                        "posts": group.posts,
                     }
                     for group in day.accounts
                 ],

@@ -238,8 +238,8 @@ async def calendar(
     found = await listing.calendar(
         runtime.db, principal.org_id, start, end, timezone=timezone, flt=flt
     )
-    # A month holds thousands of posts: serialized once, in CalendarOut's form (the
-    # response_model documents it; tests/test_post_json.py holds the two equal).
+    # A month holds thousands of posts: their entries are serialized once, in CalendarOut's
+    # form (the response_model documents it; tests/test_calendar_json.py holds the two equal).
     return Response(calendar_json(found), media_type="application/json")
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import copy
-import datetime
 import functools
 import threading
 import time
@@ -36,7 +34,7 @@ from mongomock_ng.session import ClientSession, SessionOptions
 from mongomock_ng.store import CollectionStore, DatabaseStore, ServerStore
 from pymongo.errors import DuplicateKeyError, InvalidOperation, WriteError
 
-from . import fast_pipeline
+from . import fast_pipeline, projection
 from .codec import encode_document
 from .fast_match import compile_filter
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
@@ -54,6 +52,7 @@ if TYPE_CHECKING:
     from .journal import Journal
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 # Below this size a plain scan is as fast as narrowing to candidates.
 _NARROW_MIN_DOCS = 64
@@ -829,22 +828,13 @@ class EngineCollection(mongomock_ng.Collection):
             if self.codec_options.tz_aware:
                 found = [helpers.make_datetime_timezone_aware_in_document(d) for d in found]
             return found
-        order = _normalized_sort(sort)
-        store = self._store
-        store._remove_expired_documents()
-        docs = None
-        if order and all(not name.startswith("$") for name, _ in order):
-            docs = store.ordered_matches(spec or {}, order, end)
-        if docs is None:
-            docs = _sorted_documents(list(self._iter_documents(spec)), order)
-        window = docs[skip:end]
+        window = self._stored_in_order(spec, sort, end)[skip:end]
         aware = bool(self.codec_options.tz_aware)
-        if not fields:  # the whole document: one pass copies it and marks dates as UTC
-            return [_copy_out(doc, aware) for doc in window]
-        flat = _flat_projection(projected)
-        if flat is not None:  # whole top-level fields: only those are read and copied
-            keep = _projected_keeper(*flat)
-            return [{k: _copy_out(v, aware) for k, v in doc.items() if keep(k)} for doc in window]
+        # One pass over each stored document copies what the projection keeps and marks
+        # its dates as UTC (projection.py); other projections take mongomock's path.
+        project = projection.projector(fields, aware)
+        if project is not None:
+            return [project(doc) for doc in window]
         out = []
         for doc in window:
             copied = self._copy_only_fields(doc, fields, dict, filter=spec)
@@ -853,6 +843,37 @@ class EngineCollection(mongomock_ng.Collection):
                     helpers.make_datetime_timezone_aware_in_document(copied) if aware else copied
                 )
         return out
+
+    def _stored_in_order(self, spec: Any, sort: Any, end: int | None) -> list[dict[str, Any]]:
+        """The stored documents (not copies) matching a patched filter, in `sort` order (at
+        least the first `end`), found through an index where one helps; under the lock."""
+        order = _normalized_sort(sort)
+        store = self._store
+        store._remove_expired_documents()
+        docs = None
+        if order and all(not name.startswith("$") for name, _ in order):
+            docs = store.ordered_matches(spec or {}, order, end)
+        if docs is None:
+            docs = _sorted_documents(list(self._iter_documents(spec)), order)
+        return docs
+
+    @_locked
+    def read_each(
+        self, filter: Mapping[str, Any], sort: Any, read: Callable[[Mapping[str, Any]], T]
+    ) -> list[T]:
+        """`read` of each document a find with this filter and sort returns, in its order,
+        applied to the stored document itself under the engine lock: no copy is made.
+
+        For callers that build their own, smaller answer from each document (the
+        calendar's entries): the copy a find makes would be read once and thrown away.
+        `read` must not change what it is given nor return any part of it that can be
+        changed (a list, a dict): the store's own objects would escape. Stored dates are
+        naive (UTC), as mongomock keeps them."""
+        spec = helpers.patch_datetime_awareness_in_document(filter)
+        near, _ = extract_near_specs(spec) if spec else ([], spec)
+        if near:  # mongomock's path: its answers are copies, as safe to read
+            return [read(doc) for doc in super()._get_dataset(spec, sort, None, dict)]
+        return [read(doc) for doc in self._stored_in_order(spec, sort, None)]
 
     def find(self, *args: Any, **kwargs: Any) -> Cursor:
         cursor = super().find(*args, **kwargs)
@@ -898,7 +919,7 @@ class EngineCollection(mongomock_ng.Collection):
         stored documents in place; None when it has no compiled stage or hit a document the
         compiled code is not sure about, and mongomock must run it."""
         aware = bool(self.codec_options.tz_aware)
-        context = fast_pipeline.Context(aware, lambda value: _copy_out(value, aware))
+        context = fast_pipeline.Context(aware, lambda value: projection.copy_out(value, aware))
         try:
             plan = fast_pipeline.compile_pipeline(stages, context)
         except fast_pipeline.Unsupported:
@@ -994,60 +1015,6 @@ class EngineCursor(Cursor):
         )
         self._window_cache = (self._factory, self._skip, limit, results)
         return results
-
-
-# Values returned as they are stored: immutable, so sharing them with the store is safe.
-_IMMUTABLE = frozenset({str, int, float, bool, type(None), bson.ObjectId, bytes, bson.Int64})
-
-
-def _copy_out(value: Any, aware: bool) -> Any:
-    """A stored document as a find returns it: mongomock's _copy_field followed by
-    make_datetime_timezone_aware_in_document (when `aware`), in one pass."""
-    kind = type(value)
-    if kind in _IMMUTABLE:
-        return value
-    # Immutable members are taken as they are, without a call each: most of a document.
-    if kind is dict:
-        return {k: v if type(v) in _IMMUTABLE else _copy_out(v, aware) for k, v in value.items()}
-    if kind is list:
-        return [v if type(v) in _IMMUTABLE else _copy_out(v, aware) for v in value]
-    if kind is datetime.datetime:
-        return value.replace(tzinfo=helpers.utc) if aware else value
-    if isinstance(value, Mapping):
-        copied = {k: _copy_out(v, aware) for k, v in value.items()}
-        return copied
-    if isinstance(value, list):
-        return [_copy_out(v, aware) for v in value]
-    copied = copy.copy(value)
-    return helpers.make_datetime_timezone_aware_in_document(copied) if aware else copied
-
-
-def _flat_projection(fields: Mapping[str, Any]) -> tuple[bool, frozenset[str], bool] | None:
-    """(include, names, keep _id) for a projection that names whole top-level fields with
-    0/1, else None (dotted paths, operators, a mix mongomock refuses: its own path)."""
-    keep_id = True
-    names = []
-    modes = set()
-    for key, value in fields.items():
-        if type(value) not in (int, bool) or value not in (0, 1):
-            return None
-        if key == "_id":
-            keep_id = bool(value)
-            continue
-        if not isinstance(key, str) or "." in key or key.startswith("$"):
-            return None
-        modes.add(bool(value))
-        names.append(key)
-    if len(modes) != 1:
-        return None
-    return modes.pop(), frozenset(names), keep_id
-
-
-def _projected_keeper(include: bool, names: frozenset[str], keep_id: bool) -> Callable[[str], bool]:
-    """Whether a top-level key of a stored document survives the projection."""
-    if include:
-        return lambda k: k in names or (keep_id and k == "_id")
-    return lambda k: k not in names and (keep_id or k != "_id")
 
 
 def _normalized_sort(sort: Any) -> list[tuple[str, int]]:

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from persistence.ids import PyObjectId, UTCDateTime, utcnow
+from persistence.ids import PyObjectId, UTCDateTime
 from persistence.models.base import Document, Model
 
 Platform = Literal[
@@ -28,6 +28,8 @@ PostStatus = Literal[
     "cancelled",
 ]
 TargetStatus = Literal["pending", "publishing", "published", "failed"]
+# A target in these states has been handed to the network: the post takes no more edits.
+LOCKED_TARGET_STATES: tuple[str, ...] = ("publishing", "published")
 ContentType = Literal["text", "image", "video", "carousel", "story", "link"]
 
 
@@ -295,29 +297,3 @@ class ContentTemplate(Document):
     usage: TemplateUsage = Field(default_factory=TemplateUsage)
     is_public: bool = False
     tags: list[str] = Field(default_factory=list)
-
-
-class PostView(Model):
-    """A post as the workspace's calendar shows it (api PostOut): read with
-    ``POST_VIEW_FIELDS`` as the projection, so its targeting, performance counters and the
-    publishing engine's claim are neither copied nor built for each of a month's thousands
-    of posts. Its fields are Post's, with Post's defaults."""
-
-    id: PyObjectId = Field(alias="_id")
-    organization_id: PyObjectId
-    created_at: UTCDateTime = Field(default_factory=utcnow)
-    updated_at: UTCDateTime | None = None
-    user_id: PyObjectId | None = None
-    content: PostContent = Field(default_factory=PostContent)
-    scheduling: Scheduling = Field(default_factory=Scheduling)
-    ai_generation: AiGeneration = Field(default_factory=AiGeneration)
-    platforms: list[PlatformTarget] = Field(default_factory=list)
-    moderation: Moderation = Field(default_factory=Moderation)
-    tags: list[str] = Field(default_factory=list)
-    version: int = 0
-
-
-# The projection that reads a PostView: its top-level fields by their stored names.
-POST_VIEW_FIELDS: dict[str, int] = {
-    (info.alias or name): 1 for name, info in PostView.model_fields.items()
-}

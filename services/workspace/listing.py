@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from persistence.calendar import find_entries
 from persistence.errors import InvalidInput
 from persistence.models import Post
-from persistence.models.content import POST_VIEW_FIELDS, PostView
+from persistence.models.calendar import CalendarEntry
 from persistence.repository import tenant_filter
 from services import organizations
 from services.workspace.posts import repo
@@ -157,7 +158,7 @@ async def find(
 class CalendarAccount:
     social_account_id: ObjectId
     platform: str
-    posts: list[PostView]
+    posts: list[CalendarEntry]
 
 
 @dataclass
@@ -208,38 +209,43 @@ async def calendar(
     start, end = local_day_bounds(first, last, tz)
     flt = flt or PostFilter()
     flt.start, flt.end = start, end
-    raw = (
-        await repo(db)
-        .collection.find(tenant_filter(org_id, flt.query()), POST_VIEW_FIELDS)
-        .sort([("scheduling.scheduledAt", 1), ("_id", 1)])
-        .to_list(None)
+    entries = await find_entries(
+        repo(db).collection,
+        tenant_filter(org_id, flt.query()),
+        [("scheduling.scheduledAt", 1), ("_id", 1)],
     )
+    days = _by_day_and_account(entries, first, last, tz, flt)
+    return Calendar(tz_name, start, end, days)
+
+
+def _by_day_and_account(
+    entries: list[CalendarEntry], first: date, last: date, tz: ZoneInfo, flt: PostFilter
+) -> list[CalendarDay]:
+    """The entries (by time) grouped by local day, then by account."""
     # The posts come by time: each local day's end (a UTC instant, computed once per day)
     # says when the next day begins, instead of a timezone conversion per post.
     local_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     day_ends = [local_day_bounds(day, day, tz)[1] for day in local_days]
+    only_account = None if flt.account_id is None else str(flt.account_id)
     at_day = 0
-    by_day: dict[date, dict[ObjectId, CalendarAccount]] = defaultdict(dict)
-    for doc in raw:
-        post = PostView.model_validate(doc)
-        scheduled_at = post.scheduling.scheduled_at
+    by_day: dict[date, dict[str, CalendarAccount]] = defaultdict(dict)
+    for entry in entries:
+        scheduled_at = entry["scheduledAt"]
         assert scheduled_at is not None
         while scheduled_at >= day_ends[at_day]:
             at_day += 1
         groups = by_day[local_days[at_day]]
-        for target in post.platforms:
-            if flt.account_id is not None and target.social_account_id != flt.account_id:
+        for target in entry["targets"]:
+            account = target["socialAccountId"]
+            if only_account is not None and account != only_account:
                 continue
-            if flt.platform and target.platform != flt.platform:
+            if flt.platform and target["platform"] != flt.platform:
                 continue
-            group = groups.get(target.social_account_id)
+            group = groups.get(account)
             if group is None:
-                group = groups[target.social_account_id] = CalendarAccount(
-                    target.social_account_id, target.platform, []
-                )
-            group.posts.append(post)
-    days = [
-        CalendarDay(day, sorted(groups.values(), key=lambda g: str(g.social_account_id)))
+                group = groups[account] = CalendarAccount(ObjectId(account), target["platform"], [])
+            group.posts.append(entry)
+    return [
+        CalendarDay(day, [groups[account] for account in sorted(groups)])
         for day, groups in sorted(by_day.items())
     ]
-    return Calendar(tz_name, start, end, days)

@@ -26,10 +26,10 @@ from persistence.errors import Conflict, Forbidden, InvalidInput, NotFound
 from persistence.ids import utcnow
 from persistence.models import MediaAsset, Post, PostComment, SocialAccount
 from persistence.models.content import (
+    LOCKED_TARGET_STATES,
     MediaFile,
     PlatformTarget,
     PostContent,
-    PostView,
     Scheduling,
     ThreadPart,
 )
@@ -41,7 +41,6 @@ from services.workspace import rules
 
 # A schedule time this far in the past is still taken as "now" (clock skew, slow clients).
 PAST_GRACE = timedelta(minutes=1)
-LOCKED_TARGET_STATES = ("publishing", "published")
 # Statuses an edit sends back to draft: the post is not in anyone's queue any more.
 _BACK_TO_DRAFT = ("failed", "cancelled")
 
@@ -98,7 +97,7 @@ class PostInput:
     first_comment: str | None = None
 
 
-def is_locked(post: Post | PostView) -> bool:
+def is_locked(post: Post) -> bool:
     return post.scheduling.status == "publishing" or any(
         t.status in LOCKED_TARGET_STATES for t in post.platforms
     )
