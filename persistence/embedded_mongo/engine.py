@@ -38,7 +38,7 @@ from pymongo.errors import DuplicateKeyError, InvalidOperation, WriteError
 
 from . import fast_pipeline
 from .codec import encode_document
-from .fast_match import compile_filter
+from .fast_match import compile_selector
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
 from .ordered import (
     FieldKeys,
@@ -925,8 +925,7 @@ class EngineCollection(mongomock_ng.Collection):
             docs = list(store._documents.values())
         if not docs:
             filter_applies(spec, {})  # still reject a malformed filter, as a scan would
-        matches = compile_filter(spec)
-        return [d for d in docs if matches(d)]
+        return compile_selector(spec)(docs)
 
     @_locked
     def update_one(self, filter: Any, update: Any, *args: Any, **kwargs: Any):

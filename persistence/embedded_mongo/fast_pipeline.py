@@ -274,6 +274,70 @@ def _guard(v: Value, fast_types: str) -> str:
     return f"type({v.code}) in {fast_types}"
 
 
+class Regroup:
+    """A ``$group`` without accumulators, then a ``$group`` by one part of its key that
+    only counts (``{_id: "$_id.current", posts: {$sum: 1}}``): distinct keys counted per
+    part. The first group's rows are neither sorted nor built when the counted parts are
+    of types whose equal values are identical (then the order they come in cannot change
+    the answer); otherwise both stages run as they are."""
+
+    def __init__(self, first: Group, second: Group, part: str, ctx: Context) -> None:
+        self.first = first
+        self.second = second
+        self.part = part
+        self.regroup = as_stage(second, ctx)
+
+    @staticmethod
+    def fuses(first: Group, options: Any) -> str | None:
+        """The key part the second ``$group`` (``options``) counts by, if it fuses."""
+        if first.outputs or not isinstance(first.key, dict) or is_operator(first.key):
+            return None
+        if not isinstance(options, dict) or set(map(type, options)) != {str}:
+            return None
+        key = options.get("_id")
+        if not isinstance(key, str) or not key.startswith("$_id."):
+            return None
+        part = key[len("$_id.") :]
+        counted = all(
+            isinstance(spec, dict)
+            and len(spec) == 1
+            and next(iter(spec)) == "$sum"
+            and type(spec["$sum"]) is int
+            for name, spec in options.items()
+            if name != "_id"
+        )
+        return part if counted and part in first.key else None
+
+    def setup(self, src: Source) -> list[str]:
+        return self.first.setup(src)
+
+    def state(self) -> str:
+        return self.first.state()
+
+    def body(self, src: Source, block: Block) -> None:
+        self.first.body(src, block)
+
+    def finish(self, state: Any, docs: list[Any]) -> Rows:
+        parts = [record[0].get(self.part, NOTHING) for record in state.values()]
+        if not set(map(type, parts)) <= _IDENTICAL_WHEN_EQUAL:
+            return self.regroup(self.first.finish(state, docs))
+        counts: dict[Any, int] = {}
+        for part in parts:
+            part = None if part is NOTHING else part  # a missing part groups as null
+            counts[part] = counts.get(part, 0) + 1
+        out = []
+        for key, n in sorted(counts.items(), key=lambda item: bson_key(item[0])):
+            row: dict[str, Any] = {o.name: o.count * n for o in self.second.outputs}  # type: ignore[operator]
+            row["_id"] = key
+            out.append(row)
+        return out
+
+
+# Types whose BSON-equal values are the same value (numbers are not: 1 and 1.0), and which
+# no value of another of them equals in Python.
+_IDENTICAL_WHEN_EQUAL = frozenset({str, bool, ObjectId, type(None), _NOTHING_TYPE})
+
+
 # --- $project and the top-k ----------------------------------------------------------------
 
 
@@ -542,6 +606,10 @@ def compile_pipeline(stages: list[Any], ctx: Context, *, nested: bool = False) -
     if found is None:
         return None
     head, used = found
+    if isinstance(head, Group) and len(stages) > 1 and set(stages[1]) == {"$group"}:
+        part = Regroup.fuses(head, stages[1]["$group"])
+        if part is not None:
+            head, used = Regroup(head, Group(stages[1]["$group"], ctx), part, ctx), 2
     after: list[Stage] = []
     for stage in stages[used:]:
         compiled = _after(stage, ctx)
