@@ -204,7 +204,8 @@ class Source:
         self._constants: dict[tuple[type, Any], str] = {}
         self._count = 0
         self.reads: dict[str, str] = {}  # field path -> local holding its stored value
-        self.read_lines: list[str] = []  # those reads, run first for every document
+        # local -> the (local, name) reads inside it; "doc" holds the top-level ones.
+        self._inside: dict[str, list[tuple[str, str]]] = {"doc": []}
 
     def local(self, prefix: str = "v") -> str:
         self._count += 1
@@ -232,18 +233,40 @@ class Source:
         parts = path.split(".")
         if not all(parts):
             raise Unsupported(path)
-        name = self.local("f")
-        if len(parts) == 1:
-            self.read_lines.append(f"{name} = doc.get({path!r}, NOTHING)")
-        else:
-            parent = self.read(".".join(parts[:-1]))
-            last = parts[-1]
-            self.read_lines.append(
-                f"{name} = {parent}.get({last!r}, NOTHING) "
-                f"if type({parent}) is dict else _step({parent})"
-            )
-        self.reads[path] = name
+        parent = "doc" if len(parts) == 1 else self.read(".".join(parts[:-1]))
+        name = self.reads[path] = self.local("f")
+        self._inside[parent].append((name, parts[-1]))
+        self._inside[name] = []
         return name
+
+    def read_lines(self) -> list[str]:
+        """The statements reading every field path asked for, run first for every
+        document: each sub-document is type-checked once for all the fields read in it."""
+        lines: list[str] = []
+        for name, part in self._inside["doc"]:
+            lines.append(f"{name} = doc.get({part!r}, NOTHING)")
+            self._read_inside(name, lines, "")
+        return lines
+
+    def _read_inside(self, parent: str, lines: list[str], pad: str) -> None:
+        inside = self._inside[parent]
+        if not inside:
+            return
+        lines.append(f"{pad}if type({parent}) is dict:")
+        for name, part in inside:
+            lines.append(f"{pad}    {name} = {parent}.get({part!r}, NOTHING)")
+            self._read_inside(name, lines, pad + "    ")
+        # Not a sub-document: the closure compiler's step (NOTHING, or Fallback for an
+        # array), and NOTHING all the way down from there.
+        lines.append(f"{pad}else:")
+        lines.append(f"{pad}    {' = '.join(self._below(parent))} = _step({parent})")
+
+    def _below(self, parent: str) -> list[str]:
+        out = []
+        for name, _ in self._inside[parent]:
+            out.append(name)
+            out.extend(self._below(name))
+        return out
 
     def out(self, block: Block, value: Value) -> str:
         """``value`` as it leaves the generated code (what a find would have returned)."""
@@ -254,9 +277,11 @@ class Source:
         block.emit(f"{name} = {code} if type({code}) in SCALARS else _out({code})")
         return name
 
-    def compile(self, text: str, name: str) -> Callable[..., Any]:
+    def compile(self, text: str, name: str, label: str) -> Callable[..., Any]:
+        """The function ``name`` defined by ``text`` (``label`` names it in tracebacks
+        and profiles)."""
         namespace = dict(self.env)
-        exec(compile(text, f"<fast_pipeline {name}>", "exec"), namespace)
+        exec(compile(text, f"<fast_pipeline {label}>", "exec"), namespace)
         function: Callable[..., Any] = namespace[name]
         return function
 
@@ -398,7 +423,8 @@ def _ordered_terms(src: Source, block: Block, op: str, args: Any) -> Value:
     left, right = (value(src, block, a) for a in args)
     name = src.local()
     compare = src.constant(_COMPARE[op])
-    slow = f"_ordered({compare}, {src.out(block, left)}, {src.out(block, right)})"
+    # Converted only on the slow path (a conditional expression evaluates one side).
+    slow = f"_ordered({compare}, {_lazy_out(left)}, {_lazy_out(right)})"
     constant = args[1]
     symbol = _COMPARE_TEXT[op]
     kind = type(constant)
@@ -420,6 +446,11 @@ def _ordered_terms(src: Source, block: Block, op: str, args: Any) -> Value:
     else:
         block.emit(f"{name} = {slow}")
     return Value(name, "bool")
+
+
+def _lazy_out(v: Value) -> str:
+    """``v`` as it leaves the generated code, as an expression (no statement emitted)."""
+    return f"_out({v.code})" if v.raw else v.code
 
 
 def _equality(src: Source, block: Block, op: str, args: Any) -> Value:

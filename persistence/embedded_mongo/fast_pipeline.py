@@ -61,6 +61,7 @@ Stage = Callable[[list[Any]], Rows]
 
 _ACCUMULATORS = ("$sum", "$avg", "$min", "$max", "$first", "$last")
 _NOTHING_TYPE = type(NOTHING)
+_FAST = object()  # a group keyed by the tuple of its key's parts as they are
 _PLAIN_NUMBERS = frozenset({int, float})
 # Key parts that no value of another type equals, in Python as in BSON, and that a find
 # returns as stored: they key a group as they are. (bool is safe because ints are not.)
@@ -91,6 +92,7 @@ def loop(consumers: Sequence[Consumer], ctx: Context) -> Callable[[list[Any]], l
     """One generated function running every consumer over the documents in one pass: the
     field reads and sub-expressions they share are computed once per document."""
     src = Source(ctx)
+    src.env["_FAST"] = _FAST
     body = Block([], 2)
     setup: list[str] = []
     for consumer in consumers:
@@ -101,11 +103,12 @@ def loop(consumers: Sequence[Consumer], ctx: Context) -> Callable[[list[Any]], l
         "def run(docs):",
         *("    " + line for line in setup),
         "    for doc in docs:",
-        *("        " + line for line in src.read_lines),
+        *("        " + line for line in src.read_lines()),
         *body.lines,
         f"    return ({states},)",
     ]
-    run = src.compile("\n".join(lines), "run")
+    label = "+".join(type(c).__name__ for c in consumers)
+    run = src.compile("\n".join(lines), "run", label)
 
     def run_all(docs: list[Any]) -> list[Rows]:
         filled = run(docs)
@@ -154,6 +157,8 @@ class Group:
                 )
             )
         self.collected = [o for o in self.outputs if o.count is None]
+        self.document = isinstance(self.key, dict) and not is_operator(self.key)
+        self.parts = list(self.key.items()) if self.document else [(None, self.key)]
         self.out = make_out(ctx)
         self._state = ""
 
@@ -167,6 +172,9 @@ class Group:
     def body(self, src: Source, block: Block) -> None:
         g = self._state
         record = src.local("r")
+        if not self.outputs and not self.constant_key:
+            self._keyed(src, block, None)
+            return
         if self.constant_key:
             block.emit(f"{record} = {g}.get(None)")
             block.emit(f"if {record} is None: {record} = {g}[None] = [None, [], 0]")
@@ -180,11 +188,13 @@ class Group:
         elif self.outputs:
             block.emit(f"{record}[2] += 1")
 
-    def _keyed(self, src: Source, block: Block, record: str) -> None:
-        """The statements finding (or adding) ``doc``'s group record [key, values, count]."""
+    def _keyed(self, src: Source, block: Block, record: str | None) -> None:
+        """The statements finding (or adding) ``doc``'s group record [key, values, count];
+        with no ``record`` (no accumulators), only the key: a fast key maps to _FAST (its
+        key is built from the tuple at the end), another to its key."""
         g = self._state
-        document = isinstance(self.key, dict) and not is_operator(self.key)
-        parts = list(self.key.items()) if document else [(None, self.key)]
+        document = self.document
+        parts = self.parts
         if not parts:
             raise Unsupported("an empty group key")
         computed = [(name, value(src, block, expr)) for name, expr in parts]
@@ -203,8 +213,11 @@ class Group:
         else:
             fast.emit(f"{k} = {codes[0]}")
             built = codes[0]
-        fast.emit(f"{record} = {g}.get({k})")
-        fast.emit(f"if {record} is None: {record} = {g}[{k}] = [{built}, [], 0]")
+        if record is None:
+            fast.emit(f"{g}[{k}] = _FAST")  # a key already there keeps its place
+        else:
+            fast.emit(f"{record} = {g}.get({k})")
+            fast.emit(f"if {record} is None: {record} = {g}[{k}] = [{built}, [], 0]")
         block.emit("else:")
         slow = block.child()
         # The key as mongomock computes it (missing parts left out of a document key, a
@@ -219,11 +232,26 @@ class Group:
             part = src.out(slow, computed[0][1])
             slow.emit(f"{key} = None if {part} is NOTHING else {part}")
         slow.emit(f"{k} = ('~', _freeze({key}))")
-        slow.emit(f"{record} = {g}.get({k})")
-        slow.emit(f"if {record} is None: {record} = {g}[{k}] = [{key}, [], 0]")
+        if record is None:
+            slow.emit(f"if {k} not in {g}: {g}[{k}] = {key}")
+        else:
+            slow.emit(f"{record} = {g}.get({k})")
+            slow.emit(f"if {record} is None: {record} = {g}[{k}] = [{key}, [], 0]")
+
+    def records(self, state: dict[Any, Any]) -> list[list[Any]]:
+        """The groups' [key, values, count] records, in the order they were first seen."""
+        if self.outputs or self.constant_key:
+            return list(state.values())
+        names = [name for name, _ in self.parts]
+        if self.document:
+            return [
+                [dict(zip(names, k, strict=True)) if v is _FAST else v, [], 0]
+                for k, v in state.items()
+            ]
+        return [[k if v is _FAST else v, [], 0] for k, v in state.items()]
 
     def finish(self, state: Any, docs: list[Any]) -> Rows:
-        records = list(state.values())
+        records = self.records(state)
         if self.constant_key and not records:
             records = [[None, [], 0]]  # mongomock's one group of no documents
         # mongomock sorts the documents by key (BSON order, stable) and groups runs of equal
@@ -285,7 +313,8 @@ class Regroup:
         self.first = first
         self.second = second
         self.part = part
-        self.regroup = as_stage(second, ctx)
+        self.index = [name for name, _ in first.parts].index(part)
+        self.ctx = ctx
 
     @staticmethod
     def fuses(first: Group, options: Any) -> str | None:
@@ -318,16 +347,18 @@ class Regroup:
         self.first.body(src, block)
 
     def finish(self, state: Any, docs: list[Any]) -> Rows:
-        parts = [record[0].get(self.part, NOTHING) for record in state.values()]
+        at, name = self.index, self.part
+        parts = [k[at] if v is _FAST else v.get(name, NOTHING) for k, v in state.items()]
         if not set(map(type, parts)) <= _IDENTICAL_WHEN_EQUAL:
-            return self.regroup(self.first.finish(state, docs))
+            regroup = as_stage(self.second, self.ctx)
+            return regroup(self.first.finish(state, docs))
         counts: dict[Any, int] = {}
         for part in parts:
             part = None if part is NOTHING else part  # a missing part groups as null
             counts[part] = counts.get(part, 0) + 1
         out = []
         for key, n in sorted(counts.items(), key=lambda item: bson_key(item[0])):
-            row: dict[str, Any] = {o.name: o.count * n for o in self.second.outputs}  # type: ignore[operator]
+            row: dict[str, Any] = {o.name: (o.count or 0) * n for o in self.second.outputs}
             row["_id"] = key
             out.append(row)
         return out
