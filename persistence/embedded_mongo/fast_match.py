@@ -27,6 +27,10 @@ _RANGES = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _UNSURE = object()  # "ask the matcher"
 
 Select = Callable[[list[Any]], list[Any]]
+# ObjectId's __eq__ and __hash__ are Python methods comparing its 12 bytes; two values
+# already known to be exactly ObjectIds compare by those bytes (its private slot) at C
+# speed. If a bson release renames the slot, the ids are compared as ids.
+_OID_BYTES = "_ObjectId__id" if hasattr(ObjectId(), "_ObjectId__id") else None
 
 
 def _is_number(value: Any) -> bool:
@@ -68,7 +72,7 @@ def _tests(query: Any, code: _Code) -> list[tuple[str, str]] | None:
     the conditions are decided; None when a condition is not handled here."""
     if not isinstance(query, Mapping):
         kind = _same_kind(query, "v")
-        return None if kind is None else [(kind, f"v == {code.constant(query)}")]
+        return None if kind is None else [(kind, _equals(query, code))]
     if not query or not all(isinstance(k, str) and k.startswith("$") for k in query):
         return None
     tests = []
@@ -82,7 +86,7 @@ def _tests(query: Any, code: _Code) -> list[tuple[str, str]] | None:
             kind = _same_kind(operand, "v")
             if kind is None:
                 return None
-            tests.append((kind, f"v == {code.constant(operand)}"))
+            tests.append((kind, _equals(operand, code)))
         elif op == "$in":
             if not isinstance(operand, list) or not operand:
                 return None
@@ -90,11 +94,22 @@ def _tests(query: Any, code: _Code) -> list[tuple[str, str]] | None:
             if len(kinds) != 1 or not kinds <= {ObjectId, str}:
                 return None
             [kind_of] = kinds
-            members = code.constant(frozenset(operand))
-            tests.append((f"type(v) is {kind_of.__name__}", f"v in {members}"))
+            if kind_of is ObjectId and _OID_BYTES:
+                members = code.constant(frozenset(getattr(v, _OID_BYTES) for v in operand))
+                tests.append(("type(v) is ObjectId", f"v.{_OID_BYTES} in {members}"))
+            else:
+                members = code.constant(frozenset(operand))
+                tests.append((f"type(v) is {kind_of.__name__}", f"v in {members}"))
         else:
             return None
     return tests
+
+
+def _equals(query: Any, code: _Code) -> str:
+    """The test that ``v`` (already of the query's kind) equals ``query``."""
+    if type(query) is ObjectId and _OID_BYTES:
+        return f"v.{_OID_BYTES} == {code.constant(getattr(query, _OID_BYTES))}"
+    return f"v == {code.constant(query)}"
 
 
 def _read(path: str) -> list[str]:
@@ -136,10 +151,13 @@ def compile_selector(spec: Mapping[str, Any]) -> Select:
         if tests is None or not all(path.split(".")):
             return lambda docs: [d for d in docs if filter_applies(spec, d)]
         body.extend(_read(path))
+        checked = None
         for kind, test in tests:
-            body.append(f"if not ({kind}):")
-            body.append("    if _matches(doc): out.append(doc)")
-            body.append("    continue")
+            if kind != checked:  # {$gte, $lt} of one kind: the value is checked once
+                body.append(f"if not ({kind}):")
+                body.append("    if _matches(doc): out.append(doc)")
+                body.append("    continue")
+                checked = kind
             body.append(f"if not ({test}): continue")
     code.env["_matches"] = lambda doc: filter_applies(spec, doc)
     text = "\n".join(
