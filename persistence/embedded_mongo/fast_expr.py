@@ -55,6 +55,11 @@ class Context:
     copy_out: CopyOut  # a stored sub-document or array as a find returns it
 
 
+# ObjectId's __eq__ and __hash__ are Python methods over its 12 bytes; values already known
+# to be exactly ObjectIds compare and hash by those bytes (its private slot) at C speed. If
+# a bson release renames the slot, ids are compared and hashed as ids.
+OID_BYTES = "_ObjectId__id" if hasattr(ObjectId(), "_ObjectId__id") else None
+
 # Values a find hands out as they are stored (immutable); others are copied on the way out.
 SCALARS = frozenset({str, int, float, bool, type(None), ObjectId})
 _DIRECT = frozenset({str, int, float, datetime.datetime})
@@ -363,11 +368,19 @@ def _if_null(src: Source, block: Block, args: Any) -> Value:
         raise Unsupported("$ifNull takes [expression, replacement] here")
     first = value(src, block, args[0])
     name = src.local()
-    block.emit(f"{name} = {first.code}")
-    block.emit(f"if {name} is None or {name} is NOTHING:")
+    test = f"{first.code} is None or {first.code} is NOTHING"
+    mark = len(block.lines)
+    block.emit(f"if {test}:")
     branch = block.child()
     fallback = value(src, branch, args[1])
-    branch.emit(f"{name} = {fallback.code}")
+    if len(block.lines) == mark + 1:
+        # The replacement needs no statement (a constant, a field already read): one line.
+        del block.lines[mark:]
+        block.emit(f"{name} = {fallback.code} if {test} else {first.code}")
+    else:
+        branch.emit(f"{name} = {fallback.code}")
+        block.emit("else:")
+        block.child().emit(f"{name} = {first.code}")
     return _merged(first, fallback, name)
 
 

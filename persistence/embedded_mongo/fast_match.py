@@ -23,14 +23,12 @@ from typing import Any
 from bson import ObjectId
 from mongomock_ng.filtering import filter_applies
 
+from .fast_expr import OID_BYTES as _OID_BYTES
+
 _RANGES = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _UNSURE = object()  # "ask the matcher"
 
 Select = Callable[[list[Any]], list[Any]]
-# ObjectId's __eq__ and __hash__ are Python methods comparing its 12 bytes; two values
-# already known to be exactly ObjectIds compare by those bytes (its private slot) at C
-# speed. If a bson release renames the slot, the ids are compared as ids.
-_OID_BYTES = "_ObjectId__id" if hasattr(ObjectId(), "_ObjectId__id") else None
 
 
 def _is_number(value: Any) -> bool:

@@ -41,6 +41,7 @@ from mongomock_ng import aggregate as mm_aggregate
 from mongomock_ng.helpers import NOTHING
 
 from .fast_expr import (
+    OID_BYTES,
     Block,
     Context,
     Fallback,
@@ -205,13 +206,21 @@ class Group:
         block.emit(f"if {guard}:")
         fast = block.child()
         codes = [v.code for _, v in computed]
+        # Without accumulators the key is rebuilt from the tuple at the end: an id part is
+        # held as its bytes there (hashed in C; no other key part is bytes).
+        held = [
+            f"({c}.{OID_BYTES} if type({c}) is ObjectId else {c})"
+            if record is None and OID_BYTES and _guard(v, fast_types).endswith(fast_types)
+            else c
+            for c, (_, v) in zip(codes, computed, strict=True)
+        ]
         if document:
-            fast.emit(f"{k} = ({', '.join(codes)},)")
+            fast.emit(f"{k} = ({', '.join(held)},)")
             built = (
                 "{" + ", ".join(f"{n!r}: {c}" for (n, _), c in zip(parts, codes, strict=True)) + "}"
             )
         else:
-            fast.emit(f"{k} = {codes[0]}")
+            fast.emit(f"{k} = {held[0]}")
             built = codes[0]
         if record is None:
             fast.emit(f"{g}[{k}] = _FAST")  # a key already there keeps its place
@@ -245,10 +254,10 @@ class Group:
         names = [name for name, _ in self.parts]
         if self.document:
             return [
-                [dict(zip(names, k, strict=True)) if v is _FAST else v, [], 0]
+                [dict(zip(names, map(_as_stored, k), strict=True)) if v is _FAST else v, [], 0]
                 for k, v in state.items()
             ]
-        return [[k if v is _FAST else v, [], 0] for k, v in state.items()]
+        return [[_as_stored(k) if v is _FAST else v, [], 0] for k, v in state.items()]
 
     def finish(self, state: Any, docs: list[Any]) -> Rows:
         records = self.records(state)
@@ -291,6 +300,11 @@ class Group:
             return sum(values) / float(len(values)) if values else None
         out = self.out
         return o.accumulate([out(v) for v in values])
+
+
+def _as_stored(part: Any) -> Any:
+    """A fast key part as it was read: bytes stand for the ObjectId holding them."""
+    return ObjectId(part) if type(part) is bytes else part
 
 
 def _guard(v: Value, fast_types: str) -> str:
@@ -349,6 +363,8 @@ class Regroup:
     def finish(self, state: Any, docs: list[Any]) -> Rows:
         at, name = self.index, self.part
         parts = [k[at] if v is _FAST else v.get(name, NOTHING) for k, v in state.items()]
+        if bytes in set(map(type, parts)):
+            parts = [_as_stored(part) for part in parts]
         if not set(map(type, parts)) <= _IDENTICAL_WHEN_EQUAL:
             regroup = as_stage(self.second, self.ctx)
             return regroup(self.first.finish(state, docs))
