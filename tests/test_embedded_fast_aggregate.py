@@ -1,8 +1,9 @@
 """The embedded engine's compiled aggregation answers exactly what mongomock answers.
 
 Every pipeline here runs twice on the same engine collection: through the compiled path
-(persistence/embedded_mongo/fast_match.py and fast_pipeline.py) and with it switched off,
-which is mongomock-ng's own evaluation on copies of the matched documents. The answers
+(persistence/embedded_mongo/fast_match.py, fast_pipeline.py and the code fast_expr.py
+generates) and with it switched off, which is mongomock-ng's own evaluation on copies of
+the matched documents. The answers
 are compared by ``repr``, so key order, int against float and NaN count too. Documents
 include the awkward shapes (missing, null, bool, float, NaN, Decimal128 and array values,
 a platform held in an array, dates that are not dates) so the fallbacks are exercised; the

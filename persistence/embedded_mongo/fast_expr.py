@@ -10,9 +10,9 @@ generated function body, built as text and ``exec``'d once per aggregation:
 - a repeated sub-expression (the engagements sum in a total and in a rate) is a local
   computed once, in the block where it is first needed (never across a branch);
 - ``$cond`` and ``$ifNull`` evaluate the branch they take only;
-- the common types take inline fast paths (ints added with ``+``); anything else calls the
-  helper that reproduces the closure-compiler's semantics, and whatever that is not sure of
-  raises ``Fallback`` so mongomock answers the whole pipeline;
+- the common types take inline fast paths (ints added with ``+``); anything else calls a
+  helper that reproduces mongomock's answer for the cases it knows and raises
+  ``Fallback`` for the others, so mongomock answers the whole pipeline;
 - a date part in a timezone adds the zone's UTC offset found by bisecting its transition
   table (what ``pytz``'s ``fromutc`` does) instead of ``astimezone`` per document.
 
@@ -101,7 +101,8 @@ class Value:
 
 
 def _step(value: Any) -> Any:
-    """One path step into ``value`` when it is not a dict: what the closure compiler did."""
+    """One path step into ``value`` when it is not a dict: a missing value stays missing,
+    a scalar has no field (NOTHING), an array is mongomock's to map the path over."""
     if value is NOTHING:
         return NOTHING
     if isinstance(value, list | tuple):
@@ -261,7 +262,7 @@ class Source:
         for name, part in inside:
             lines.append(f"{pad}    {name} = {parent}.get({part!r}, NOTHING)")
             self._read_inside(name, lines, pad + "    ")
-        # Not a sub-document: the closure compiler's step (NOTHING, or Fallback for an
+        # Not a sub-document: _step (NOTHING, or Fallback for an
         # array), and NOTHING all the way down from there.
         lines.append(f"{pad}else:")
         lines.append(f"{pad}    {' = '.join(self._below(parent))} = _step({parent})")
