@@ -394,17 +394,22 @@ def _cond(src: Source, block: Block, args: Any) -> Value:
         raise Unsupported("$cond")
     test = value(src, block, parts[0])
     name = src.local()
-    if test.kind == "bool":
-        block.emit(f"if {test.code}:")
-    else:
-        block.emit(f"if _truth({src.out(block, test)}):")
+    truth = test.code if test.kind == "bool" else f"_truth({src.out(block, test)})"
+    mark = len(block.lines)
+    block.emit(f"if {truth}:")
     yes_block = block.child()
     yes = value(src, yes_block, parts[1])
+    yes_lines = len(block.lines)
     yes_block.emit(f"{name} = {yes.code}")
     block.emit("else:")
     no_block = block.child()
     no = value(src, no_block, parts[2])
-    no_block.emit(f"{name} = {no.code}")
+    if yes_lines == mark + 1 and len(block.lines) == yes_lines + 2:
+        # Neither branch needs a statement (constants, locals computed before): one line.
+        del block.lines[mark:]
+        block.emit(f"{name} = {yes.code} if {truth} else {no.code}")
+    else:
+        no_block.emit(f"{name} = {no.code}")
     return _merged(yes, no, name)
 
 

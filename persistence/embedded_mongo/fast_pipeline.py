@@ -94,6 +94,7 @@ def loop(consumers: Sequence[Consumer], ctx: Context) -> Callable[[list[Any]], l
     field reads and sub-expressions they share are computed once per document."""
     src = Source(ctx)
     src.env["_FAST"] = _FAST
+    src.env["_record"] = _record
     body = Block([], 2)
     setup: list[str] = []
     for consumer in consumers:
@@ -178,14 +179,14 @@ class Group:
             return
         if self.constant_key:
             block.emit(f"{record} = {g}.get(None)")
-            block.emit(f"if {record} is None: {record} = {g}[None] = [None, [], 0]")
+            block.emit(f"if {record} is None: {record} = {g}[None] = _record(None)")
         else:
             self._keyed(src, block, record)
         values = [value(src, block, o.expr).code for o in self.collected]
         if len(values) == 1:
-            block.emit(f"{record}[1].append({values[0]})")
+            block.emit(f"{record}[3]({values[0]})")
         elif values:
-            block.emit(f"{record}[1].append(({', '.join(values)},))")
+            block.emit(f"{record}[3](({', '.join(values)},))")
         elif self.outputs:
             block.emit(f"{record}[2] += 1")
 
@@ -226,7 +227,7 @@ class Group:
             fast.emit(f"{g}[{k}] = _FAST")  # a key already there keeps its place
         else:
             fast.emit(f"{record} = {g}.get({k})")
-            fast.emit(f"if {record} is None: {record} = {g}[{k}] = [{built}, [], 0]")
+            fast.emit(f"if {record} is None: {record} = {g}[{k}] = _record({built})")
         block.emit("else:")
         slow = block.child()
         # The key as mongomock computes it (missing parts left out of a document key, a
@@ -245,10 +246,10 @@ class Group:
             slow.emit(f"if {k} not in {g}: {g}[{k}] = {key}")
         else:
             slow.emit(f"{record} = {g}.get({k})")
-            slow.emit(f"if {record} is None: {record} = {g}[{k}] = [{key}, [], 0]")
+            slow.emit(f"if {record} is None: {record} = {g}[{k}] = _record({key})")
 
     def records(self, state: dict[Any, Any]) -> list[list[Any]]:
-        """The groups' [key, values, count] records, in the order they were first seen."""
+        """The groups' [key, values, count, ...] records, in the order first seen."""
         if self.outputs or self.constant_key:
             return list(state.values())
         names = [name for name, _ in self.parts]
@@ -269,7 +270,7 @@ class Group:
             records.sort(key=lambda r: bson_key(r[0]))
         out = []
         many = len(self.collected) > 1
-        for key, collected, counted in records:
+        for key, collected, counted, *_ in records:
             n = len(collected) if self.collected else counted
             columns: list[Any] = list(zip(*collected, strict=True)) if many else [collected]
             if many and not collected:
@@ -300,6 +301,12 @@ class Group:
             return sum(values) / float(len(values)) if values else None
         out = self.out
         return o.accumulate([out(v) for v in values])
+
+
+def _record(key: Any) -> list[Any]:
+    """A new group's record: [key, values, count, the values' append (bound once)]."""
+    values: list[Any] = []
+    return [key, values, 0, values.append]
 
 
 def _as_stored(part: Any) -> Any:
