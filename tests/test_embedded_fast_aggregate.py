@@ -1,8 +1,9 @@
 """The embedded engine's compiled aggregation answers exactly what mongomock answers.
 
 Every pipeline here runs twice on the same engine collection: through the compiled path
-(persistence/embedded_mongo/fast_match.py and fast_pipeline.py) and with it switched off,
-which is mongomock-ng's own evaluation on copies of the matched documents. The answers
+(persistence/embedded_mongo/fast_match.py, fast_pipeline.py and the code fast_expr.py
+generates) and with it switched off, which is mongomock-ng's own evaluation on copies of
+the matched documents. The answers
 are compared by ``repr``, so key order, int against float and NaN count too. Documents
 include the awkward shapes (missing, null, bool, float, NaN, Decimal128 and array values,
 a platform held in an array, dates that are not dates) so the fallbacks are exercised; the
@@ -272,3 +273,121 @@ def test_a_pipeline_the_compiler_does_not_know_runs_through_mongomock(
     assert collection._fast_aggregate(spec, unknown, None) is None
     rows = list(collection.aggregate([{"$match": spec}, *unknown]))
     assert sorted(r["_id"] for r in rows) == sorted(PLATFORMS)
+
+
+# Ten zones with daylight-saving transitions (both hemispheres, half-hour and 45-minute
+# offsets, a zone whose rules changed) and fixed ones: the generated code adds the offset
+# found by bisecting pytz's transition table, where mongomock converts each date.
+TRANSITION_ZONES = [
+    "America/New_York",
+    "Europe/London",
+    "Europe/Berlin",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "Pacific/Chatham",
+    "Asia/Tehran",
+    "America/St_Johns",
+    "Etc/GMT+5",
+]
+
+
+def transition_docs(rng: random.Random) -> list[dict[str, Any]]:
+    """Documents recorded within hours of each zone's transitions in 2024-2026, and on
+    either side of midnight local time, so a wrong offset moves a day, hour or weekday."""
+    import pytz
+
+    instants: list[dt.datetime] = []
+    for name in TRANSITION_ZONES:
+        zone = pytz.timezone(name)
+        for at in getattr(zone, "_utc_transition_times", []):
+            if dt.datetime(2024, 1, 1) <= at <= dt.datetime(2026, 12, 31):
+                for minutes in (-61, -1, 0, 1, 29, 59, 60, 61, 119):
+                    instants.append(at + dt.timedelta(minutes=minutes))
+    instants += [dt.datetime(2025, 12, 31, 23, 59) + dt.timedelta(hours=h) for h in range(-14, 15)]
+    docs = []
+    for at in instants:
+        doc = make_doc(rng, clean=True)
+        doc["organizationId"] = ORGS[0]
+        doc["timeData"] = {"recordedAt": at.replace(tzinfo=UTC)}
+        docs.append(doc)
+    return docs
+
+
+def test_date_parts_across_timezone_transitions_answer_as_mongomock(
+    engine: EmbeddedMongo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collection = engine.sync_client["t"]["transitions"]
+    collection.insert_many(transition_docs(random.Random(13)))
+    tenant = [{"$match": {"organizationId": ORGS[0]}}]
+    checked = 0
+    for zone in TRANSITION_ZONES:
+        local = {"date": "$timeData.recordedAt", "timezone": zone}
+        parts = {
+            op[1:]: {op: local}
+            for op in ("$year", "$month", "$dayOfMonth", "$hour", "$minute", "$dayOfWeek")
+        }
+        for pipeline in (
+            daily(zone),
+            by_hour(zone),
+            [{"$group": {"_id": parts, "n": {"$sum": 1}}}],
+        ):
+            pipeline = tenant + pipeline
+            got = answer(collection, pipeline)
+            with monkeypatch.context() as m:
+                m.setattr(EngineCollection, "_fast_aggregate", lambda *a, **k: None)
+                expected = answer(collection, pipeline)
+            assert got == expected, (zone, pipeline)
+            assert collection._fast_aggregate(tenant[0]["$match"], pipeline[1:], None) is not None
+            checked += 1
+    assert checked == 3 * len(TRANSITION_ZONES)
+
+
+def test_top_k_and_fused_counts_answer_as_the_full_sort_and_both_groups(
+    engine: EmbeddedMongo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many ties on the first sort key (reach from a small range), windows at every depth,
+    and a counted part holding numbers (1 and 1.0 group together: the fused count must
+    give way to both stages run as they are)."""
+    collection = engine.sync_client["t"]["ties"]
+    rng = random.Random(17)
+    docs = []
+    for _ in range(600):
+        doc = make_doc(rng, clean=True)
+        doc["metrics"]["reach"] = rng.choice([0, 1, 2, 3])
+        # (No bools beside the numbers: mongomock groups True with 1 after sorting, which
+        # MongoDB and the compiled path do not.)
+        doc["kind"] = rng.choice(["a", "b", 1, 1.0, None, 2.5])
+        docs.append(doc)
+    for doc in rng.sample(docs, 40):
+        del doc["kind"]
+    collection.insert_many(docs)
+    spec = {"organizationId": {"$in": ORGS}}
+    pipelines = []
+    for rank in ("reach", "engagements", "rate", "_id", "publishedAt", "absent"):
+        for direction in (1, -1):
+            for skip, limit in ((0, 1), (0, 5), (3, 7), (0, 600), (590, 20)):
+                pipelines.append(top(rank, direction, limit))
+                pipelines.append(
+                    [
+                        {"$project": PROJECT},
+                        {"$sort": {rank: direction, "_id": 1}},
+                        {"$skip": skip},
+                        {"$limit": limit},
+                    ]
+                )
+    for part in ("kind", "platform"):
+        pipelines.append(
+            [
+                {"$group": {"_id": {"post": "$postId", part: f"${part}"}}},
+                {"$group": {"_id": f"$_id.{part}", "n": {"$sum": 1}, "m": {"$sum": 2}}},
+            ]
+        )
+    for stages in pipelines:
+        pipeline = [{"$match": spec}, *stages]
+        got = answer(collection, pipeline)
+        with monkeypatch.context() as m:
+            m.setattr(EngineCollection, "_fast_aggregate", lambda *a, **k: None)
+            expected = answer(collection, pipeline)
+        assert got == expected, pipeline
+        assert collection._fast_aggregate(spec, stages, None) is not None, stages

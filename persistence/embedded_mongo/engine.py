@@ -36,7 +36,7 @@ from pymongo.errors import DuplicateKeyError, InvalidOperation, WriteError
 
 from . import fast_pipeline, projection
 from .codec import encode_document
-from .fast_match import compile_filter
+from .fast_match import compile_selector
 from .indexes import EqualityIndex, UniqueIndex, equality_values, id_lookup_key
 from .ordered import (
     FieldKeys,
@@ -244,25 +244,34 @@ class EngineCollectionStore(CollectionStore):
                     if best is None or len(found) < len(best):
                         best = found
         narrowed = self._narrowed(conditions(spec))
+        half = len(self._documents) // 2
         if narrowed is not None:
-            best = narrowed if best is None else best & narrowed
-        if best is None or len(best) > len(self._documents) // 2:
+            # Keyed by sequence number: natural order is a sort of ints, and document ids
+            # (ObjectId hashes in Python) are hashed once, to fetch the documents.
+            if best is not None:
+                narrowed = {n: k for n, k in narrowed.items() if k in best}
+            if len(narrowed) > half:
+                return None
+            documents = self._documents
+            return [documents[narrowed[n]] for n in sorted(narrowed)]
+        if best is None or len(best) > half:
             return None
         return [self._documents[k] for k in sorted(best, key=self._seq.__getitem__)]
 
-    def _narrowed(self, conds: Mapping[str, Any]) -> set[Hashable] | None:
+    def _narrowed(self, conds: Mapping[str, Any]) -> dict[int, Hashable] | None:
         """Documents every narrowing sorted index admits (the intersection of their
-        candidates, each a superset of the matches), or None if none narrows to half."""
+        candidates, each a superset of the matches), by sequence number, or None if none
+        narrows to half."""
         if not conds:
             return None
         plans = [p for p in (narrowing_plan(i, conds) for i in self._sorted.values()) if p]
         half = len(self._documents) // 2
-        found: set[Hashable] | None = None
+        found: dict[int, Hashable] | None = None
         for size, plan in independent([(p.size + len(p.index.wild), p) for p in plans]):
             if size > half:
                 break
-            keys = plan.index.doc_keys(plan.spans)
-            found = keys if found is None else found & keys
+            keys = plan.index.doc_seqs(plan.spans, self._seq)
+            found = keys if found is None else {n: k for n, k in found.items() if n in keys}
             if len(found) <= _NARROW_MIN_DOCS:
                 break  # few enough to test each
         return found
@@ -946,8 +955,7 @@ class EngineCollection(mongomock_ng.Collection):
             docs = list(store._documents.values())
         if not docs:
             filter_applies(spec, {})  # still reject a malformed filter, as a scan would
-        matches = compile_filter(spec)
-        return [d for d in docs if matches(d)]
+        return compile_selector(spec)(docs)
 
     @_locked
     def update_one(self, filter: Any, update: Any, *args: Any, **kwargs: Any):

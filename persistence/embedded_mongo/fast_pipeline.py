@@ -3,482 +3,552 @@
 mongomock-ng evaluates an aggregation expression by re-reading its dictionary for every
 document (``_Parser.parse``), groups by sorting every document with BSON comparisons, and
 sorts the same way; an organization's 30-day overview spent about 1.5 s there
-(``bench/analytics.py``). Here the leading ``$group``, ``$project`` and ``$sort`` stages of
-a pipeline (and of each ``$facet`` branch) are compiled once into closures that read the
-stored documents without copying them; the stages after them, which see a few grouped or
-limited documents, run through mongomock as before.
+(``bench/analytics.py``). Here the leading ``$group`` or ``$project`` of a pipeline, and
+of every ``$facet`` branch, becomes statements of ONE generated loop over the stored
+documents (fast_expr.py), so a ``$facet`` reads each document once for all its branches:
+
+- ``$group``: one pass, each document's key looked up in a dict (a tuple of the key's
+  parts when they are of types Python and BSON compare alike, else a frozen key), its
+  accumulator values appended as one tuple; a constant ``$sum`` is a count;
+- ``$project`` followed by ``$sort`` and ``$limit`` (with or without ``$skip``): a top-k.
+  The loop computes only the first sort key; the k-th best of those (``heapq``) bounds
+  the candidates, and only the candidates are projected and fully sorted;
+- the ``$group``, ``$project`` and ``$sort`` stages right after one of these run compiled
+  on its (few) rows; the stages after those run through mongomock as before.
 
 Results are mongomock's, not an approximation of them:
-- expressions are compiled only for operators whose semantics are reproduced here
-  (field paths, ``$ifNull``, ``$cond``, ``$add``, ``$divide``, comparisons, the date parts
-  with a timezone); compiling anything else gives up (``Unsupported``) before any work;
+- expressions are compiled only for operators whose semantics are reproduced (field
+  paths, ``$ifNull``, ``$cond``, ``$add``, ``$divide``, comparisons, the date parts with a
+  timezone); compiling anything else gives up (``Unsupported``) before any work;
 - at run time, whatever this code is not sure of (a field holding an array, a value of an
   unexpected type, any exception) raises ``Fallback`` and the caller runs the whole
   pipeline through mongomock, which gives the canonical answer or error;
-- accumulators are mongomock's own functions applied to the same values in the same order;
-  groups come out in mongomock's order (its stable sort by BSON order of the key), and a
-  sort orders values of the same simple types exactly as BSON comparison does.
+- accumulators are mongomock's own functions on the same values in the same order, except
+  ``$sum``/``$avg`` of plain ints and floats, where they reduce to the builtin ``sum`` they
+  call; groups come out in mongomock's order (its stable sort by BSON order of the key),
+  and a sort orders values of the same simple types exactly as BSON comparison does.
 """
 
 from __future__ import annotations
 
-import datetime
-import operator
-from collections.abc import Callable, Mapping, Sequence
+import heapq
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-import pytz
 from bson import ObjectId
 from mongomock_ng import aggregate as mm_aggregate
-from mongomock_ng import filtering, helpers
 from mongomock_ng.helpers import NOTHING
 
-Doc = Mapping[str, Any]
-Expr = Callable[[Doc], Any]
-Rest = Callable[[list[dict[str, Any]], list[dict[str, Any]]], list[dict[str, Any]]]
-CopyOut = Callable[[Any], Any]
+from .fast_expr import (
+    OID_BYTES,
+    Block,
+    Context,
+    Fallback,
+    Source,
+    Unsupported,
+    Value,
+    bson_key,
+    is_operator,
+    make_out,
+    value,
+)
 
+__all__ = ["Context", "Fallback", "Plan", "Unsupported", "compile_pipeline"]
 
-class Unsupported(Exception):
-    """The pipeline has a shape this module does not compile; mongomock runs it."""
+Rows = list[dict[str, Any]]
+Rest = Callable[[list[dict[str, Any]], Rows], Rows]
+Stage = Callable[[list[Any]], Rows]
 
-
-class Fallback(Exception):
-    """A document this module is not sure about; mongomock runs the whole pipeline."""
-
-
-_COMPARE = {
-    "$gt": operator.gt,
-    "$gte": operator.ge,
-    "$lt": operator.lt,
-    "$lte": operator.le,
-}
-_DATE_PARTS: dict[str, Callable[[datetime.datetime], int]] = {
-    "$year": lambda d: d.year,
-    "$month": lambda d: d.month,
-    "$dayOfMonth": lambda d: d.day,
-    "$hour": lambda d: d.hour,
-    "$minute": lambda d: d.minute,
-    "$dayOfWeek": lambda d: (d.isoweekday() % 7) + 1,
-    "$dayOfYear": lambda d: d.timetuple().tm_yday,
-}
 _ACCUMULATORS = ("$sum", "$avg", "$min", "$max", "$first", "$last")
-# Values a find hands out as they are stored (immutable); others are copied on the way out.
-_SCALARS = frozenset({str, int, float, bool, type(None), ObjectId})
-_DIRECT = frozenset({str, int, float, datetime.datetime})
+_NOTHING_TYPE = type(NOTHING)
+_FAST = object()  # a group keyed by the tuple of its key's parts as they are
+_PLAIN_NUMBERS = frozenset({int, float})
+# Key parts that no value of another type equals, in Python as in BSON, and that a find
+# returns as stored: they key a group as they are. (bool is safe because ints are not.)
+_FAST_KEY_TYPES = frozenset({str, bool, ObjectId})
 
 
-@dataclass(frozen=True)
-class Context:
-    """How stored values become what a find would have returned."""
+class Consumer(Protocol):
+    """A stage evaluated document by document inside a generated loop."""
 
-    aware: bool  # the client is tz_aware: dates come out as UTC-aware
-    copy_out: CopyOut  # a stored sub-document or array as a find returns it
-    # Operator expressions compiled so far, by their text: one closure per distinct
-    # expression, so a repeated one is evaluated once per document (_memoized).
-    shared: dict[str, Expr] = field(default_factory=dict)
+    def setup(self, src: Source) -> list[str]:
+        """Statements before the loop; they bind the state the loop fills."""
+        ...
 
+    def body(self, src: Source, block: Block) -> None:
+        """Statements for one document ``doc``."""
+        ...
 
-# --- expressions ---------------------------------------------------------------------------
+    def state(self) -> str:
+        """The local the loop returns for ``finish``."""
+        ...
 
-
-def _field(path: str, ctx: Context) -> Expr:
-    parts = path.split(".")
-    if not all(parts):
-        raise Unsupported(path)
-    head, *tail = parts
-    aware = ctx.aware
-    utc = helpers.utc
-    copy_out = ctx.copy_out
-
-    def get(doc: Doc) -> Any:
-        value: Any = doc.get(head, NOTHING)
-        for part in tail:
-            if type(value) is dict:
-                value = value.get(part, NOTHING)
-            elif value is NOTHING:
-                return NOTHING
-            elif isinstance(value, list | tuple):
-                raise Fallback  # mongomock maps the rest of the path over the array
-            else:
-                return NOTHING
-        kind = type(value)
-        if kind in _SCALARS or value is NOTHING:
-            return value
-        if kind is datetime.datetime:
-            return value.replace(tzinfo=utc) if aware else value
-        return copy_out(value)
-
-    return get
+    def finish(self, state: Any, docs: list[Any]) -> Rows:
+        """The stage's output from the filled state (and the documents looped over)."""
+        ...
 
 
-def _memoized(compute: Expr) -> Expr:
-    """``compute`` remembering its last document's scalar answer: an expression a pipeline
-    uses twice (the engagements sum in a total and in a rate) is evaluated once per document
-    when the accumulators read each document in turn."""
-    last: list[Any] = [None, None]
+def loop(consumers: Sequence[Consumer], ctx: Context) -> Callable[[list[Any]], list[Rows]]:
+    """One generated function running every consumer over the documents in one pass: the
+    field reads and sub-expressions they share are computed once per document."""
+    src = Source(ctx)
+    src.env["_FAST"] = _FAST
+    src.env["_record"] = _record
+    body = Block([], 2)
+    setup: list[str] = []
+    for consumer in consumers:
+        setup.extend(consumer.setup(src))
+        consumer.body(src, body)
+    states = ", ".join(c.state() for c in consumers)
+    lines = [
+        "def run(docs):",
+        *("    " + line for line in setup),
+        "    for doc in docs:",
+        *("        " + line for line in src.read_lines()),
+        *body.lines,
+        f"    return ({states},)",
+    ]
+    label = "+".join(type(c).__name__ for c in consumers)
+    run = src.compile("\n".join(lines), "run", label)
 
-    def memo(doc: Doc) -> Any:
-        if doc is last[0]:
-            return last[1]
-        value = compute(doc)
-        if type(value) in _SCALARS:  # never share a mutable answer between two outputs
-            last[0], last[1] = doc, value
-        return value
+    def run_all(docs: list[Any]) -> list[Rows]:
+        filled = run(docs)
+        return [c.finish(s, docs) for c, s in zip(consumers, filled, strict=True)]
 
-    return memo
-
-
-def _const(value: Any) -> Expr:
-    return lambda doc: value
-
-
-def compile_expression(expr: Any, ctx: Context) -> Expr:
-    """``doc -> value`` as mongomock's ``_Parser(doc).parse(expr)`` computes it."""
-    if isinstance(expr, str):
-        if expr.startswith("$$"):
-            raise Unsupported(expr)
-        return _field(expr[1:], ctx) if expr.startswith("$") else _const(expr)
-    if isinstance(expr, list):
-        items = [compile_expression(e, ctx) for e in expr]
-        return lambda doc: [f(doc) for f in items]
-    if not isinstance(expr, dict):
-        if type(expr) not in _SCALARS and not isinstance(expr, datetime.datetime):
-            raise Unsupported(repr(expr))
-        return _const(expr)
-    if any(isinstance(k, str) and k.startswith("$") for k in expr):
-        if len(expr) != 1:
-            raise Unsupported("an operator with siblings")
-        key = repr(expr)
-        shared = ctx.shared.get(key)
-        if shared is None:
-            [(op, args)] = expr.items()
-            shared = ctx.shared[key] = _memoized(_operator(op, args, ctx))
-        return shared
-    fields = [(k, compile_expression(v, ctx)) for k, v in expr.items()]
-
-    def document(doc: Doc) -> dict[str, Any]:
-        out = {}
-        for key, f in fields:
-            value = f(doc)
-            if value is not NOTHING:
-                out[key] = value
-        return out
-
-    return document
+    return run_all
 
 
-def _operator(op: str, args: Any, ctx: Context) -> Expr:
-    if op == "$ifNull":
-        return _if_null(args, ctx)
-    if op == "$cond":
-        return _cond(args, ctx)
-    if op == "$add":
-        return _add(args, ctx)
-    if op == "$divide":
-        return _divide(args, ctx)
-    if op in _COMPARE or op in ("$eq", "$ne"):
-        return _comparison(op, args, ctx)
-    if op in _DATE_PARTS:
-        return _date_part(op, args, ctx)
-    raise Unsupported(op)
+def as_stage(consumer: Consumer, ctx: Context) -> Stage:
+    """A consumer run on its own over a stage's input rows."""
+    run = loop([consumer], ctx)
+    return lambda docs: run(docs)[0]
 
 
-def _if_null(args: Any, ctx: Context) -> Expr:
-    if not isinstance(args, list) or len(args) != 2:
-        raise Unsupported("$ifNull takes [expression, replacement] here")
-    first, fallback = (compile_expression(a, ctx) for a in args)
-
-    def if_null(doc: Doc) -> Any:
-        value = first(doc)
-        return fallback(doc) if value is None or value is NOTHING else value
-
-    return if_null
+# --- $group --------------------------------------------------------------------------------
 
 
-def _cond(args: Any, ctx: Context) -> Expr:
-    if isinstance(args, list) and len(args) == 3:
-        parts = args
-    elif isinstance(args, dict) and set(args) == {"if", "then", "else"}:
-        parts = [args["if"], args["then"], args["else"]]
-    else:
-        raise Unsupported("$cond")
-    test, yes, no = (compile_expression(a, ctx) for a in parts)
-    truth = helpers.mongodb_to_bool
-    return lambda doc: yes(doc) if truth(test(doc)) else no(doc)
+@dataclass
+class _Output:
+    name: str
+    op: str
+    accumulate: Callable[[list[Any]], Any]
+    expr: Any
+    count: int | None  # a constant int $sum: the count times it
 
 
-def _is_plain_number(value: Any) -> bool:
-    kind = type(value)
-    return kind is int or kind is float
+class Group:
+    def __init__(self, options: Any, ctx: Context) -> None:
+        if not isinstance(options, dict) or "_id" not in options:
+            raise Unsupported("$group")
+        self.key = options["_id"]
+        self.constant_key = self.key is None
+        self.outputs: list[_Output] = []
+        for name, spec in options.items():
+            if name == "_id":
+                continue
+            if not isinstance(spec, dict) or len(spec) != 1:
+                raise Unsupported(f"$group field {name}")
+            [(op, arg)] = spec.items()
+            if op not in _ACCUMULATORS:
+                raise Unsupported(op)
+            counted = op == "$sum" and type(arg) is int
+            self.outputs.append(
+                _Output(
+                    name, op, mm_aggregate._GROUPING_OPERATOR_MAP[op], arg, arg if counted else None
+                )
+            )
+        self.collected = [o for o in self.outputs if o.count is None]
+        self.document = isinstance(self.key, dict) and not is_operator(self.key)
+        self.parts = list(self.key.items()) if self.document else [(None, self.key)]
+        self.out = make_out(ctx)
+        self._state = ""
 
+    def setup(self, src: Source) -> list[str]:
+        self._state = src.local("g")
+        return [f"{self._state} = {{}}"]
 
-def _add(args: Any, ctx: Context) -> Expr:
-    if not isinstance(args, list) or not args:
-        raise Unsupported("$add")
-    terms = [compile_expression(a, ctx) for a in args]
+    def state(self) -> str:
+        return self._state
 
-    def add(doc: Doc) -> Any:
-        values = [f(doc) for f in terms]
-        for value in values:
-            if value is None or value is NOTHING:
-                return None
-            if not _is_plain_number(value):
-                raise Fallback  # dates, Decimal128, bools, or mongomock's own error
-        return sum(values)
-
-    return add
-
-
-def _divide(args: Any, ctx: Context) -> Expr:
-    if not isinstance(args, list) or len(args) != 2:
-        raise Unsupported("$divide")
-    top, bottom = (compile_expression(a, ctx) for a in args)
-
-    def divide(doc: Doc) -> Any:
-        a, b = top(doc), bottom(doc)
-        if a is NOTHING or b is NOTHING or a is None or b is None:
-            return None
-        if not (_is_plain_number(a) and _is_plain_number(b)) or b == 0:
-            raise Fallback
-        return a / b
-
-    return divide
-
-
-def _comparison(op: str, args: Any, ctx: Context) -> Expr:
-    if not isinstance(args, list) or len(args) != 2:
-        raise Unsupported(op)
-    left, right = (compile_expression(a, ctx) for a in args)
-    if op in ("$eq", "$ne"):
-        negate = op == "$ne"
-
-        def equal(doc: Doc) -> bool:
-            a, b = left(doc), right(doc)
-            same = (a is NOTHING and b is None) or (a is None and b is NOTHING) or a == b
-            return not same if negate else same
-
-        return equal
-    compare = _COMPARE[op]
-
-    def ordered(doc: Doc) -> bool:
-        a, b = left(doc), right(doc)
-        if a is NOTHING or b is NOTHING:
-            return False
-        if type(a) is type(b) and type(a) in _DIRECT:
-            return compare(a, b)  # what bson_compare ends in for two values of one type
-        return filtering.bson_compare(compare, a, b)
-
-    return ordered
-
-
-def _date_part(op: str, args: Any, ctx: Context) -> Expr:
-    part = _DATE_PARTS[op]
-    if isinstance(args, dict) and set(args) == {"date", "timezone"}:
-        if not isinstance(args["timezone"], str):
-            raise Unsupported("a computed timezone")
-        zone = pytz.timezone(args["timezone"])
-        date = compile_expression(args["date"], ctx)
-
-        def local_part(doc: Doc) -> int:
-            value = date(doc)
-            if type(value) is not datetime.datetime:
-                raise Fallback
-            return part(value.replace(tzinfo=pytz.utc).astimezone(zone))
-
-        return local_part
-    if isinstance(args, dict):
-        raise Unsupported(op)
-    date = compile_expression(args, ctx)
-
-    def utc_part(doc: Doc) -> int:
-        value = date(doc)
-        if type(value) is not datetime.datetime:
-            raise Fallback
-        return part(value)
-
-    return utc_part
-
-
-# --- stages --------------------------------------------------------------------------------
-
-
-Stage = Callable[[list[Any]], list[dict[str, Any]]]
-
-
-def _freeze(value: Any) -> Any:
-    """A hashable stand-in equal for exactly the group keys BSON comparison finds equal."""
-    kind = type(value)
-    if value is None:
-        return ("null",)
-    if kind is bool:
-        return ("bool", value)
-    if kind is int or kind is float:
-        if value != value:
-            raise Fallback  # NaN
-        return ("number", value)
-    if kind is str or kind is ObjectId:
-        return (kind.__name__, value)
-    if kind is datetime.datetime:
-        return ("date", value)
-    if kind is dict:
-        return ("doc", tuple((k, _freeze(v)) for k, v in value.items()))
-    raise Fallback
-
-
-def _group(options: Any, ctx: Context) -> Stage:
-    if not isinstance(options, dict) or "_id" not in options:
-        raise Unsupported("$group")
-    key_of = compile_expression(options["_id"], ctx)
-    constant_key = options["_id"] is None
-    outputs = []
-    for name, spec in options.items():
-        if name == "_id":
-            continue
-        if not isinstance(spec, dict) or len(spec) != 1:
-            raise Unsupported(f"$group field {name}")
-        [(op, arg)] = spec.items()
-        if op not in _ACCUMULATORS:
-            raise Unsupported(op)
-        outputs.append(
-            (name, mm_aggregate._GROUPING_OPERATOR_MAP[op], compile_expression(arg, ctx))
-        )
-
-    value_fns = [value_of for _, _, value_of in outputs]
-
-    def group(docs: list[Any]) -> list[dict[str, Any]]:
-        if constant_key:
-            groups = [(None, docs)]
+    def body(self, src: Source, block: Block) -> None:
+        g = self._state
+        record = src.local("r")
+        if not self.outputs and not self.constant_key:
+            self._keyed(src, block, None)
+            return
+        if self.constant_key:
+            block.emit(f"{record} = {g}.get(None)")
+            block.emit(f"if {record} is None: {record} = {g}[None] = _record(None)")
         else:
-            by_key: dict[Any, tuple[Any, list[Any]]] = {}
-            for doc in docs:
-                key = key_of(doc)
-                if key is NOTHING:
-                    key = None
-                frozen = _freeze(key)
-                found = by_key.get(frozen)
-                if found is None:
-                    by_key[frozen] = (key, [doc])
-                else:
-                    found[1].append(doc)
-            # mongomock sorts the documents by key (BSON order, stable) and groups runs of
-            # equal keys: the same groups, in the order of their keys, members in input order.
-            groups = sorted(by_key.values(), key=lambda g: _bson_key(g[0]))
+            self._keyed(src, block, record)
+        values = [value(src, block, o.expr).code for o in self.collected]
+        if len(values) == 1:
+            block.emit(f"{record}[3]({values[0]})")
+        elif values:
+            block.emit(f"{record}[3](({', '.join(values)},))")
+        elif self.outputs:
+            block.emit(f"{record}[2] += 1")
+
+    def _keyed(self, src: Source, block: Block, record: str | None) -> None:
+        """The statements finding (or adding) ``doc``'s group record [key, values, count];
+        with no ``record`` (no accumulators), only the key: a fast key maps to _FAST (its
+        key is built from the tuple at the end), another to its key."""
+        g = self._state
+        document = self.document
+        parts = self.parts
+        if not parts:
+            raise Unsupported("an empty group key")
+        computed = [(name, value(src, block, expr)) for name, expr in parts]
+        fast_types = src.constant(_FAST_KEY_TYPES)
+        guards = [_guard(v, fast_types) for _, v in computed]
+        guard = " and ".join(g for g in guards if g) or "True"
+        k = src.local("k")
+        block.emit(f"if {guard}:")
+        fast = block.child()
+        codes = [v.code for _, v in computed]
+        # Without accumulators the key is rebuilt from the tuple at the end: an id part is
+        # held as its bytes there (hashed in C; no other key part is bytes).
+        held = [
+            f"({c}.{OID_BYTES} if type({c}) is ObjectId else {c})"
+            if record is None and OID_BYTES and _guard(v, fast_types).endswith(fast_types)
+            else c
+            for c, (_, v) in zip(codes, computed, strict=True)
+        ]
+        if document:
+            fast.emit(f"{k} = ({', '.join(held)},)")
+            built = (
+                "{" + ", ".join(f"{n!r}: {c}" for (n, _), c in zip(parts, codes, strict=True)) + "}"
+            )
+        else:
+            fast.emit(f"{k} = {held[0]}")
+            built = codes[0]
+        if record is None:
+            fast.emit(f"{g}[{k}] = _FAST")  # a key already there keeps its place
+        else:
+            fast.emit(f"{record} = {g}.get({k})")
+            fast.emit(f"if {record} is None: {record} = {g}[{k}] = _record({built})")
+        block.emit("else:")
+        slow = block.child()
+        # The key as mongomock computes it (missing parts left out of a document key, a
+        # missing key null), grouped by its frozen form, tagged apart from the fast keys.
+        key = src.local("kv")
+        if document:
+            slow.emit(f"{key} = {{}}")
+            for name, v in computed:
+                part = src.out(slow, v)
+                slow.emit(f"if {part} is not NOTHING: {key}[{name!r}] = {part}")
+        else:
+            part = src.out(slow, computed[0][1])
+            slow.emit(f"{key} = None if {part} is NOTHING else {part}")
+        slow.emit(f"{k} = ('~', _freeze({key}))")
+        if record is None:
+            slow.emit(f"if {k} not in {g}: {g}[{k}] = {key}")
+        else:
+            slow.emit(f"{record} = {g}.get({k})")
+            slow.emit(f"if {record} is None: {record} = {g}[{k}] = _record({key})")
+
+    def records(self, state: dict[Any, Any]) -> list[list[Any]]:
+        """The groups' [key, values, count, ...] records, in the order first seen."""
+        if self.outputs or self.constant_key:
+            return list(state.values())
+        names = [name for name, _ in self.parts]
+        if self.document:
+            return [
+                [dict(zip(names, map(_as_stored, k), strict=True)) if v is _FAST else v, [], 0]
+                for k, v in state.items()
+            ]
+        return [[_as_stored(k) if v is _FAST else v, [], 0] for k, v in state.items()]
+
+    def finish(self, state: Any, docs: list[Any]) -> Rows:
+        records = self.records(state)
+        if self.constant_key and not records:
+            records = [[None, [], 0]]  # mongomock's one group of no documents
+        # mongomock sorts the documents by key (BSON order, stable) and groups runs of equal
+        # keys: the same groups, in the order of their keys, members in input order.
+        if len(records) > 1:
+            records.sort(key=lambda r: bson_key(r[0]))
         out = []
-        for key, members in groups:
-            # Document by document (each one's repeated expressions computed once), each
-            # accumulator's values in the members' order, as mongomock collects them.
-            columns: list[list[Any]] = [[] for _ in outputs]
-            for doc in members:
-                for column, value_of in zip(columns, value_fns, strict=True):
-                    value = value_of(doc)
-                    if value is not NOTHING:
-                        column.append(value)
+        many = len(self.collected) > 1
+        for key, collected, counted, *_ in records:
+            n = len(collected) if self.collected else counted
+            columns: list[Any] = list(zip(*collected, strict=True)) if many else [collected]
+            if many and not collected:
+                columns = [()] * len(self.collected)
+            if not self.collected:
+                columns = []
+            by_name = dict(zip((o.name for o in self.collected), columns, strict=True))
             row: dict[str, Any] = {}
-            for (name, accumulate, _), values in zip(outputs, columns, strict=True):
-                row[name] = accumulate(values)
+            for o in self.outputs:
+                if o.count is not None:
+                    row[o.name] = o.count * n
+                else:
+                    row[o.name] = self._accumulate(o, by_name[o.name])
             row["_id"] = key
             out.append(row)
         return out
 
-    return group
+    def _accumulate(self, o: _Output, column: Sequence[Any]) -> Any:
+        kinds = set(map(type, column))
+        values: Sequence[Any] = column
+        if _NOTHING_TYPE in kinds:
+            values = [v for v in column if v is not NOTHING]  # a missing value is skipped
+            kinds.discard(_NOTHING_TYPE)
+        if kinds <= _PLAIN_NUMBERS and o.op in ("$sum", "$avg"):
+            # What mongomock's $sum and $avg compute once they keep every value.
+            if o.op == "$sum":
+                return sum(values)
+            return sum(values) / float(len(values)) if values else None
+        out = self.out
+        return o.accumulate([out(v) for v in values])
 
 
-def _project(options: Any, ctx: Context) -> Stage:
-    """An inclusion projection of top-level fields plus computed fields."""
-    if not isinstance(options, dict) or not options:
-        raise Unsupported("$project")
-    include_id = options.get("_id", True)
-    kept: list[str] = []
-    computed: list[tuple[str, Expr]] = []
-    for name, value in options.items():
-        if not isinstance(name, str) or "." in name or name.startswith("$"):
-            raise Unsupported("$project field")
-        if name == "_id":
-            if value not in (0, 1, True, False):
-                raise Unsupported("a computed _id")
-            continue
-        if value is True or (type(value) is int and value == 1):
-            kept.append(name)
-        elif (isinstance(value, str) and value.startswith("$")) or (
-            isinstance(value, dict) and any(isinstance(k, str) and k.startswith("$") for k in value)
-        ):
-            computed.append((name, compile_expression(value, ctx)))
-        else:
-            raise Unsupported("an exclusion or nested projection")
-    if not kept and not computed:
-        raise Unsupported("$project")
-    if include_id is not False and include_id != 0:
-        kept.append("_id")
-    keep = frozenset(kept)
+def _record(key: Any) -> list[Any]:
+    """A new group's record: [key, values, count, the values' append (bound once)]."""
+    values: list[Any] = []
+    return [key, values, 0, values.append]
 
-    def project(docs: list[Any]) -> list[dict[str, Any]]:
+
+def _as_stored(part: Any) -> Any:
+    """A fast key part as it was read: bytes stand for the ObjectId holding them."""
+    return ObjectId(part) if type(part) is bytes else part
+
+
+def _guard(v: Value, fast_types: str) -> str:
+    """The test that a key part may key a group as it is ("" when it always may)."""
+    if v.kind in ("bool", "int"):
+        return ""
+    if v.kind == "number":
+        return f"type({v.code}) is int"
+    return f"type({v.code}) in {fast_types}"
+
+
+class Regroup:
+    """A ``$group`` without accumulators, then a ``$group`` by one part of its key that
+    only counts (``{_id: "$_id.current", posts: {$sum: 1}}``): distinct keys counted per
+    part. The first group's rows are neither sorted nor built when the counted parts are
+    of types whose equal values are identical (then the order they come in cannot change
+    the answer); otherwise both stages run as they are."""
+
+    def __init__(self, first: Group, second: Group, part: str, ctx: Context) -> None:
+        self.first = first
+        self.second = second
+        self.part = part
+        self.index = [name for name, _ in first.parts].index(part)
+        self.ctx = ctx
+
+    @staticmethod
+    def fuses(first: Group, options: Any) -> str | None:
+        """The key part the second ``$group`` (``options``) counts by, if it fuses."""
+        if first.outputs or not isinstance(first.key, dict) or is_operator(first.key):
+            return None
+        if not isinstance(options, dict) or set(map(type, options)) != {str}:
+            return None
+        key = options.get("_id")
+        if not isinstance(key, str) or not key.startswith("$_id."):
+            return None
+        part = key[len("$_id.") :]
+        counted = all(
+            isinstance(spec, dict)
+            and len(spec) == 1
+            and next(iter(spec)) == "$sum"
+            and type(spec["$sum"]) is int
+            for name, spec in options.items()
+            if name != "_id"
+        )
+        return part if counted and part in first.key else None
+
+    def setup(self, src: Source) -> list[str]:
+        return self.first.setup(src)
+
+    def state(self) -> str:
+        return self.first.state()
+
+    def body(self, src: Source, block: Block) -> None:
+        self.first.body(src, block)
+
+    def finish(self, state: Any, docs: list[Any]) -> Rows:
+        at, name = self.index, self.part
+        parts = [k[at] if v is _FAST else v.get(name, NOTHING) for k, v in state.items()]
+        if bytes in set(map(type, parts)):
+            parts = [_as_stored(part) for part in parts]
+        if not set(map(type, parts)) <= _IDENTICAL_WHEN_EQUAL:
+            regroup = as_stage(self.second, self.ctx)
+            return regroup(self.first.finish(state, docs))
+        counts: dict[Any, int] = {}
+        for part in parts:
+            part = None if part is NOTHING else part  # a missing part groups as null
+            counts[part] = counts.get(part, 0) + 1
         out = []
-        for doc in docs:
-            row = {k: _copied(v, ctx) for k, v in doc.items() if k in keep}
-            extra = {}
-            for name, f in computed:
-                value = f(doc)
-                if value is not NOTHING:
-                    extra[name] = value
-            out.append(dict(row, **extra) if keep else extra)
+        for key, n in sorted(counts.items(), key=lambda item: bson_key(item[0])):
+            row: dict[str, Any] = {o.name: (o.count or 0) * n for o in self.second.outputs}
+            row["_id"] = key
+            out.append(row)
         return out
 
-    return project
+
+# Types whose BSON-equal values are the same value (numbers are not: 1 and 1.0), and which
+# no value of another of them equals in Python.
+_IDENTICAL_WHEN_EQUAL = frozenset({str, bool, ObjectId, type(None), _NOTHING_TYPE})
 
 
-def _copied(value: Any, ctx: Context) -> Any:
-    kind = type(value)
-    if kind in _SCALARS:
-        return value
-    if kind is datetime.datetime:
-        return value.replace(tzinfo=helpers.utc) if ctx.aware else value
-    return ctx.copy_out(value)
+# --- $project and the top-k ----------------------------------------------------------------
 
 
-_RANK_NULL, _RANK_NUMBER, _RANK_STRING, _RANK_DOC = 5, 10, 15, 20
-_RANK_OID, _RANK_BOOL, _RANK_DATE = 35, 40, 45
+class Project:
+    """An inclusion projection of top-level fields plus computed fields."""
+
+    def __init__(self, options: Any, ctx: Context) -> None:
+        if not isinstance(options, dict) or not options:
+            raise Unsupported("$project")
+        include_id = options.get("_id", True)
+        kept: list[str] = []
+        self.computed: list[tuple[str, Any]] = []
+        for name, spec in options.items():
+            if not isinstance(name, str) or "." in name or name.startswith("$"):
+                raise Unsupported("$project field")
+            if name == "_id":
+                if spec not in (0, 1, True, False):
+                    raise Unsupported("a computed _id")
+                continue
+            if spec is True or (type(spec) is int and spec == 1):
+                kept.append(name)
+            elif (isinstance(spec, str) and spec.startswith("$")) or is_operator(spec):
+                self.computed.append((name, spec))
+            else:
+                raise Unsupported("an exclusion or nested projection")
+        if not kept and not self.computed:
+            raise Unsupported("$project")
+        if include_id is not False and include_id != 0:
+            kept.append("_id")
+        self.keep = frozenset(kept)
+        self._state = ""
+
+    def setup(self, src: Source) -> list[str]:
+        self._state = src.local("p")
+        return [f"{self._state} = []"]
+
+    def state(self) -> str:
+        return self._state
+
+    def body(self, src: Source, block: Block) -> None:
+        # Kept fields in the document's order, then the computed ones in the projection's.
+        row = src.local("row")
+        if self.keep:
+            keep = src.constant(self.keep)
+            block.emit(
+                f"{row} = {{k: v if type(v) in SCALARS else _out(v) "
+                f"for k, v in doc.items() if k in {keep}}}"
+            )
+        else:
+            block.emit(f"{row} = {{}}")
+        for name, expr in self.computed:
+            got = src.out(block, value(src, block, expr))
+            block.emit(f"if {got} is not NOTHING: {row}[{name!r}] = {got}")
+        block.emit(f"{self._state}.append({row})")
+
+    def finish(self, state: Any, docs: list[Any]) -> Rows:
+        return list(state)
+
+    def sort_value(self, src: Source, block: Block, name: str) -> Value:
+        """The projected value of the top-level field ``name`` for ``doc``."""
+        for computed, expr in self.computed:
+            if computed == name:
+                return Value(src.out(block, value(src, block, expr)))
+        if name in self.keep:
+            return Value(src.out(block, Value(src.read(name), raw=True)))
+        return Value(src.constant(None))  # not projected: missing sorts as null
 
 
-def _bson_key(value: Any) -> tuple[Any, ...]:
-    """A plain tuple ordered as mongomock's bson_compare orders values of simple types:
-    the BSON type rank first (filtering._get_compare_type), then the value; sub-documents
-    field by field, as (rank, name, value), then by length, as bson_compare walks them."""
-    kind = type(value)
-    if value is NOTHING or value is None:
-        return (_RANK_NULL, 0)
-    if kind is int or kind is float:
-        if value != value:
-            raise Fallback  # NaN
-        return (_RANK_NUMBER, value)
-    if kind is str:
-        return (_RANK_STRING, value)
-    if kind is ObjectId:
-        return (_RANK_OID, value)
-    if kind is bool:
-        return (_RANK_BOOL, value)
-    if kind is datetime.datetime:
-        return (_RANK_DATE, value)
-    if kind is dict:
-        return (_RANK_DOC, tuple((_bson_key(v)[0], k, _bson_key(v)) for k, v in value.items()))
-    raise Fallback
+class TopK:
+    """``$project``, ``$sort``, [``$skip``,] ``$limit``: the first ``skip + limit`` rows of
+    the sorted projection, projecting and fully sorting only the candidates for them."""
+
+    def __init__(
+        self, project: Project, order: list[tuple[str, int]], skip: int, limit: int, ctx: Context
+    ) -> None:
+        self.project = project
+        self.first, self.direction = order[0]
+        self.sort = _sort_stage(order)
+        self.skip, self.limit = skip, limit
+        self.project_rows = as_stage(project, ctx)
+        self._state = ""
+
+    def setup(self, src: Source) -> list[str]:
+        self._state = src.local("keys")
+        return [f"{self._state} = []"]
+
+    def state(self) -> str:
+        return self._state
+
+    def body(self, src: Source, block: Block) -> None:
+        got = self.project.sort_value(src, block, self.first).code
+        block.emit(
+            f"{self._state}.append((10, {got}) if (type({got}) is float or type({got}) is int)"
+            f" and {got} == {got} else _bk({got}))"
+        )
+
+    def finish(self, state: Any, docs: list[Any]) -> Rows:
+        wanted = self.skip + self.limit
+        candidates = docs
+        if len(state) > wanted:
+            # Every row of the first `wanted` sorts at least as well as the wanted-th best
+            # first key; the others cannot be among them.
+            if self.direction < 0:
+                bound = heapq.nlargest(wanted, state)[-1]
+                candidates = [d for d, k in zip(docs, state, strict=True) if k >= bound]
+            else:
+                bound = heapq.nsmallest(wanted, state)[-1]
+                candidates = [d for d, k in zip(docs, state, strict=True) if k <= bound]
+        rows = self.sort(self.project_rows(candidates))
+        return rows[self.skip : wanted]
 
 
-def _sort(options: Any, ctx: Context) -> Stage:
+# --- $sort on rows -------------------------------------------------------------------------
+
+
+def _getter(path: str) -> Callable[[Any], Any]:
+    """The value at ``path`` in a row (rows are already what a find returns)."""
+    parts = path.split(".")
+    if not all(parts):
+        raise Unsupported(path)
+    head, *tail = parts
+
+    def get(doc: Any) -> Any:
+        found: Any = doc.get(head, NOTHING)
+        for part in tail:
+            if type(found) is dict:
+                found = found.get(part, NOTHING)
+            elif found is NOTHING:
+                return NOTHING
+            elif isinstance(found, list | tuple):
+                raise Fallback  # mongomock maps the rest of the path over the array
+            else:
+                return NOTHING
+        return found
+
+    return get
+
+
+def _sort_order(options: Any) -> list[tuple[str, int]]:
     if not isinstance(options, dict) or not options:
         raise Unsupported("$sort")
     order = []
     for name, direction in options.items():
         if not isinstance(name, str) or name.startswith("$") or direction not in (1, -1):
             raise Unsupported("$sort")
-        order.append((_field(name, ctx), direction))
+        order.append((name, direction))
+    return order
 
-    def sort(docs: list[Any]) -> list[dict[str, Any]]:
+
+def _sort_stage(order: list[tuple[str, int]]) -> Stage:
+    keys = [(_getter(name), direction) for name, direction in order]
+
+    def sort(docs: list[Any]) -> Rows:
         # mongomock sorts once per key, last key first, each sort stable.
-        for get, direction in reversed(order):
+        for get, direction in reversed(keys):
             # resolve_sort_key's (1, value) for a value that is not an array.
-            docs = sorted(docs, key=lambda d, g=get: _bson_key(g(d)), reverse=direction < 0)
+            docs = sorted(docs, key=lambda d, g=get: bson_key(g(d)), reverse=direction < 0)
         return docs
 
     return sort
@@ -489,28 +559,79 @@ def _sort(options: Any, ctx: Context) -> Stage:
 
 @dataclass(frozen=True)
 class Plan:
-    """A pipeline's compiled prefix and the raw stages mongomock runs after it."""
+    """A pipeline's compiled part and the raw stages mongomock runs after it: ``head``
+    consumes the stored documents, ``after`` runs on its rows. A ``$facet`` plan has the
+    branches instead; a branch without a head runs through mongomock on copies."""
 
-    stages: Sequence[Stage]
-    rest: list[dict[str, Any]]
+    head: Consumer | None = None
+    after: Sequence[Stage] = ()
+    rest: list[dict[str, Any]] = field(default_factory=list)
     facet: dict[str, Plan] | None = None
 
-    def run(self, docs: list[Any], ctx: Context, run_rest: Rest) -> list[dict[str, Any]]:
+    def run(self, docs: list[Any], ctx: Context, run_rest: Rest) -> Rows:
         """The pipeline's output for the stored documents ``docs`` (which it never
-        changes): compiled stages first, then ``run_rest(rest, their output)``."""
-        if self.facet is not None:
-            return [{name: plan.run(docs, ctx, run_rest) for name, plan in self.facet.items()}]
-        if not self.stages:
-            # Nothing compiled: mongomock gets copies, as a find would have made.
-            docs = [ctx.copy_out(d) for d in docs]
-        for stage in self.stages:
-            docs = stage(docs)
-        return run_rest(self.rest, docs) if self.rest else docs
+        changes): every head in one pass over them, then each one's later stages."""
+        plans = self.facet if self.facet is not None else {"": self}
+        heads = {name: p.head for name, p in plans.items() if p.head is not None}
+        outputs = dict(zip(heads, loop(list(heads.values()), ctx)(docs), strict=True))
+        results = {}
+        for name, plan in plans.items():
+            if plan.head is None:
+                # Nothing compiled: mongomock gets copies, as a find would have made.
+                results[name] = run_rest(plan.rest, [ctx.copy_out(d) for d in docs])
+                continue
+            rows = outputs[name]
+            for stage in plan.after:
+                rows = stage(rows)
+            results[name] = run_rest(plan.rest, rows) if plan.rest else rows
+        return [results] if self.facet is not None else results[""]
 
 
-_FIRST = {"$group": _group, "$project": _project}
-_AFTER = {"$group": _group, "$project": _project, "$sort": _sort}
 _NEVER = {"$out", "$merge"}  # writes: not to be run twice if a fallback follows
+
+
+def _window(stages: list[Any]) -> tuple[int, int, int] | None:
+    """(skip, limit, stages used) for a ``[$skip,] $limit`` at the start of ``stages``."""
+    skip, used = 0, 0
+    if used < len(stages) and set(stages[used]) == {"$skip"}:
+        skip = stages[used]["$skip"]
+        used += 1
+        if type(skip) is not int or skip < 0:
+            return None
+    if used < len(stages) and set(stages[used]) == {"$limit"}:
+        limit = stages[used]["$limit"]
+        if type(limit) is not int or limit <= 0:
+            return None
+        return skip, limit, used + 1
+    return None
+
+
+def _head(stages: list[Any], ctx: Context) -> tuple[Consumer, int] | None:
+    """The consumer for the first stages of a pipeline and how many stages it covers."""
+    [(name, options)] = stages[0].items()
+    if name == "$group":
+        return Group(options, ctx), 1
+    if name != "$project":
+        return None
+    project = Project(options, ctx)
+    if len(stages) > 1 and set(stages[1]) == {"$sort"}:
+        order = _sort_order(stages[1]["$sort"])
+        window = _window(stages[2:])
+        if window is not None and "." not in order[0][0]:
+            skip, limit, used = window
+            return TopK(project, order, skip, limit, ctx), 2 + used
+    return project, 1
+
+
+def _after(stage: dict[str, Any], ctx: Context) -> Stage | None:
+    [(name, options)] = stage.items()
+    if name == "$group":
+        return as_stage(Group(options, ctx), ctx)
+    if name == "$project":
+        return as_stage(Project(options, ctx), ctx)
+    if name == "$sort":
+        return _sort_stage(_sort_order(options))
+    return None
 
 
 def compile_pipeline(stages: list[Any], ctx: Context, *, nested: bool = False) -> Plan | None:
@@ -521,7 +642,9 @@ def compile_pipeline(stages: list[Any], ctx: Context, *, nested: bool = False) -
             raise Unsupported("a stage")
         if next(iter(stage)) in _NEVER:
             return None
-    if stages and set(stages[0]) == {"$facet"} and len(stages) == 1 and not nested:
+    if not stages:
+        return None
+    if set(stages[0]) == {"$facet"} and len(stages) == 1 and not nested:
         branches = stages[0]["$facet"]
         if not isinstance(branches, dict) or not branches:
             return None
@@ -529,19 +652,23 @@ def compile_pipeline(stages: list[Any], ctx: Context, *, nested: bool = False) -
         for name, branch in branches.items():
             if not isinstance(branch, list):
                 return None
-            plans[name] = compile_pipeline(branch, ctx, nested=True) or Plan((), list(branch))
-        if all(not p.stages for p in plans.values()):
+            plans[name] = compile_pipeline(branch, ctx, nested=True) or Plan(rest=list(branch))
+        if all(p.head is None for p in plans.values()):
             return None
-        return Plan((), [], facet=plans)
-    compiled: list[Stage] = []
-    table = _FIRST
-    for stage in stages:
-        [(name, options)] = stage.items()
-        make = table.get(name)
-        if make is None:
-            break
-        compiled.append(make(options, ctx))
-        table = _AFTER
-    if not compiled:
+        return Plan(facet=plans)
+    found = _head(stages, ctx)
+    if found is None:
         return None
-    return Plan(tuple(compiled), list(stages[len(compiled) :]))
+    head, used = found
+    if isinstance(head, Group) and len(stages) > 1 and set(stages[1]) == {"$group"}:
+        part = Regroup.fuses(head, stages[1]["$group"])
+        if part is not None:
+            head, used = Regroup(head, Group(stages[1]["$group"], ctx), part, ctx), 2
+    after: list[Stage] = []
+    for stage in stages[used:]:
+        compiled = _after(stage, ctx)
+        if compiled is None:
+            break
+        after.append(compiled)
+        used += 1
+    return Plan(head, tuple(after), list(stages[used:]))

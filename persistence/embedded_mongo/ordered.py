@@ -233,6 +233,19 @@ class SortedIndex:
     def doc_key(self, entry: Key) -> Hashable:
         return self._doc_of_seq[entry[-1]]
 
+    def doc_seqs(
+        self, spans: Sequence[tuple[int, int]], seq_of: Mapping[Hashable, int]
+    ) -> dict[int, Hashable]:
+        """The documents with an entry in `spans`, and the wild ones, by sequence number
+        (``seq_of``: the store's)."""
+        of_seq = self._doc_of_seq
+        found = {seq_of[k]: k for k in self.wild}
+        for start, stop in spans:
+            for entry in self.entries.islice(start, stop):
+                n = entry[-1]
+                found[n] = of_seq[n]
+        return found
+
     def doc_keys(self, spans: Sequence[tuple[int, int]]) -> set[Hashable]:
         """The documents with an entry in `spans`, and the wild ones."""
         of_seq = self._doc_of_seq
