@@ -4,11 +4,13 @@ roles, tenancy, filters and pages, and the plan's allowance of scheduled posts."
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from api_support import add_member, api_client, assert_error_shape, bearer, register
 from bson import ObjectId
+from fastapi import FastAPI
+from redis_support import until
 from support import make_settings
 from workspace_support import connect, iso, post_body, set_raw, soon, stored_post
 
@@ -81,15 +83,22 @@ async def test_a_post_is_drafted_edited_duplicated_scheduled_published_and_delet
 
         published = await client.post(f"/api/posts/{post['id']}/publish", headers=auth)
         assert published.status_code == 200, published.text
-        stored = await stored_post(app, org, post["id"])
-        assert stored is not None
-        assert stored.scheduling.status == "scheduled"
-        assert stored.scheduling.scheduled_at is not None
-        assert stored.scheduling.scheduled_at < when - timedelta(hours=2)  # due now
+        due = datetime.fromisoformat(published.json()["scheduling"]["scheduledAt"])
+        assert due < when - timedelta(hours=2)  # due now
+        # The in-process publishing tick (every second) claims it; a claimed post is locked.
+        # (Reading its status right after the call raced that tick.)
+        await until(lambda: is_claimed(app, org, post["id"]), seconds=30)
+        locked = await client.delete(f"/api/posts/{post['id']}", headers=auth)
+        assert_error_shape(locked, 409)
 
-        gone = await client.delete(f"/api/posts/{post['id']}", headers=auth)
+        gone = await client.delete(f"/api/posts/{copy.json()['id']}", headers=auth)
         assert gone.status_code == 204
-        assert_error_shape(await client.get(f"/api/posts/{post['id']}", headers=auth), 404)
+        assert_error_shape(await client.get(f"/api/posts/{copy.json()['id']}", headers=auth), 404)
+
+
+async def is_claimed(app: FastAPI, org: str, post_id: str) -> bool:
+    stored = await stored_post(app, org, post_id)
+    return stored is not None and stored.scheduling.status in {"publishing", "published"}
 
 
 async def test_every_save_is_checked_by_each_networks_rules_and_nothing_invalid_is_stored(
