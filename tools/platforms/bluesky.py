@@ -542,6 +542,10 @@ class BlueskyProvider(HttpProvider):
             page = body.get("cursor")
             if older or not page or not notes:
                 break
+        # listNotifications answers newest first, and indexedAt is to the millisecond: two
+        # notifications in one millisecond keep the server's order only if the list is
+        # reversed before the (stable) sort into oldest first.
+        items.reverse()
         items.sort(key=lambda m: m.created_at)
         after = position.advance([(m.id, m.created_at) for m in items])
         return MentionsPage(tuple(items), after.encode() or cursor)
