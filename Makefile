@@ -52,8 +52,8 @@ ffmpeg:
 # Beside the suite, the eval gate: the test split with the local model against its committed
 # baseline; a gated metric worse than the baseline by more than its tolerance fails the target.
 # The two share nothing (the gate keeps its data under --out) and each keeps one core busy, so
-# they run side by side: about 14 minutes on a quiet 2-core machine (the suite 14, the gate 12). The
-# gate's output is kept in a file and printed after the suite's, so neither is interleaved.
+# they run side by side: about 14 minutes on a quiet 2-core machine (the suite 14, the gate
+# 12). The gate's output is kept in a file and printed after the suite's, not interleaved.
 EVAL_LOG := .chorus/evals/ci.log
 test: $(STAMP) redis chromium ffmpeg
 	$(BIN)/ruff check .
