@@ -14,6 +14,7 @@ from sandbox_support import (  # noqa: F401 - sandbox_fixture is a fixture
     sandbox_fixture,
 )
 
+import sandbox.bluesky as sandbox_bluesky
 from sandbox.bluesky import APP_PASSWORD, DID, HANDLE
 from sandbox.client import SandboxControl
 from tools.platforms import (
@@ -237,6 +238,29 @@ async def test_post_and_account_metrics_come_from_the_appview(
     assert (m.likes, m.shares, m.comments) == (12, 4, 1)
     account = await bsky.account_metrics(conn.tokens)
     assert (account.followers, account.following, account.posts) == (640, 120, 1)
+
+
+async def test_mentions_in_one_millisecond_keep_the_servers_order(
+    bsky: BlueskyProvider,
+    sandbox: SandboxControl,
+    conn: Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # indexedAt is to the millisecond; the server lists newest first by its own finer clock,
+    # which is all that orders mentions made within one millisecond.
+    start = datetime.now(UTC).replace(microsecond=100_000)
+    ticks = (start + timedelta(microseconds=10 * n) for n in range(1000))
+    monkeypatch.setattr(sandbox_bluesky, "now", lambda: next(ticks))
+    for who in ("ann", "bo", "cy"):
+        sandbox.mention(
+            NET, account=DID, text=f"hi from {who}", author={"handle": f"{who}.bsky.social"}
+        )
+    page = await bsky.mentions(conn.tokens)
+    assert [m.author.username for m in page.items] == [
+        "ann.bsky.social",
+        "bo.bsky.social",
+        "cy.bsky.social",
+    ]
 
 
 async def test_mentions_are_replies_and_mentions_newer_than_the_cursor(
