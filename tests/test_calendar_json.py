@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import mongomock_ng
 import pytest
 from bson import ObjectId
+from workspace_support import indexed_db_fixture  # noqa: F401 - the db fixture
 
 from api.routes.post_schemas import (
     CalendarAccountOut,
@@ -32,7 +32,6 @@ from api.routes.post_schemas import (
 from persistence.admin import OrganizationAdmin
 from persistence.calendar import find_entries
 from persistence.embedded_mongo import EmbeddedMongo
-from persistence.indexes import ensure_indexes
 from persistence.models import Post
 from persistence.models.calendar import CALENDAR_FIELDS, entry_of
 from persistence.models.content import (
@@ -288,15 +287,6 @@ def test_the_calendar_body_is_calendarout() -> None:
     # Every field of an entry is in the documented model, and the other way round.
     documented = {f.alias for f in CalendarEntryOut.model_fields.values()}
     assert set(first) == documented
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Any]:
-    engine = EmbeddedMongo(tmp_path / "store", snapshot_interval=0, journal=False)
-    database = engine.async_client["chorus"]
-    await ensure_indexes(database)
-    yield database
-    engine.close()
 
 
 async def test_changing_an_answer_leaves_the_store_as_it_was(db: Any) -> None:

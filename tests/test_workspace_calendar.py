@@ -10,31 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from bson import ObjectId
+from workspace_support import indexed_db_fixture  # noqa: F401 - the db fixture
 
 from persistence.admin import OrganizationAdmin
-from persistence.embedded_mongo import EmbeddedMongo
-from persistence.indexes import ensure_indexes
 from persistence.models import Post
 from persistence.models.content import PlatformTarget, PostContent, Scheduling
 from services.workspace import listing
 
 ZONES = ["America/New_York", "Europe/Berlin", "America/Santiago", "Australia/Lord_Howe", "UTC"]
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Any]:
-    engine = EmbeddedMongo(tmp_path / "documents", snapshot_interval=0, journal=False)
-    database = engine.async_client["chorus"]
-    await ensure_indexes(database)
-    yield database
-    engine.close()
 
 
 async def test_every_post_is_on_the_local_day_of_its_time_across_dst_changes(db: Any) -> None:

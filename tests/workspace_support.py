@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from bson import ObjectId
 from fastapi import FastAPI
 
+from persistence.embedded_mongo import EmbeddedMongo
 from persistence.ids import utcnow
+from persistence.indexes import ensure_indexes
 from persistence.models import Post, SocialAccount
 from persistence.models.content import AccountInfo
 from persistence.repository import TenantRepository
+
+
+@pytest.fixture(name="db")
+async def indexed_db_fixture(tmp_path: Path) -> AsyncIterator[Any]:
+    """An embedded database with the project's indexes (no journal, no snapshots)."""
+    engine = EmbeddedMongo(tmp_path / "documents", snapshot_interval=0, journal=False)
+    database = engine.async_client["chorus"]
+    await ensure_indexes(database)
+    yield database
+    engine.close()
 
 
 async def connect(app: FastAPI, org_id: str, platform: str, username: str = "brand") -> str:

@@ -137,7 +137,24 @@ class _Output:
     count: int | None  # a constant int $sum: the count times it
 
 
-class Group:
+class _LoopLocal:
+    """A consumer whose loop fills one local, bound before the loop to ``_initial``."""
+
+    _prefix = "s"
+    _initial = "[]"
+    _state = ""
+
+    def setup(self, src: Source) -> list[str]:
+        self._state = src.local(self._prefix)
+        return [f"{self._state} = {self._initial}"]
+
+    def state(self) -> str:
+        return self._state
+
+
+class Group(_LoopLocal):
+    _prefix, _initial = "g", "{}"
+
     def __init__(self, options: Any, ctx: Context) -> None:
         if not isinstance(options, dict) or "_id" not in options:
             raise Unsupported("$group")
@@ -162,14 +179,6 @@ class Group:
         self.document = isinstance(self.key, dict) and not is_operator(self.key)
         self.parts = list(self.key.items()) if self.document else [(None, self.key)]
         self.out = make_out(ctx)
-        self._state = ""
-
-    def setup(self, src: Source) -> list[str]:
-        self._state = src.local("g")
-        return [f"{self._state} = {{}}"]
-
-    def state(self) -> str:
-        return self._state
 
     def body(self, src: Source, block: Block) -> None:
         g = self._state
@@ -395,8 +404,10 @@ _IDENTICAL_WHEN_EQUAL = frozenset({str, bool, ObjectId, type(None), _NOTHING_TYP
 # --- $project and the top-k ----------------------------------------------------------------
 
 
-class Project:
+class Project(_LoopLocal):
     """An inclusion projection of top-level fields plus computed fields."""
+
+    _prefix = "p"
 
     def __init__(self, options: Any, ctx: Context) -> None:
         if not isinstance(options, dict) or not options:
@@ -422,14 +433,6 @@ class Project:
         if include_id is not False and include_id != 0:
             kept.append("_id")
         self.keep = frozenset(kept)
-        self._state = ""
-
-    def setup(self, src: Source) -> list[str]:
-        self._state = src.local("p")
-        return [f"{self._state} = []"]
-
-    def state(self) -> str:
-        return self._state
 
     def body(self, src: Source, block: Block) -> None:
         # Kept fields in the document's order, then the computed ones in the projection's.
@@ -460,9 +463,11 @@ class Project:
         return Value(src.constant(None))  # not projected: missing sorts as null
 
 
-class TopK:
+class TopK(_LoopLocal):
     """``$project``, ``$sort``, [``$skip``,] ``$limit``: the first ``skip + limit`` rows of
     the sorted projection, projecting and fully sorting only the candidates for them."""
+
+    _prefix = "keys"
 
     def __init__(
         self, project: Project, order: list[tuple[str, int]], skip: int, limit: int, ctx: Context
@@ -472,14 +477,6 @@ class TopK:
         self.sort = _sort_stage(order)
         self.skip, self.limit = skip, limit
         self.project_rows = as_stage(project, ctx)
-        self._state = ""
-
-    def setup(self, src: Source) -> list[str]:
-        self._state = src.local("keys")
-        return [f"{self._state} = []"]
-
-    def state(self) -> str:
-        return self._state
 
     def body(self, src: Source, block: Block) -> None:
         got = self.project.sort_value(src, block, self.first).code
